@@ -1,0 +1,55 @@
+"""The Flask application factory; `app` is what gunicorn serves (Procfile: web)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from settings import load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the config file plus the given overrides (tests pass a dict)."""
+    import ops
+    from feeds import web
+    from logs import setup_logging
+    from service import Service
+
+    settings = load_config(overrides=config)
+    if config is None:
+        setup_logging(settings.log_format, settings.log_level)
+    app = Flask(__name__, template_folder="feeds/templates", static_folder=None)
+    # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    svc = Service.build(settings)
+    if settings.auto_migrate:
+        svc.store.migrate()
+    app.extensions["paperfeed"] = svc
+    app.register_blueprint(web.bp)
+    app.register_blueprint(ops.bp)
+    return app
+
+
+def start_scheduler(app: Flask) -> None:
+    """Start the in-process refresh timer when the config asks for one (not in `off` mode)."""
+    from refresh import schedule
+
+    svc = app.extensions["paperfeed"]
+    if svc.config.scheduler in ("embedded", "web") and svc.scheduler is None:
+        svc.scheduler = schedule(svc.refresher)
+
+
+_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`app:app` for gunicorn, built on first access so that importing create_app is cheap."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(name)

@@ -1,0 +1,91 @@
+"""Match many papers against many topics without trying every pair.
+
+Each topic gets anchor words: a set of which a paper must contain at least one for the
+topic to possibly match (for an OR, one anchor per branch; for an AND, the anchors of
+one branch). A paper then looks up its own words in the anchor index and only the topics
+found there, plus those that cannot be anchored (a top-level NOT, ranges, regexes), are
+evaluated exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from feeds.query import And, Everything, Match, Node, Not, Or, Query, Range, Regex, Words
+from feeds.text import Document
+
+Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix)
+
+
+def anchors(node: Node) -> set[Anchor] | None:
+    """Words one of which any matching paper contains; None when there is no such set."""
+    if isinstance(node, Words):
+        if node.prefix and len(node.stems) == 1:
+            return {("prefix", node.stems[0])}
+        fixed = node.stems[:-1] if node.prefix else node.stems
+        # The longest word of a phrase is usually the rarest: fewer papers to check.
+        return {("word", max(fixed, key=len))}
+    if isinstance(node, Or):
+        found: set[Anchor] = set()
+        for child in node.children:
+            sub = anchors(child)
+            if sub is None:
+                return None
+            found |= sub
+        return found
+    if isinstance(node, And):
+        options = [sub for sub in map(anchors, node.children) if sub is not None]
+        return min(options, key=len) if options else None
+    if isinstance(node, Not | Range | Regex | Everything):
+        return None
+    return None
+
+
+class TopicMatcher:
+    """Every topic's query, indexed by anchor words."""
+
+    def __init__(self, queries: Mapping[str, Query]) -> None:
+        self.queries = dict(queries)
+        self.by_word: dict[str, list[str]] = defaultdict(list)
+        self.by_prefix: dict[str, list[str]] = defaultdict(list)
+        self.unanchored: list[str] = []
+        for name, query in self.queries.items():
+            found = anchors(query.root)
+            if found is None:
+                self.unanchored.append(name)
+                continue
+            for kind, value in found:
+                (self.by_word if kind == "word" else self.by_prefix)[value].append(name)
+        self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
+
+    def candidates(self, doc: Document) -> set[str]:
+        """Topics that may match doc: a superset of the topics that do."""
+        found: set[str] = set(self.unanchored)
+        by_word = self.by_word
+        for word in doc.vocabulary():
+            topics = by_word.get(word)
+            if topics:
+                found.update(topics)
+        if self.prefix_lengths:
+            by_prefix = self.by_prefix
+            for word in doc.raw_vocabulary():
+                for length in self.prefix_lengths:
+                    if length > len(word):
+                        break
+                    topics = by_prefix.get(word[:length])
+                    if topics:
+                        found.update(topics)
+        return found
+
+    def match(self, doc: Document) -> dict[str, Match]:
+        """{topic: what matched} for every topic doc belongs to."""
+        result: dict[str, Match] = {}
+        for name in self.candidates(doc):
+            query = self.queries[name]
+            if query.matches(doc):
+                result[name] = query.explain(doc)
+        return result
+
+    def match_many(self, docs: Iterable[tuple[int, Document]]) -> dict[int, dict[str, Match]]:
+        return {key: self.match(doc) for key, doc in docs}

@@ -1,0 +1,504 @@
+"""The topic query language: Lucene syntax, parsed by luqum, compiled to a matcher.
+
+A query compiles to a small tree of nodes (Words, Range, Regex, And, Or, Not). Each node
+can match a Document, say which of its words matched where (explain), and describe
+itself in plain words. Errors carry the 1-based column of the mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+from luqum import tree
+from luqum.exceptions import IllegalCharacterError, ParseError, ParseSyntaxError
+from luqum.parser import parser as _luqum_parser
+
+from feeds.text import (
+    DEFAULT_FIELDS,
+    NUMERIC_FIELDS,
+    Document,
+    FieldText,
+    fold,
+    stem,
+    words,
+)
+
+MAX_QUERY_LENGTH = 1000
+MAX_TERMS = 64
+MAX_DEPTH = 16
+_ANALYSIS_VERSION = "1"  # bump when matching semantics change: every topic is re-matched
+
+_FIELD_ALIASES = {
+    "title": "title",
+    "abstract": "abstract",
+    "summary": "abstract",
+    "author": "author",
+    "authors": "author",
+    "source": "source",
+    "category": "category",
+    "categories": "category",
+    "cat": "category",
+    "upvotes": "upvotes",
+    "comments": "comments",
+}
+# luqum's parser is a module-level PLY parser with state: one parse at a time.
+_PARSE_LOCK = threading.Lock()
+
+
+class QueryError(ValueError):
+    """A query that cannot be used, with the 1-based column of the mistake."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+    def __str__(self) -> str:
+        where = f"column {self.column}: " if self.column else ""
+        return f"{where}{self.message}"
+
+
+Match = list[tuple[str, str]]  # (what matched, in which field)
+
+
+class Node:
+    """A compiled query node."""
+
+    def matches(self, doc: Document) -> bool:
+        raise NotImplementedError
+
+    def explain(self, doc: Document, found: Match) -> None:
+        """Add the positive terms that match doc to found."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def canonical(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Words(Node):
+    """A term, a prefix* or a "phrase": consecutive words in one of the fields."""
+
+    fields: tuple[str, ...]
+    stems: tuple[str, ...]
+    prefix: bool  # the last word is a prefix
+    label: str
+
+    def _in(self, text: FieldText) -> bool:
+        stems, last = self.stems, len(self.stems) - 1
+        if len(stems) == 1:
+            if self.prefix:
+                return any(w.startswith(stems[0]) for w in text.raw_set)
+            return stems[0] in text.stem_set
+        if any(s not in text.stem_set for s in stems[:last]):
+            return False
+        for start, word in enumerate(text.stems):
+            if word != stems[0] or start + last >= len(text.stems):
+                continue
+            if all(text.stems[start + k] == stems[k] for k in range(1, last)):
+                tail = text.raw[start + last] if self.prefix else text.stems[start + last]
+                if tail.startswith(stems[last]) if self.prefix else tail == stems[last]:
+                    return True
+        return False
+
+    def matches(self, doc: Document) -> bool:
+        return any(self._in(doc.fields[f]) for f in self.fields)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for name in self.fields:
+            if self._in(doc.fields[name]) and (self.label, name) not in found:
+                found.append((self.label, name))
+
+    def describe(self) -> str:
+        kind = (
+            "a word starting with"
+            if self.prefix and len(self.stems) == 1
+            else ("the phrase" if len(self.stems) > 1 else "the word")
+        )
+        return f"{_or_fields(self.fields)} contains {kind} '{self.label.rstrip('*')}'"
+
+    def canonical(self) -> str:
+        text = " ".join(self.stems) + ("*" if self.prefix else "")
+        return f'{"+".join(self.fields)}:"{text}"'
+
+
+@dataclass(frozen=True)
+class Range(Node):
+    """A numeric comparison such as upvotes:[20 TO *] or upvotes:>=20."""
+
+    field: str
+    low: float | None
+    high: float | None
+    include_low: bool = True
+    include_high: bool = True
+
+    def matches(self, doc: Document) -> bool:
+        value = doc.numbers.get(self.field)
+        if value is None:
+            return False
+        if self.low is not None and (
+            value < self.low or (value == self.low and not self.include_low)
+        ):
+            return False
+        return not (
+            self.high is not None
+            and (value > self.high or (value == self.high and not self.include_high))
+        )
+
+    def explain(self, doc: Document, found: Match) -> None:
+        if self.matches(doc):
+            found.append((f"{self.field}={doc.numbers.get(self.field)}", self.field))
+
+    def describe(self) -> str:
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>=' if self.include_low else '>'} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<=' if self.include_high else '<'} {self.high:g}")
+        return f"{self.field} {' and '.join(parts) or 'is known'}"
+
+    def canonical(self) -> str:
+        low = "*" if self.low is None else f"{self.low:g}"
+        high = "*" if self.high is None else f"{self.high:g}"
+        opening = "[" if self.include_low else "{"
+        closing = "]" if self.include_high else "}"
+        return f"{self.field}:{opening}{low} TO {high}{closing}"
+
+
+@dataclass(frozen=True)
+class Regex(Node):
+    """/pattern/, run by RE2 (linear time, no catastrophic backtracking), case-insensitive."""
+
+    fields: tuple[str, ...]
+    pattern: str
+    compiled: Any
+
+    def matches(self, doc: Document) -> bool:
+        return any(self.compiled.search(doc.fields[f].original) for f in self.fields)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for name in self.fields:
+            hit = self.compiled.search(doc.fields[name].original)
+            if hit:
+                found.append((hit.group(0), name))
+
+    def describe(self) -> str:
+        return f"{_or_fields(self.fields)} matches the pattern /{self.pattern}/"
+
+    def canonical(self) -> str:
+        return f"{'+'.join(self.fields)}:/{self.pattern}/"
+
+
+@dataclass(frozen=True)
+class And(Node):
+    children: tuple[Node, ...]
+
+    def matches(self, doc: Document) -> bool:
+        return all(child.matches(doc) for child in self.children)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for child in self.children:
+            child.explain(doc, found)
+
+    def describe(self) -> str:
+        return " and ".join(_paren(c) for c in self.children)
+
+    def canonical(self) -> str:
+        return "(" + " AND ".join(c.canonical() for c in self.children) + ")"
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    children: tuple[Node, ...]
+
+    def matches(self, doc: Document) -> bool:
+        return any(child.matches(doc) for child in self.children)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for child in self.children:
+            if child.matches(doc):
+                child.explain(doc, found)
+
+    def describe(self) -> str:
+        return " or ".join(_paren(c) for c in self.children)
+
+    def canonical(self) -> str:
+        return "(" + " OR ".join(c.canonical() for c in self.children) + ")"
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    child: Node
+
+    def matches(self, doc: Document) -> bool:
+        return not self.child.matches(doc)
+
+    def describe(self) -> str:
+        return f"not ({self.child.describe()})"
+
+    def canonical(self) -> str:
+        return f"NOT {self.child.canonical()}"
+
+
+@dataclass(frozen=True)
+class Everything(Node):
+    """The query `*`."""
+
+    def matches(self, doc: Document) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "every paper"
+
+    def canonical(self) -> str:
+        return "*"
+
+
+def _paren(node: Node) -> str:
+    text = node.describe()
+    return f"({text})" if isinstance(node, And | Or) else text
+
+
+def _or_fields(fields: tuple[str, ...]) -> str:
+    return " or ".join(fields)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A compiled query: the text it came from and its matcher."""
+
+    text: str
+    root: Node
+
+    def matches(self, doc: Document) -> bool:
+        return self.root.matches(doc)
+
+    def explain(self, doc: Document) -> Match:
+        """Which terms matched in which field; empty when the paper does not match."""
+        if not self.root.matches(doc):
+            return []
+        found: Match = []
+        self.root.explain(doc, found)
+        return found
+
+    def describe(self) -> str:
+        return self.root.describe()
+
+    @property
+    def canonical(self) -> str:
+        return self.root.canonical()
+
+    @property
+    def fingerprint(self) -> str:
+        data = f"{_ANALYSIS_VERSION}\n{self.canonical}".encode()
+        return hashlib.sha256(data).hexdigest()
+
+
+def format_matches(found: Match) -> str:
+    """'resnet (title), residual connection (abstract)'."""
+    return ", ".join(f"{label} ({field})" for label, field in found)
+
+
+# ---- compiling luqum trees --------------------------------------------------------------
+
+
+def parse(text: str) -> Query:
+    """Parse and compile a query, or raise QueryError saying where and what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise QueryError('the query is empty: write a word, a "phrase" or field:value', 1)
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"the query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}",
+            MAX_QUERY_LENGTH + 1,
+        )
+    _check_nesting(text)
+    with _PARSE_LOCK:
+        try:
+            luqum_tree = _luqum_parser.parse(text)
+        except IllegalCharacterError as error:
+            raise _translate(text, error) from None
+        except ParseSyntaxError as error:
+            raise _translate(text, error) from None
+        except ParseError as error:
+            raise QueryError(str(error)) from None
+    compiler = _Compiler(text)
+    root = compiler.compile(luqum_tree, None, depth=0)
+    return Query(text=text, root=root)
+
+
+def _check_nesting(text: str) -> None:
+    depth = 0
+    for column, char in enumerate(text, start=1):
+        if char == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QueryError(f"parentheses nest deeper than {MAX_DEPTH} levels", column)
+        elif char == ")":
+            depth -= 1
+
+
+def _translate(text: str, error: Exception) -> QueryError:
+    message = str(error)
+    at_position = re.search(r"at position (\d+)", message)
+    if "end of expression" in message or "at the end" in message:
+        return QueryError(
+            "the query ends too early: expected a term, a \"phrase\" or a closing ')'",
+            len(text) + 1,
+        )
+    column = int(at_position.group(1)) + 1 if at_position else None
+    token = re.search(r"'([^']*)'", message)
+    found = token.group(1) if token else "this"
+    if isinstance(error, IllegalCharacterError):
+        if found.startswith('"'):
+            return QueryError("unclosed quote: a phrase needs a closing '\"'", column)
+        return QueryError(f"unexpected character {found!r}", column)
+    return QueryError(
+        f"unexpected {found!r}: expected a term, a \"phrase\", '(' or field:value", column
+    )
+
+
+class _Compiler:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.terms = 0
+
+    def column(self, node: Any) -> int | None:
+        pos = getattr(node, "pos", None)
+        return pos + 1 if isinstance(pos, int) else None
+
+    def compile(self, node: Any, fields: tuple[str, ...] | None, depth: int) -> Node:
+        if depth > MAX_DEPTH * 2:
+            raise QueryError(f"the query nests deeper than {MAX_DEPTH} levels", self.column(node))
+        if isinstance(node, tree.SearchField):
+            return self.compile(node.expr, self.field(node), depth + 1)
+        if isinstance(node, tree.Group | tree.FieldGroup):
+            return self.compile(node.expr, fields, depth + 1)
+        if isinstance(node, tree.AndOperation | tree.UnknownOperation):
+            return self.combine(node, And, fields, depth)
+        if isinstance(node, tree.OrOperation):
+            return self.combine(node, Or, fields, depth)
+        if isinstance(node, tree.Not | tree.Prohibit):
+            return Not(self.compile(node.a, fields, depth + 1))
+        if isinstance(node, tree.Plus):
+            return self.compile(node.a, fields, depth + 1)
+        if isinstance(node, tree.Fuzzy):
+            raise QueryError(
+                "fuzzy matching (~) is not supported: list the spellings with OR", self.column(node)
+            )
+        if isinstance(node, tree.Proximity):
+            raise QueryError(
+                'proximity ("..."~N) is not supported: use a phrase or AND', self.column(node)
+            )
+        if isinstance(node, tree.Boost):
+            raise QueryError(
+                "boosts (^) are not supported: feeds are not ranked", self.column(node)
+            )
+        if isinstance(node, tree.Range | tree.From | tree.To):
+            return self.range(node, fields)
+        if isinstance(node, tree.Regex):
+            return self.regex(node, fields)
+        if isinstance(node, tree.Phrase):
+            return self.words(node, node.value[1:-1], fields, phrase=True)
+        if isinstance(node, tree.Word):
+            return self.words(node, node.value, fields, phrase=False)
+        raise QueryError(f"unsupported query construct {type(node).__name__}", self.column(node))
+
+    def combine(self, node: Any, kind: type, fields: tuple[str, ...] | None, depth: int) -> Node:
+        children = [self.compile(child, fields, depth + 1) for child in node.children]
+        flat: list[Node] = []
+        for child in children:
+            flat.extend(child.children if isinstance(child, kind) else [child])  # type: ignore[attr-defined]
+        if kind is And and all(isinstance(c, Not) for c in flat):
+            # "-medical" alone, or "a AND NOT b" written as "NOT b": match everything else.
+            flat.insert(0, Everything())
+        return kind(tuple(flat))  # type: ignore[no-any-return]
+
+    def field(self, node: Any) -> tuple[str, ...]:
+        name = node.name.lower()
+        if name not in _FIELD_ALIASES:
+            known = ", ".join(sorted(set(_FIELD_ALIASES.values())))
+            raise QueryError(f"unknown field '{node.name}': fields are {known}", self.column(node))
+        return (_FIELD_ALIASES[name],)
+
+    def count_term(self, node: Any) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QueryError(f"the query has more than {MAX_TERMS} terms", self.column(node))
+
+    def text_fields(self, node: Any, fields: tuple[str, ...] | None) -> tuple[str, ...]:
+        fields = fields or DEFAULT_FIELDS
+        if any(f in NUMERIC_FIELDS for f in fields):
+            raise QueryError(
+                f"'{fields[0]}' is a number: compare it with a range such as {fields[0]}:>=10 "
+                f"or {fields[0]}:[10 TO *]",
+                self.column(node),
+            )
+        return fields
+
+    def words(self, node: Any, value: str, fields: tuple[str, ...] | None, phrase: bool) -> Node:
+        self.count_term(node)
+        if value == "*" and not phrase:
+            return Everything()
+        fields = self.text_fields(node, fields)
+        prefix = not phrase and value.endswith("*") and value.count("*") == 1
+        if not phrase and ("?" in value or "*" in value.rstrip("*") or value.count("*") > 1):
+            raise QueryError(
+                f"wildcards are only supported at the end of a word ('{value}')", self.column(node)
+            )
+        found = words(value.rstrip("*") if prefix else value)
+        if not found:
+            raise QueryError(f"'{value}' has no letters or digits to match", self.column(node))
+        stems = tuple(stem(w) for w in found[:-1]) + (
+            fold(found[-1]) if prefix else stem(found[-1]),
+        )
+        if prefix and len(stems[-1]) < 2:
+            raise QueryError("a prefix needs at least 2 letters before '*'", self.column(node))
+        label = " ".join(found) + ("*" if prefix else "")
+        return Words(fields=fields, stems=stems, prefix=prefix, label=label)
+
+    def range(self, node: Any, fields: tuple[str, ...] | None) -> Node:
+        self.count_term(node)
+        if not fields or fields[0] not in NUMERIC_FIELDS:
+            raise QueryError(
+                "ranges need a numeric field: upvotes:[20 TO *] or comments:>=3",
+                self.column(node),
+            )
+        if isinstance(node, tree.Range):
+            return Range(
+                fields[0],
+                self.number(node.low),
+                self.number(node.high),
+                bool(node.include_low),
+                bool(node.include_high),
+            )
+        if isinstance(node, tree.From):
+            return Range(fields[0], self.number(node.a), None, bool(node.include), True)
+        return Range(fields[0], None, self.number(node.a), True, bool(node.include))
+
+    def number(self, node: Any) -> float | None:
+        value = str(getattr(node, "value", node))
+        if value == "*":
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise QueryError(f"'{value}' is not a number", self.column(node)) from None
+
+    def regex(self, node: Any, fields: tuple[str, ...] | None) -> Node:
+        self.count_term(node)
+        fields = self.text_fields(node, fields)
+        pattern = node.value[1:-1]
+        try:
+            compiled = re2.compile("(?i)" + pattern)
+        except re2.error as error:
+            raise QueryError(
+                f"bad regular expression /{pattern}/: {error}", self.column(node)
+            ) from None
+        return Regex(fields=fields, pattern=pattern, compiled=compiled)

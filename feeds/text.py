@@ -1,0 +1,133 @@
+"""How paper text and query words are normalised so that they compare equal.
+
+Case, accents and hyphens never matter, words are whole words, and singular and plural
+forms of a word meet at one stem. Queries and papers go through the same functions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (Poincaré -> poincare)."""
+    decomposed = unicodedata.normalize("NFKD", text).casefold()
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Reduce an English plural to its singular: networks -> network, ViTs -> vit."""
+    if len(word) < 3 or word[-1] != "s" or not word[-2].isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is")):
+        return word
+    return word[:-1]
+
+
+def words(text: str) -> list[str]:
+    """Split folded text into words; hyphens, slashes and punctuation separate words."""
+    return _WORD.findall(fold(text))
+
+
+@dataclass
+class FieldText:
+    """One field of a paper, analysed for matching."""
+
+    raw: list[str]
+    stems: list[str]
+    stem_set: frozenset[str] = field(init=False)
+    raw_set: frozenset[str] = field(init=False)
+    original: str = ""
+
+    def __post_init__(self) -> None:
+        self.stem_set = frozenset(self.stems)
+        self.raw_set = frozenset(self.raw)
+
+    @classmethod
+    def of(cls, text: str) -> FieldText:
+        raw = words(text)
+        return cls(raw=raw, stems=[stem(w) for w in raw], original=text)
+
+    @classmethod
+    def of_values(cls, values: tuple[str, ...] | list[str]) -> FieldText:
+        """Several values (authors): a separator keeps a phrase from spanning two of them."""
+        raw: list[str] = []
+        for value in values:
+            if raw:
+                raw.append(_SEPARATOR)
+            raw.extend(words(value))
+        return cls(raw=raw, stems=[stem(w) for w in raw], original=", ".join(values))
+
+
+_SEPARATOR = "|"  # never produced by words(), so it equals no query word
+
+
+TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
+NUMERIC_FIELDS = ("upvotes", "comments")
+DEFAULT_FIELDS = ("title", "abstract")
+
+
+@dataclass
+class Document:
+    """A paper analysed once, then matched against every topic."""
+
+    fields: dict[str, FieldText]
+    numbers: dict[str, int | None]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        title: str,
+        abstract: str = "",
+        authors: tuple[str, ...] | list[str] = (),
+        sources: tuple[str, ...] | list[str] = (),
+        categories: tuple[str, ...] | list[str] = (),
+        upvotes: int | None = None,
+        comments: int | None = None,
+    ) -> Document:
+        return cls(
+            fields={
+                "title": FieldText.of(title),
+                "abstract": FieldText.of(abstract),
+                "author": FieldText.of_values(authors),
+                "source": FieldText.of_values(sources),
+                "category": FieldText.of_values(categories),
+            },
+            numbers={"upvotes": upvotes, "comments": comments},
+        )
+
+    @classmethod
+    def of_paper(cls, paper: object) -> Document:
+        return cls.of(
+            title=getattr(paper, "title", ""),
+            abstract=getattr(paper, "abstract", ""),
+            authors=getattr(paper, "authors", ()),
+            sources=getattr(paper, "sources", ()),
+            categories=getattr(paper, "categories", ()),
+            upvotes=getattr(paper, "upvotes", None),
+            comments=getattr(paper, "comments", None),
+        )
+
+    def vocabulary(self) -> set[str]:
+        """Every stem in every text field: what the prefilter looks up."""
+        found: set[str] = set()
+        for text in self.fields.values():
+            found |= text.stem_set
+        return found
+
+    def raw_vocabulary(self) -> set[str]:
+        found: set[str] = set()
+        for text in self.fields.values():
+            found |= text.raw_set
+        return found

@@ -1,0 +1,365 @@
+"""Feed routes, the index page, topic previews and OPML: thin over store, query and render."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup, escape
+
+from feeds import render
+from feeds.cache import CachedFeed
+from feeds.query import And, Node, Or, Query, QueryError, Words, format_matches
+from feeds.query import parse as parse_query
+from feeds.text import Document, fold, stem
+from service import Service
+from store import StoredPaper
+
+bp = Blueprint("feeds", __name__)
+
+
+def service() -> Service:
+    return current_app.extensions["paperfeed"]  # type: ignore[no-any-return]
+
+
+def base_url() -> str:
+    configured = service().config.base_url
+    return (configured or request.url_root).rstrip("/")
+
+
+def absolute(endpoint: str, **values: str) -> str:
+    return base_url() + url_for(endpoint, **values)  # type: ignore[arg-type]
+
+
+# ---- feeds ------------------------------------------------------------------------------
+
+
+def _limit() -> int:
+    config = service().config
+    raw = request.args.get("limit")
+    if raw is None:
+        return int(config.feed_items)
+    if not raw.isdigit() or not 1 <= int(raw) <= config.max_feed_items:
+        abort(_bad_request(f"limit must be a whole number from 1 to {config.max_feed_items}"))
+    return int(raw)
+
+
+def _bad_request(message: str, **extra: object) -> Response:
+    response = jsonify({"error": message, **extra})
+    response.status_code = 400
+    return response
+
+
+@bp.route("/feeds/<name>.<fmt>", methods=["GET", "HEAD"])
+def feed(name: str, fmt: str) -> Response:
+    svc = service()
+    if fmt not in render.FORMATS:
+        abort(404)
+    if name == "search":
+        return _search_feed(fmt)
+    topic = svc.config.topics.get(name)
+    if topic is None:
+        abort(404)
+    limit = _limit()
+    generation = svc.generation()
+    page = base_url()
+    info = render.FeedInfo(
+        key=name,
+        title=f"{topic.title} — paperfeed",
+        description=topic.description or f"Papers matching {topic.query.text}",
+        self_url=f"{page}/feeds/{name}.{fmt}"
+        + (f"?limit={limit}" if "limit" in request.args else ""),
+        page_url=f"{page}/topics/{name}",
+        ttl_minutes=int(svc.config.refresh_minutes),
+    )
+
+    def build() -> CachedFeed:
+        items = svc.store.topic_items(name, limit)
+        return CachedFeed.build(
+            render.render(fmt, info, items), render.last_updated(items), len(items)
+        )
+
+    key = ("topic", name, fmt, limit, page, generation)
+    return _send(svc, fmt, svc.cache.get_or_build(key, build))
+
+
+def _search_feed(fmt: str) -> Response:
+    svc = service()
+    text = request.args.get("q", "")
+    try:
+        query = parse_query(text)
+    except QueryError as error:
+        return _bad_request(str(error), column=error.column, query=text[:200])
+    limit = _limit()
+    generation = svc.generation()
+    page = base_url()
+    info = render.FeedInfo(
+        key="search",
+        title=f"{text} — paperfeed search",
+        description=f"Papers matching {text}",
+        self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}",
+        page_url=f"{page}/search?{urlencode({'q': text})}",
+        ttl_minutes=int(svc.config.refresh_minutes),
+    )
+
+    def build() -> CachedFeed:
+        items = search(svc, query, limit)
+        return CachedFeed.build(
+            render.render(fmt, info, items), render.last_updated(items), len(items)
+        )
+
+    key = ("search", query.canonical, fmt, limit, page, text, generation)
+    return _send(svc, fmt, svc.cache.get_or_build(key, build))
+
+
+def search(svc: Service, query: Query, limit: int) -> list[StoredPaper]:
+    """The newest stored papers matching an ad-hoc query, with what matched."""
+    found: list[StoredPaper] = []
+    for paper in svc.store.iter_papers():
+        matched = query.explain(Document.of_paper(paper))
+        if matched:
+            found.append(_with_matches(paper, matched))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredPaper:
+    from dataclasses import replace
+
+    return replace(paper, matched=tuple(matched))
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    wanted = etag.strip('"').removesuffix("-gz")
+    for candidate in header.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"').removesuffix("-gz")
+        if tag == wanted:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified <= since
+
+
+def _accepts_gzip() -> bool:
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return not re.search(r"q\s*=\s*0(\.0*)?\s*$", params)
+    return False
+
+
+def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
+    """Answer with the cached body, or 304 when the reader's copy is current."""
+    gzipped = _accepts_gzip()
+    etag = cached.etag[:-1] + '-gz"' if gzipped else cached.etag
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
+        "Cache-Control": f"public, max-age={int(svc.config.refresh_minutes) * 60}",
+        "Vary": "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("If-None-Match")
+    if_modified_since = request.headers.get("If-Modified-Since")
+    # The ETag wins when a reader sends both (RFC 9110 section 13.2.2).
+    if if_none_match is not None:
+        fresh = _etag_matches(if_none_match, cached.etag)
+    else:
+        fresh = bool(if_modified_since) and _not_modified_since(
+            if_modified_since or "", cached.last_modified
+        )
+    if fresh:
+        svc.metrics.feed_requests.labels(fmt, "304").inc()
+        return Response(status=304, headers=headers)
+    svc.metrics.feed_requests.labels(fmt, "200").inc()
+    response = Response(
+        cached.gzipped if gzipped else cached.body,
+        headers=headers,
+        content_type=render.FORMATS[fmt],
+    )
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+# ---- pages ------------------------------------------------------------------------------
+
+
+def _feed_links(name: str) -> dict[str, str]:
+    return {fmt: absolute("feeds.feed", name=name, fmt=fmt) for fmt in render.FORMATS}
+
+
+@bp.route("/")
+def index() -> str:
+    svc = service()
+    summaries = svc.store.topic_summaries()
+    topics = [
+        {
+            "name": name,
+            "title": topic.title,
+            "query": topic.query.text,
+            "description": topic.query.describe(),
+            "count": summaries.get(name, (0, None))[0],
+            "newest": summaries.get(name, (0, None))[1],
+            "links": _feed_links(name),
+        }
+        for name, topic in svc.config.topics.items()
+    ]
+    return render_template(
+        "index.html",
+        topics=topics,
+        sources=_source_rows(svc),
+        papers=svc.store.count_papers(),
+        opml_url=absolute("feeds.opml_listing"),
+        search_base=absolute("feeds.feed", name="search", fmt="rss"),
+    )
+
+
+def _source_rows(svc: Service) -> list[dict[str, object]]:
+    states = svc.store.source_states()
+    rows = []
+    for source in svc.config.sources:
+        state = states.get(source.name)
+        rows.append(
+            {
+                "name": source.name,
+                "kind": source.kind,
+                "enabled": source.enabled,
+                "last_success": state.last_success if state else None,
+                "last_error": state.last_error if state and state.failing else None,
+                "papers": state.papers_seen if state else 0,
+            }
+        )
+    return rows
+
+
+@bp.route("/topics/<name>")
+def topic_page(name: str) -> str:
+    svc = service()
+    topic = svc.config.topics.get(name)
+    if topic is None:
+        abort(404)
+    items = svc.store.topic_items(name, _limit())
+    return render_template(
+        "topic.html",
+        topic=topic,
+        items=[_item_view(p, topic.query) for p in items],
+        links=_feed_links(name),
+        description=topic.query.describe(),
+    )
+
+
+@bp.route("/search")
+def search_page() -> Response | str:
+    svc = service()
+    text = request.args.get("q", "")
+    try:
+        query = parse_query(text)
+    except QueryError as error:
+        return Response(
+            render_template("search.html", q=text, error=str(error), items=[], links={}),
+            status=400,
+        )
+    items = search(svc, query, _limit())
+    links = {
+        fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
+        for fmt in render.FORMATS
+    }
+    return render_template(
+        "search.html",
+        q=text,
+        error=None,
+        description=query.describe(),
+        items=[_item_view(p, query) for p in items],
+        links=links,
+    )
+
+
+def _item_view(paper: StoredPaper, query: Query) -> dict[str, object]:
+    marker = highlighter(query)
+    return {
+        "paper": paper,
+        "link": render.paper_link(paper),
+        "title": marker(paper.title),
+        "abstract": marker(paper.abstract),
+        "matched": format_matches(list(paper.matched)),
+    }
+
+
+def _positive_words(node: Node) -> list[Words]:
+    if isinstance(node, Words):
+        return [node]
+    if isinstance(node, And | Or):
+        return [w for child in node.children for w in _positive_words(child)]
+    return []
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def highlighter(query: Query) -> Callable[[str], Markup]:
+    """Wrap the words of text that the query's (positive) terms look for in <mark>."""
+    stems = {
+        s for w in _positive_words(query.root) for s in (w.stems[:-1] if w.prefix else w.stems)
+    }
+    prefixes = tuple(w.stems[-1] for w in _positive_words(query.root) if w.prefix)
+
+    def mark(text: str) -> Markup:
+        out: list[str] = []
+        last = 0
+        for match in _WORD.finditer(text):
+            word = fold(match.group(0))
+            out.append(str(escape(text[last : match.start()])))
+            piece = str(escape(match.group(0)))
+            if stem(word) in stems or (prefixes and word.startswith(prefixes)):
+                piece = f"<mark>{piece}</mark>"
+            out.append(piece)
+            last = match.end()
+        out.append(str(escape(text[last:])))
+        return Markup("".join(out))
+
+    return mark
+
+
+@bp.route("/opml")
+def opml_listing() -> Response:
+    svc = service()
+    body = render.opml(
+        "paperfeed topics",
+        [
+            (
+                topic.title,
+                absolute("feeds.feed", name=name, fmt="rss"),
+                absolute("feeds.topic_page", name=name),
+            )
+            for name, topic in svc.config.topics.items()
+        ],
+    )
+    return Response(
+        body,
+        content_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="paperfeed.opml"'},
+    )

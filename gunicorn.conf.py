@@ -1,0 +1,23 @@
+"""gunicorn settings for the Procfile's web process: $PORT, $WEB_CONCURRENCY, threads."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads let one worker keep serving cached feeds while another request waits on the database.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 60
+graceful_timeout = 20
+keepalive = 5
+forwarded_allow_ips = "*"  # the platform's router sets X-Forwarded-*; ProxyFix reads them
+accesslog = os.environ.get("ACCESS_LOG") or None
+
+
+def post_worker_init(worker):
+    """In each worker (never the master, even with --preload): fresh DB pool, then the timer."""
+    from app import start_scheduler
+
+    flask_app = worker.wsgi
+    flask_app.extensions["paperfeed"].store.engine.dispose(close=False)
+    start_scheduler(flask_app)

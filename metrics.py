@@ -1,0 +1,54 @@
+"""Prometheus metrics of one process (each web worker answers /metrics with its own)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.refresh_seconds = Histogram(
+            "paperfeed_refresh_seconds",
+            "Time to refresh one source",
+            ["source"],
+            registry=self.registry,
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
+        )
+        self.refreshes = Counter(
+            "paperfeed_refreshes",
+            "Source refreshes by outcome",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.feed_requests = Counter(
+            "paperfeed_feed_requests",
+            "Feed requests by format and status",
+            ["format", "status"],
+            registry=self.registry,
+        )
+        self.cache_hits = Gauge(
+            "paperfeed_feed_cache_hits", "Feed bodies served from the cache", registry=self.registry
+        )
+        self.cache_misses = Gauge(
+            "paperfeed_feed_cache_misses",
+            "Feed bodies rendered (cache misses)",
+            registry=self.registry,
+        )
+        self.cache_bytes = Gauge(
+            "paperfeed_feed_cache_bytes", "Bytes held by the feed cache", registry=self.registry
+        )
+        self.papers = Gauge("paperfeed_papers", "Distinct papers stored", registry=self.registry)
+        self.generation = Gauge(
+            "paperfeed_store_generation",
+            "Store generation this process has seen",
+            registry=self.registry,
+        )
+
+    def observe_refresh(self, outcome: object) -> None:
+        name = getattr(outcome, "name", "?")
+        self.refresh_seconds.labels(name).observe(getattr(outcome, "seconds", 0.0))
+        self.refreshes.labels(name, getattr(outcome, "status", "?")).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

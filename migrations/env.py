@@ -1,0 +1,16 @@
+"""Alembic environment: the engine comes from the Store, never from alembic.ini."""
+
+from alembic import context
+
+from store import metadata
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()

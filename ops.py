@@ -1,0 +1,128 @@
+"""Operations routes: /healthz, /status, /metrics and POST /admin/refresh."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from refresh import LEASE, tick_minutes
+from service import Service
+
+bp = Blueprint("ops", __name__)
+
+
+def service() -> Service:
+    return current_app.extensions["paperfeed"]  # type: ignore[no-any-return]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+@bp.route("/healthz")
+def healthz() -> Response:
+    return jsonify({"ok": True})
+
+
+@bp.route("/status")
+def status() -> Response:
+    svc = service()
+    states = svc.store.source_states()
+    now = datetime.now(UTC)
+    sources: dict[str, Any] = {}
+    for source in svc.config.sources:
+        state = states.get(source.name)
+        every = source.every_minutes or svc.config.refresh_minutes
+        last_attempt = state.last_attempt if state else None
+        sources[source.name] = {
+            "kind": source.kind,
+            "enabled": source.enabled,
+            "location": source.url or source.path,
+            "last_refresh": _iso(last_attempt),
+            "last_success": _iso(state.last_success if state else None),
+            "last_error": state.last_error if state else None,
+            "last_error_at": _iso(state.last_error_at if state else None),
+            "failing": bool(state and state.failing),
+            "papers_seen": state.papers_seen if state else 0,
+            "skipped_records": state.skipped if state else 0,
+            "next_run": _iso(last_attempt + timedelta(minutes=every)) if last_attempt else None,
+        }
+    lease = svc.store.lease_holder(LEASE)
+    last_change = svc.store.last_change()
+    return jsonify(
+        {
+            "papers": svc.store.count_papers(),
+            "topics": len(svc.config.topics),
+            "generation": svc.store.generation(),
+            "last_change": _iso(last_change),
+            "data_age_seconds": int((now - last_change).total_seconds()) if last_change else None,
+            "refresh_minutes": svc.config.refresh_minutes,
+            "scheduler": svc.config.scheduler,
+            "scheduler_tick_minutes": tick_minutes(svc.config),
+            "lease": {"holder": lease[0], "expires": _iso(lease[1])} if lease else None,
+            "sources": sources,
+        }
+    )
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    svc = service()
+    svc.metrics.papers.set(svc.store.count_papers())
+    svc.metrics.cache_hits.set(svc.cache.hits)
+    svc.metrics.cache_misses.set(svc.cache.misses)
+    svc.metrics.cache_bytes.set(svc.cache.used)
+    return Response(
+        svc.metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+@bp.route("/admin/refresh", methods=["POST"])
+def admin_refresh() -> Response:
+    svc = service()
+    token = svc.config.admin_token
+    if not token:
+        abort(404)  # no token configured: the route does not exist
+    given = request.headers.get("Authorization", "")
+    expected = f"Bearer {token}"
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return Response(
+            "unauthorized\n",
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+            content_type="text/plain",
+        )
+    holder = svc.store.lease_holder(LEASE)
+    if holder is not None or svc.refresher._running.locked():
+        return jsonify(
+            {
+                "error": "a refresh is already running",
+                "holder": holder[0] if holder else svc.refresher.holder,
+            }
+        ), 409  # type: ignore[return-value]
+    wait = request.args.get("wait") in ("1", "true")
+    if not wait:
+        threading.Thread(target=_refresh, args=(svc,), daemon=True).start()
+        return jsonify({"started": True}), 202  # type: ignore[return-value]
+    report = _refresh(svc)
+    if not report.ran:
+        return jsonify({"error": "a refresh is already running", "holder": report.holder}), 409  # type: ignore[return-value]
+    return jsonify(
+        {
+            "ran": True,
+            "generation": report.generation,
+            "sources": {
+                s.name: {"status": s.status, "new": s.new, "error": s.error} for s in report.sources
+            },
+        }
+    )
+
+
+def _refresh(svc: Service):  # type: ignore[no-untyped-def]
+    report = svc.refresher.run(force=True)
+    svc.invalidate()
+    return report

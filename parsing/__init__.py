@@ -1,0 +1,35 @@
+"""Listings in: parsers take bytes and return Paper records. Nothing here touches a database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from parsing import arxiv, feed, hf_api, hf_html, hf_text
+from parsing.errors import ParseError, ParseResult
+from parsing.model import Paper
+
+__all__ = ["KINDS", "Paper", "ParseError", "ParseResult", "parse"]
+
+KINDS: dict[str, Callable[[bytes], ParseResult]] = {
+    "hf-text": hf_text.parse,
+    "hf-api": hf_api.parse,
+    "hf-page": hf_html.parse,
+    "arxiv-api": arxiv.parse_api,
+    "arxiv-rss": arxiv.parse_rss,
+    "feed": feed.parse,
+}
+
+
+def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
+    """Parse body as a listing of the given kind; only ParseError escapes for a bad body."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown source kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    if kind == "hf-text":
+        return hf_text.parse(body, today=today)
+    try:
+        return KINDS[kind](body)
+    except ParseError:
+        raise
+    except (ValueError, TypeError, RecursionError) as error:
+        raise ParseError(f"{type(error).__name__}: {error}") from None

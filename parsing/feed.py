@@ -1,0 +1,80 @@
+"""Any RSS or Atom feed, read with feedparser; arXiv ids are picked out of ids and links."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from parsing.errors import ParseError, ParseResult
+from parsing.model import Paper, arxiv_id_from, make_paper
+
+
+def read_feed(body: bytes) -> Any:
+    """Parse bytes with feedparser; a body that is not a feed at all is a ParseError."""
+    parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
+    if parsed.bozo and not parsed.entries:
+        raise ParseError(f"not a readable feed: {parsed.get('bozo_exception')}")
+    if not parsed.entries and not parsed.get("feed"):
+        raise ParseError("not a feed: no channel and no entries")
+    return parsed
+
+
+def parse(body: bytes) -> ParseResult:
+    """Read every entry of a feed as a paper."""
+    result = ParseResult()
+    for index, entry in enumerate(read_feed(body).entries):
+        try:
+            result.papers.append(paper_from_entry(entry))
+        except (ValueError, TypeError, AttributeError) as error:
+            result.skip(f"entry {index}", str(error))
+    return result
+
+
+def paper_from_entry(entry: Any, *, abstract: str | None = None) -> Paper:
+    links = [entry.get("id"), entry.get("link")] + [x.get("href") for x in entry.get("links", [])]
+    arxiv_id = next((found for found in map(arxiv_id_from, links) if found), None)
+    return make_paper(
+        title=entry.get("title"),
+        abstract=abstract if abstract is not None else _plain(entry.get("summary")),
+        arxiv_id=arxiv_id,
+        authors=entry_authors(entry),
+        categories=[t.get("term") for t in entry.get("tags", []) if t.get("term")],
+        url=entry.get("link"),
+        published=entry_time(entry),
+    )
+
+
+def entry_authors(entry: Any) -> list[str]:
+    names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
+    # rss.arxiv.org puts every author in one dc:creator, comma separated.
+    if len(names) == 1 and "," in names[0]:
+        names = [n.strip() for n in names[0].split(",")]
+    return names
+
+
+def entry_time(entry: Any) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+
+
+def _plain(html_text: str | None) -> str:
+    """Feed summaries may be HTML; keep the text only."""
+    if not html_text:
+        return ""
+    from html.parser import HTMLParser
+
+    parts: list[str] = []
+
+    class _Text(HTMLParser):
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    stripper = _Text(convert_charrefs=True)
+    stripper.feed(html_text)
+    stripper.close()
+    return " ".join(parts)

@@ -1,0 +1,54 @@
+"""The objects one running paperfeed shares between requests: config, store, cache, refresher."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from feeds.cache import FeedCache
+from metrics import Metrics
+from refresh import Refresher
+from settings import Config
+from store import Store
+
+
+@dataclass
+class Service:
+    config: Config
+    store: Store
+    refresher: Refresher
+    cache: FeedCache
+    metrics: Metrics
+    scheduler: object | None = None
+    _generation: int = -1
+    _checked_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, config: Config) -> Service:
+        store = Store(config.database_url)
+        metrics = Metrics()
+        refresher = Refresher(config, store, metrics=metrics)
+        return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
+
+    def generation(self) -> int:
+        """The store generation, read from the database at most every few seconds."""
+        now = time.monotonic()
+        if now - self._checked_at < self.config.generation_check_seconds and self._generation >= 0:
+            return self._generation
+        with self._lock:
+            if (
+                now - self._checked_at >= self.config.generation_check_seconds
+                or self._generation < 0
+            ):
+                current = self.store.generation()
+                if current != self._generation:
+                    self.cache.drop_older_than(current)
+                    self.metrics.generation.set(current)
+                self._generation, self._checked_at = current, now
+        return self._generation
+
+    def invalidate(self) -> None:
+        """Look at the database on the next request (after this process refreshed)."""
+        self._checked_at = 0.0

@@ -1,0 +1,131 @@
+"""The `paperfeed` command as a user runs it: a real process, real output, exit codes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+import requests
+
+from tests.conftest import toml_sources
+
+PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PAPERFEED, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_refresh_then_refresh_again_stores_nothing_new(tmp_path, write_config) -> None:
+    config = write_config()
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "samples: ok, 431 new" in first.stdout
+    assert "431 papers stored" in first.stdout
+    second = run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path)
+    assert "samples: not_modified, 0 new, 0 changed" in second.stdout
+
+
+def test_a_bad_rule_stops_check_with_file_topic_and_column(tmp_path, write_config) -> None:
+    config = write_config(topics="[topics.broken]\nquery = 'resnet AND (vit OR'\n")
+    result = run("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(config) in result.stderr
+    assert "topic 'broken'" in result.stderr
+    assert "column 19" in result.stderr
+
+
+def test_check_prints_what_each_topic_means(tmp_path, write_config) -> None:
+    result = run("--config", str(write_config()), "check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "topic imagenet-not-medical" in result.stdout
+    assert "not (title or abstract contains the word 'medical'" in result.stdout
+
+
+def test_help_lists_commands_and_settings(tmp_path) -> None:
+    result = run("--help", cwd=tmp_path)
+    for word in (
+        "serve",
+        "refresh",
+        "check",
+        "preview",
+        "explain",
+        "migrate",
+        "clock",
+        "DATABASE_URL",
+        "refresh_minutes",
+    ):
+        assert word in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_on_the_embedded_default_offline_within_seconds(tmp_path) -> None:
+    """The README's run command, in an empty folder, with no network and no config."""
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    env.pop("PAPERFEED_CONFIG", None)
+    started = time.monotonic()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [PAPERFEED, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        items = 0
+        while time.monotonic() - started < 30 and items == 0:
+            try:
+                feed = requests.get(f"http://127.0.0.1:{port}/feeds/residual.rss", timeout=2)
+                items = len(feedparser.parse(feed.content).entries)
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        elapsed = time.monotonic() - started
+        assert items > 0, "no feed items within 30 s"
+        assert elapsed < 15, f"took {elapsed:.1f} s"
+        index = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        assert "Residual connections" in index and "/feeds/residual.atom" in index
+        assert (tmp_path / "paperfeed.db").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, write_config) -> None:
+    sources = toml_sources(
+        {
+            "name": "samples",
+            "kind": "hf-text",
+            "path": str(Path(__file__).parent.parent / "samples/listings/*.txt"),
+        },
+        {"name": "dead", "kind": "hf-api", "url": "http://127.0.0.1:9/api/daily_papers"},
+    )
+    config = write_config(sources=sources, service="retries = 0")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "dead: error" in result.stdout and "could not connect" in result.stdout
+    assert "431 papers stored" in result.stdout

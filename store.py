@@ -242,7 +242,11 @@ def _row_to_stored(row: Any, matched: str | None = None) -> StoredPaper:
 def _merge(existing: dict[str, Any], paper: Paper, source: str) -> dict[str, Any]:
     """Combine a stored record with a new sighting; identity fields never move backwards."""
     merged = dict(existing)
-    if len(paper.abstract) > len(existing["abstract"] or ""):
+    if paper.supersedes:
+        merged["title"] = paper.title
+        merged["title_key"] = paper.title_key
+        merged["abstract"] = paper.abstract or existing["abstract"]
+    elif len(paper.abstract) > len(existing["abstract"] or ""):
         merged["abstract"] = paper.abstract
     if paper.authors and not json.loads(existing["authors"]):
         merged["authors"] = json.dumps(list(paper.authors), ensure_ascii=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from parsing.errors import ParseError, ParseResult
 from parsing.feed import _plain, paper_from_entry, read_feed
@@ -46,5 +47,7 @@ def parse_rss(body: bytes) -> ParseResult:
         if not paper.arxiv_id:
             result.skip(f"entry {index}", f"no arXiv id in guid {entry.get('id')!r}")
             continue
+        if str(entry.get("arxiv_announce_type", "")).startswith("replace"):
+            paper = replace(paper, supersedes=True)
         result.papers.append(paper)
     return result

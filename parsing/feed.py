@@ -17,8 +17,9 @@ def read_feed(body: bytes) -> Any:
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
     if parsed.bozo and not parsed.entries:
         raise ParseError(f"not a readable feed: {parsed.get('bozo_exception')}")
-    if not parsed.entries and not parsed.get("feed"):
-        raise ParseError("not a feed: no channel and no entries")
+    if not parsed.get("version") and not parsed.entries:
+        # An HTML error page served with status 200 lands here.
+        raise ParseError("not an RSS or Atom feed")
     return parsed
 
 
@@ -36,8 +37,11 @@ def parse(body: bytes) -> ParseResult:
 def paper_from_entry(entry: Any, *, abstract: str | None = None) -> Paper:
     links = [entry.get("id"), entry.get("link")] + [x.get("href") for x in entry.get("links", [])]
     arxiv_id = next((found for found in map(arxiv_id_from, links) if found), None)
+    title = entry.get("title")
+    if "html" in (entry.get("title_detail") or {}).get("type", ""):
+        title = _plain(title)  # type="html" titles: keep the words, not the markup
     return make_paper(
-        title=entry.get("title"),
+        title=title,
         abstract=abstract if abstract is not None else _plain(entry.get("summary")),
         arxiv_id=arxiv_id,
         authors=entry_authors(entry),

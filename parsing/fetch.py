@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 log = logging.getLogger("paperfeed.fetch")
@@ -174,7 +175,10 @@ class Fetcher:
 
 
 def _reason(error: Exception) -> str:
-    if isinstance(error, requests.Timeout):
+    # After retries urllib3 wraps the last failure; a read timeout then arrives as a
+    # ConnectionError whose reason says so.
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(error, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
         return "timed out"
     if isinstance(error, requests.exceptions.RetryError):
         return f"gave up after retries ({error})"

@@ -78,6 +78,8 @@ class Paper:
     upvotes: int | None = None
     comments: int | None = None
     sources: tuple[str, ...] = field(default=())
+    # A new version announced by its source (arXiv "replace"): its title and abstract win.
+    supersedes: bool = False
 
     @property
     def title_key(self) -> str:

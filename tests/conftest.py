@@ -16,7 +16,7 @@ from store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTINGS = ROOT / "samples" / "listings"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "parsers"
 SEED_COUNTS = {
     "000_0937d812811fcc18.txt": 119,
     "001_9997b832c2f801ba.txt": 204,

@@ -31,6 +31,7 @@ from feeds.text import (
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 16
+MAX_PHRASE_WORDS = 32
 _ANALYSIS_VERSION = "1"  # bump when matching semantics change: every topic is re-matched
 
 _FIELD_ALIASES = {
@@ -95,7 +96,7 @@ class Words(Node):
         stems, last = self.stems, len(self.stems) - 1
         if len(stems) == 1:
             if self.prefix:
-                return any(w.startswith(stems[0]) for w in text.raw_set)
+                return text.has_prefix(stems[0])
             return stems[0] in text.stem_set
         if any(s not in text.stem_set for s in stems[:last]):
             return False
@@ -447,7 +448,8 @@ class _Compiler:
         if value == "*" and not phrase:
             return Everything()
         fields = self.text_fields(node, fields)
-        prefix = not phrase and value.endswith("*") and value.count("*") == 1
+        # A trailing * is a prefix, in a phrase too ("image rec*"), which Lucene lacks.
+        prefix = value.endswith("*") and value.count("*") == 1
         if not phrase and ("?" in value or "*" in value.rstrip("*") or value.count("*") > 1):
             raise QueryError(
                 f"wildcards are only supported at the end of a word ('{value}')", self.column(node)
@@ -455,6 +457,8 @@ class _Compiler:
         found = words(value.rstrip("*") if prefix else value)
         if not found:
             raise QueryError(f"'{value}' has no letters or digits to match", self.column(node))
+        if len(found) > MAX_PHRASE_WORDS:
+            raise QueryError(f"a phrase has at most {MAX_PHRASE_WORDS} words", self.column(node))
         stems = tuple(stem(w) for w in found[:-1]) + (
             fold(found[-1]) if prefix else stem(found[-1]),
         )

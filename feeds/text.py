@@ -8,21 +8,42 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (Poincaré -> poincare)."""
+    if text.isascii():  # the common case, and 20x faster than decomposing
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text).casefold()
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-@lru_cache(maxsize=200_000)
+_STEMS: dict[str, str] = {}
+
+
 def stem(word: str) -> str:
     """Reduce an English plural to its singular: networks -> network, ViTs -> vit."""
+    found = _STEMS.get(word)
+    if found is None:
+        if len(_STEMS) > 500_000:  # bound the memory a flood of odd words can take
+            _STEMS.clear()
+        found = _STEMS[word] = _singular(word)
+    return found
+
+
+def stems_of(raw: list[str]) -> list[str]:
+    """stem() of every word; known words are looked up in one C-level pass."""
+    found = list(map(_STEMS.get, raw))
+    if None in found:
+        found = [s if s is not None else stem(w) for s, w in zip(found, raw, strict=True)]
+    return found  # type: ignore[return-value]
+
+
+def _singular(word: str) -> str:
     if len(word) < 3 or word[-1] != "s" or not word[-2].isalpha():
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -34,8 +55,15 @@ def stem(word: str) -> str:
     return word[:-1]
 
 
+# ASCII text (most of it) is split by translating every non-alphanumeric to a space:
+# the same words as _WORD finds, several times faster.
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+
+
 def words(text: str) -> list[str]:
     """Split folded text into words; hyphens, slashes and punctuation separate words."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS).split()
     return _WORD.findall(fold(text))
 
 
@@ -52,11 +80,19 @@ class FieldText:
     def __post_init__(self) -> None:
         self.stem_set = frozenset(self.stems)
         self.raw_set = frozenset(self.raw)
+        self._sorted: list[str] | None = None
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Does any word start with prefix? A binary search in the sorted words."""
+        if self._sorted is None:
+            self._sorted = sorted(self.raw_set)
+        index = bisect_left(self._sorted, prefix)
+        return index < len(self._sorted) and self._sorted[index].startswith(prefix)
 
     @classmethod
     def of(cls, text: str) -> FieldText:
         raw = words(text)
-        return cls(raw=raw, stems=[stem(w) for w in raw], original=text)
+        return cls(raw=raw, stems=stems_of(raw), original=text)
 
     @classmethod
     def of_values(cls, values: tuple[str, ...] | list[str]) -> FieldText:
@@ -66,7 +102,7 @@ class FieldText:
             if raw:
                 raw.append(_SEPARATOR)
             raw.extend(words(value))
-        return cls(raw=raw, stems=[stem(w) for w in raw], original=", ".join(values))
+        return cls(raw=raw, stems=stems_of(raw), original=", ".join(values))
 
 
 _SEPARATOR = "|"  # never produced by words(), so it equals no query word

@@ -1,0 +1,200 @@
+"""The topic query language: one table row per construct and per matching rule."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from feeds.query import QueryError, format_matches, parse
+from feeds.text import Document
+
+
+def doc(title: str = "", abstract: str = "", **fields: object) -> Document:
+    return Document.of(title=title, abstract=abstract, **fields)  # type: ignore[arg-type]
+
+
+RESNET = doc(
+    "Deep Residual Learning for Image Recognition",
+    "We present a residual learning framework. ResNets with skip connections ease "
+    "training of networks on ImageNet.",
+    authors=("Kaiming He", "Xiangyu Zhang"),
+    sources=("arxiv-cs-cv",),
+    categories=("cs.CV", "cs.LG"),
+    upvotes=42,
+    comments=3,
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # terms, phrases, prefixes
+        ("residual", True),
+        ("transformer", False),
+        ('"residual learning"', True),
+        ('"learning residual"', False),
+        ('"skip connection"', True),
+        ("resn*", True),
+        ("resnet*", True),
+        ("trans*", False),
+        ('"image rec*"', True),
+        # boolean operators
+        ("residual AND imagenet", True),
+        ("residual AND transformer", False),
+        ("residual transformer", False),  # implicit AND
+        ("residual OR transformer", True),
+        ("transformer OR diffusion", False),
+        ("NOT transformer", True),
+        ("NOT residual", False),
+        ("residual -transformer", True),
+        ("residual -imagenet", False),
+        ("+residual +imagenet", True),
+        ("residual AND NOT (medical OR radiology)", True),
+        ("(transformer OR residual) AND (imagenet OR coco)", True),
+        ("*", True),
+        # fields
+        ("title:residual", True),
+        ("title:imagenet", False),
+        ("abstract:imagenet", True),
+        ('title:"image recognition"', True),
+        ("title:(deep AND learning)", True),
+        ("author:kaiming", True),
+        ('author:"kaiming he"', True),
+        ('author:"he xiangyu"', False),  # a phrase never spans two authors
+        ("source:arxiv", True),
+        ("category:cs.CV", True),
+        ('category:"cs.CL"', False),
+        # numeric ranges
+        ("upvotes:[20 TO *]", True),
+        ("upvotes:[50 TO *]", False),
+        ("upvotes:>=42", True),
+        ("upvotes:>42", False),
+        ("upvotes:<50", True),
+        ("upvotes:{1 TO 42]", True),
+        ("upvotes:{1 TO 42}", False),
+        ("comments:[1 TO 5]", True),
+        # regular expressions (RE2, case-insensitive)
+        ("/res(net|next)s?/", True),
+        ("title:/recog.ition/", True),
+        ("title:/^deep/", True),
+        ("/transformers?/", False),
+    ],
+)
+def test_each_construct(query: str, expected: bool) -> None:
+    assert parse(query).matches(RESNET) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "expected"),
+    [
+        # case
+        ("imagenet", "Scaling IMAGENET", True),
+        ("ImageNet", "beyond imagenet", True),
+        # accents
+        ("poincare", "Poincaré Embeddings", True),
+        ("poincaré", "Poincare Embeddings", True),
+        ("nunez", "Núñez and others", True),
+        # whole words
+        ("vit", "Scaling ViT to billions", True),
+        ("vit", "Human activity recognition", False),
+        ("net", "ResNet strikes back", False),
+        ("resnet", "ResNet-50 strikes back", True),
+        # hyphens and spaces
+        ("self-supervised", "Self supervised learning", True),
+        ("self-supervised", "Self-Supervised Learning", True),
+        ('"self supervised"', "A self-supervised method", True),
+        ('"pre training"', "Large-scale pre-training", True),
+        # singular and plural
+        ("network", "Residual Networks", True),
+        ("networks", "a residual network", True),
+        ("vit", "Stitched ViTs are flexible", True),
+        ("ViTs", "A ViT for all", True),
+        ("study", "Two case studies", True),
+        ("box", "Bounding boxes", True),
+        ("classes", "unseen class", True),
+        # phrases need adjacent words
+        ('"vision transformer"', "Vision Transformers Need Registers", True),
+        ('"vision transformer"', "Transformers for vision", False),
+        ('"vision transformer"', "vision and transformer", False),
+    ],
+)
+def test_matching_semantics(query: str, title: str, expected: bool) -> None:
+    assert parse(query).matches(doc(title)) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "words"),
+    [
+        ("resnet AND", 11, "ends too early"),
+        ("(resnet OR vit", 15, "ends too early"),
+        ("resnet AND AND vit", 12, "unexpected 'AND'"),
+        (")", 1, "unexpected ')'"),
+        ('"unclosed phrase', 1, "closing '\"'"),
+        ("resnet~2", 1, "fuzzy"),
+        ('"a b"~3', 1, "proximity"),
+        ("resnet^2", 1, "boosts"),
+        ("colour:red", 1, "unknown field 'colour'"),
+        ("upvotes:many", 9, "is a number"),
+        ("title:[1 TO 5]", 7, "ranges need a numeric field"),
+        ("upvotes:[a TO 5]", 10, "not a number"),
+        ("/(unclosed/", 1, "bad regular expression"),
+        ("re*net", 1, "end of a word"),
+        ("r*", 1, "at least 2 letters"),
+        ("   ", 1, "empty"),
+        ('"' + "w " * 40 + '"', 1, "at most 32 words"),
+        ("x" * 1001, 1001, "limit is 1000"),
+        ("(" * 17 + "a" + ")" * 17, 17, "nest deeper"),
+        (" OR ".join(f"w{i}" for i in range(65)), None, "more than 64 terms"),
+    ],
+)
+def test_errors_say_where_and_what(query: str, column: int | None, words: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse(query)
+    assert words in caught.value.message
+    if column is not None:
+        assert caught.value.column == column
+
+
+def test_explain_says_which_terms_matched_in_which_field() -> None:
+    query = parse('"residual connection" OR resnet* OR title:recognition OR transformer')
+    paper = doc("Deep Residual Learning for Image Recognition", "Residual connections and ResNets.")
+    assert format_matches(query.explain(paper)) == (
+        "residual connection (abstract), resnet* (abstract), recognition (title)"
+    )
+    assert query.explain(doc("Something else")) == []
+
+
+def test_negated_terms_are_not_reported_as_matches() -> None:
+    query = parse("imagenet AND NOT medical")
+    assert query.explain(doc("ImageNet classification")) == [("imagenet", "title")]
+
+
+def test_describe_reads_as_words() -> None:
+    assert parse("imagenet AND NOT (medical OR thorax)").describe() == (
+        "title or abstract contains the word 'imagenet' and not (title or abstract contains "
+        "the word 'medical' or title or abstract contains the word 'thorax')"
+    )
+
+
+def test_equivalent_queries_share_one_canonical_form() -> None:
+    assert parse("ResNets AND vit").canonical == parse("resnet   vit").canonical
+    assert parse("a OR b").fingerprint != parse("a AND b").fingerprint
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "x" * 100_000,
+        "(" * 5000,
+        "a OR " * 199 + "a",
+        '"' + "a " * 490 + '"',
+        "/(a+)+$/ AND " * 60,
+        "a AND " * 160 + "b",
+    ],
+)
+def test_a_bad_query_is_refused_in_under_50ms(query: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(QueryError):
+        parse(query)
+    assert time.perf_counter() - started < 0.05

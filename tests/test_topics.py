@@ -1,0 +1,111 @@
+"""Rules at work: ad-hoc feeds, explain and preview, re-matching when a rule changes."""
+
+from __future__ import annotations
+
+import time
+
+import feedparser
+
+from tests.conftest import DEFAULT_TOPICS, refresh
+from tests.test_cli import run
+
+
+def test_search_feed_returns_matching_items_with_the_matched_line(app, client) -> None:
+    refresh(app)
+    response = client.get('/feeds/search.atom?q=title:"residual connections"')
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.data)
+    assert parsed.bozo == 0 and parsed.entries
+    for entry in parsed.entries:
+        assert "residual connection" in entry.title.lower()
+        assert "Matched: residual connections (title)" in entry.content[0].value
+    json_feed = client.get("/feeds/search.json?q=vit&limit=3").get_json()
+    assert len(json_feed["items"]) == 3
+
+
+def test_search_results_are_cached_per_normalised_query_and_generation(app, client) -> None:
+    refresh(app)
+    cache = app.extensions["paperfeed"].cache
+    client.get("/feeds/search.rss?q=ResNets")
+    misses = cache.misses
+    client.get("/feeds/search.rss?q=ResNets")
+    assert cache.misses == misses
+
+
+def test_a_bad_query_answers_400_saying_what_and_where_fast(app, client) -> None:
+    for query in ["resnet AND", "x" * 200_000, "(" * 3000, "a OR " * 199 + "a", "resnet~2"]:
+        started = time.perf_counter()
+        response = client.get("/feeds/search.rss", query_string={"q": query})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 400
+        body = response.get_json()
+        assert body["error"] and "column" in body
+        assert elapsed < 0.05, (query[:20], elapsed)
+    assert client.get("/feeds/search.rss").status_code == 400  # no q at all
+
+
+def test_explain_and_preview_commands(tmp_path, write_config) -> None:
+    config = write_config()
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path)
+    preview = run(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "preview",
+        '"hyper connections"',
+        cwd=tmp_path,
+    )
+    assert preview.returncode == 0
+    assert "Hyper-Connections" in preview.stdout
+    assert "hyper connections (title)" in preview.stdout
+    assert "of 431 stored papers match" in preview.stdout
+    explained = run(
+        "--config", str(config), "--database-url", db, "explain", "residual", cwd=tmp_path
+    )
+    assert "means: title or abstract contains the phrase 'residual connection'" in explained.stdout
+    bad = run("--config", str(config), "preview", "resnet AND", cwd=tmp_path)
+    assert bad.returncode == 2 and "column 11" in bad.stderr
+
+
+def test_explain_a_paper_by_id(make_app, write_config, httpserver) -> None:
+    from tests.conftest import toml_sources
+    from tests.test_sources import serve_file
+
+    serve_file(httpserver, "/api", "hf_daily_papers.json")
+    config = write_config(
+        sources=toml_sources({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")})
+    )
+    app = make_app(config)
+    refresh(app)
+    db = app.extensions["paperfeed"].store.url
+    result = run(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "explain",
+        "poincare AND author:nunez",
+        "2310.12345",
+        cwd=config.parent,
+    )
+    assert result.returncode == 0
+    assert "matched: poincare (title), nunez (author)" in result.stdout
+
+
+def test_changing_a_rule_rematches_every_paper_without_a_manual_step(make_app, write_config):
+    app = make_app(write_config())
+    refresh(app)
+    client = app.test_client()
+    before = feedparser.parse(client.get("/feeds/vit.rss?limit=500").data).entries
+    changed = DEFAULT_TOPICS.replace(
+        """query = 'vit OR "vision transformer"'""", "query = 'diffusion'"
+    )
+    assert changed != DEFAULT_TOPICS
+    app2 = make_app(write_config(topics=changed))
+    report = refresh(app2)
+    assert report.memberships_changed > 0
+    after = feedparser.parse(app2.test_client().get("/feeds/vit.rss?limit=500").data).entries
+    assert after and {e.id for e in after} != {e.id for e in before}
+    assert all("diffusion" in (e.title + e.description).lower() for e in after)

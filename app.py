@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the config file plus the given overrides (tests pass a dict)."""
     import ops
     from feeds import web
+    from feeds.fastpath import FastFeeds
     from logs import setup_logging
     from service import Service
 
@@ -23,8 +24,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         setup_logging(settings.log_format, settings.log_level)
     app = Flask(__name__, template_folder="feeds/templates", static_folder=None)
     # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     svc = Service.build(settings)
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        FastFeeds(app.wsgi_app, svc), x_for=1, x_proto=1, x_host=1
+    )
     if settings.auto_migrate:
         svc.store.migrate()
     app.extensions["paperfeed"] = svc

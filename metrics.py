@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._feed_children: dict[tuple[str, int], Any] = {}
         self.refresh_seconds = Histogram(
             "paperfeed_refresh_seconds",
             "Time to refresh one source",
@@ -44,6 +47,14 @@ class Metrics:
             "Store generation this process has seen",
             registry=self.registry,
         )
+
+    def count_feed_request(self, fmt: str, status: int) -> None:
+        # Label children are cached: the lookup is part of the hot path.
+        key = (fmt, status)
+        child = self._feed_children.get(key)
+        if child is None:
+            child = self._feed_children[key] = self.feed_requests.labels(fmt, str(status))
+        child.inc()
 
     def observe_refresh(self, outcome: object) -> None:
         name = getattr(outcome, "name", "?")

@@ -64,6 +64,16 @@ def status() -> Response:
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
             "lease": {"holder": lease[0], "expires": _iso(lease[1])} if lease else None,
+            "recent_refreshes": [
+                {
+                    "holder": r["holder"],
+                    "started": _iso(r["started"]),
+                    "finished": _iso(r["finished"]),
+                    "sources": r["sources"],
+                    "new_papers": r["new_papers"],
+                }
+                for r in svc.store.recent_runs(5)
+            ],
             "sources": sources,
         }
     )

@@ -144,6 +144,7 @@ class Refresher:
             self._running.release()
 
     def _run_with_lease(self, force: bool, only: list[str] | None) -> RefreshReport:
+        started = datetime.now(UTC)
         report = RefreshReport(ran=True, holder=self.holder)
         report.memberships_changed += self.sync_topics()
         if report.memberships_changed:
@@ -162,6 +163,9 @@ class Refresher:
             if upserted.touched or changed:
                 report.generation = self.store.bump_generation()
                 log.info("store generation %s after %s", report.generation, source.name)
+        tried = [s for s in report.sources if s.status != "not_due"]
+        if tried:
+            self.store.record_run(self.holder, started, len(tried), report.new)
         return report
 
     def is_due(self, source: SourceConfig) -> bool:

@@ -49,6 +49,19 @@ class Service:
                 self._generation, self._checked_at = current, now
         return self._generation
 
+    @property
+    def max_age(self) -> int:
+        return round(self.config.refresh_minutes * 60)
+
+    def base_url(self, environ: dict) -> str:  # type: ignore[type-arg]
+        """Configured base_url, else the request's scheme and Host (after ProxyFix)."""
+        if self.config.base_url:
+            return str(self.config.base_url).rstrip("/")
+        host = environ.get("HTTP_HOST") or (
+            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        )
+        return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
     def invalidate(self) -> None:
         """Look at the database on the next request (after this process refreshed)."""
         self._checked_at = 0.0

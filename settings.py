@@ -39,7 +39,7 @@ SETTINGS = [
         "SQLAlchemy URL of the store; postgres:// URLs are accepted",
         env="DATABASE_URL",
     ),
-    Setting("refresh_minutes", 30, "minutes between refreshes of every source"),
+    Setting("refresh_minutes", 30.0, "minutes between refreshes of every source"),
     Setting("feed_items", 50, "items in a feed when no ?limit= is given"),
     Setting("max_feed_items", 500, "largest ?limit= a feed accepts"),
     Setting("base_url", "", "absolute URL the service is reached at (else taken from requests)"),

@@ -83,6 +83,17 @@ state = sa.Table(
     sa.Column("moment", sa.DateTime, nullable=True),
 )
 
+refresh_runs = sa.Table(
+    "refresh_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("started", sa.DateTime, nullable=False),
+    sa.Column("finished", sa.DateTime, nullable=False),
+    sa.Column("sources", sa.Integer, nullable=False),
+    sa.Column("new_papers", sa.Integer, nullable=False),
+)
+
 leases = sa.Table(
     "leases",
     metadata,
@@ -598,6 +609,28 @@ class Store:
                 sa.select(state.c.moment).where(state.c.key == "generation")
             ).scalar()
         return _from_db(value)
+
+    def record_run(self, holder: str, started: datetime, sources_tried: int, new: int) -> None:
+        """Log one refresh that fetched something (shown in /status)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(refresh_runs).values(
+                    holder=holder,
+                    started=_to_db(started),
+                    finished=_to_db(utcnow()),
+                    sources=sources_tried,
+                    new_papers=new,
+                )
+            )
+
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        query = sa.select(refresh_runs).order_by(refresh_runs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {**row, "started": _from_db(row["started"]), "finished": _from_db(row["finished"])}
+            for row in rows
+        ]
 
     # ---- the refresh lease: one refresher at a time across every process ----------------
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import format_datetime
 
 
 @dataclass(frozen=True)
@@ -22,18 +23,25 @@ class CachedFeed:
     etag: str  # strong, quoted; the gzip variant adds -gz
     last_modified: datetime
     items: int
+    http_date: str = ""  # Last-Modified, formatted once
 
     @classmethod
     def build(cls, body: bytes, last_modified: datetime, items: int) -> CachedFeed:
         digest = hashlib.sha256(body).hexdigest()[:32]
         # mtime=0 keeps the gzip bytes identical in every process too.
+        moment = last_modified.replace(microsecond=0)
         return cls(
             body,
             gzip.compress(body, compresslevel=6, mtime=0),
             f'"{digest}"',
-            last_modified.replace(microsecond=0),
+            moment,
             items,
+            format_datetime(moment, usegmt=True),
         )
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
 
     @property
     def size(self) -> int:
@@ -50,6 +58,13 @@ class FeedCache:
         self.misses = 0
         self._entries: OrderedDict[Hashable, CachedFeed] = OrderedDict()
         self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> CachedFeed | None:
+        """The cached body for key, or None; counts as a hit."""
+        entry = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
+        if entry is not None:
+            self.hits += 1
+        return entry
 
     def get_or_build(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
         with self._lock:

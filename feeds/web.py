@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
 
 from flask import (
@@ -22,6 +20,7 @@ from markupsafe import Markup, escape
 
 from feeds import render
 from feeds.cache import CachedFeed
+from feeds.conditional import answer
 from feeds.query import And, Node, Or, Query, QueryError, Words, format_matches
 from feeds.query import parse as parse_query
 from feeds.text import Document, fold, stem
@@ -36,8 +35,8 @@ def service() -> Service:
 
 
 def base_url() -> str:
-    configured = service().config.base_url
-    return (configured or request.url_root).rstrip("/")
+    """The configured base_url, else scheme and host of the request (after ProxyFix)."""
+    return service().base_url(request.environ)
 
 
 def absolute(endpoint: str, **values: str) -> str:
@@ -76,24 +75,29 @@ def feed(name: str, fmt: str) -> Response:
     limit = _limit()
     generation = svc.generation()
     page = base_url()
-    info = render.FeedInfo(
-        key=name,
-        title=f"{topic.title} — paperfeed",
-        description=topic.description or f"Papers matching {topic.query.text}",
-        self_url=f"{page}/feeds/{name}.{fmt}"
-        + (f"?limit={limit}" if "limit" in request.args else ""),
-        page_url=f"{page}/topics/{name}",
-        ttl_minutes=int(svc.config.refresh_minutes),
-    )
+    explicit_limit = "limit" in request.args
 
     def build() -> CachedFeed:
+        info = render.FeedInfo(
+            key=name,
+            title=f"{topic.title} — paperfeed",
+            description=topic.description or f"Papers matching {topic.query.text}",
+            self_url=f"{page}/feeds/{name}.{fmt}" + (f"?limit={limit}" if explicit_limit else ""),
+            page_url=f"{page}/topics/{name}",
+            ttl_minutes=max(1, round(svc.config.refresh_minutes)),
+        )
         items = svc.store.topic_items(name, limit)
         return CachedFeed.build(
             render.render(fmt, info, items), render.last_updated(items), len(items)
         )
 
-    key = ("topic", name, fmt, limit, page, generation)
+    key = topic_key(name, fmt, limit, page, explicit_limit, generation)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
+
+
+def topic_key(name: str, fmt: str, limit: int, page: str, explicit: bool, generation: int) -> tuple:  # type: ignore[type-arg]
+    """The cache key of a topic feed (the fast path builds the same one)."""
+    return ("topic", name, fmt, limit, page, explicit, generation)
 
 
 def _search_feed(fmt: str) -> Response:
@@ -112,7 +116,7 @@ def _search_feed(fmt: str) -> Response:
         description=f"Papers matching {text}",
         self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}",
         page_url=f"{page}/search?{urlencode({'q': text})}",
-        ttl_minutes=int(svc.config.refresh_minutes),
+        ttl_minutes=max(1, round(svc.config.refresh_minutes)),
     )
 
     def build() -> CachedFeed:
@@ -143,66 +147,11 @@ def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredP
     return replace(paper, matched=tuple(matched))
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    wanted = etag.strip('"').removesuffix("-gz")
-    for candidate in header.split(","):
-        tag = candidate.strip().removeprefix("W/").strip('"').removesuffix("-gz")
-        if tag == wanted:
-            return True
-    return False
-
-
-def _not_modified_since(header: str, last_modified: datetime) -> bool:
-    try:
-        since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return last_modified <= since
-
-
-def _accepts_gzip() -> bool:
-    for part in request.headers.get("Accept-Encoding", "").split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            return not re.search(r"q\s*=\s*0(\.0*)?\s*$", params)
-    return False
-
-
 def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
     """Answer with the cached body, or 304 when the reader's copy is current."""
-    gzipped = _accepts_gzip()
-    etag = cached.etag[:-1] + '-gz"' if gzipped else cached.etag
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
-        "Cache-Control": f"public, max-age={int(svc.config.refresh_minutes) * 60}",
-        "Vary": "Accept-Encoding",
-    }
-    if_none_match = request.headers.get("If-None-Match")
-    if_modified_since = request.headers.get("If-Modified-Since")
-    # The ETag wins when a reader sends both (RFC 9110 section 13.2.2).
-    if if_none_match is not None:
-        fresh = _etag_matches(if_none_match, cached.etag)
-    else:
-        fresh = bool(if_modified_since) and _not_modified_since(
-            if_modified_since or "", cached.last_modified
-        )
-    if fresh:
-        svc.metrics.feed_requests.labels(fmt, "304").inc()
-        return Response(status=304, headers=headers)
-    svc.metrics.feed_requests.labels(fmt, "200").inc()
-    response = Response(
-        cached.gzipped if gzipped else cached.body,
-        headers=headers,
-        content_type=render.FORMATS[fmt],
-    )
-    if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
-    return response
+    status, headers, body = answer(cached, fmt, request.headers.get, svc.max_age)
+    svc.metrics.count_feed_request(fmt, status)
+    return Response(body, status=status, headers=headers)
 
 
 # ---- pages ------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""The web app plus two comparison endpoints, for bench/serve.py only.
+
+/bench/constant   the same number of bytes as the topic feed, returned as a constant: the floor
+/bench/naive/T    the topic feed queried and rendered on every request: the naive baseline
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Response
+
+from app import create_app
+from feeds import render
+from feeds.web import base_url
+
+app = create_app()
+_svc = app.extensions["paperfeed"]
+_topic = os.environ.get("BENCH_TOPIC", "residual")
+_constant: list[bytes] = []
+
+
+@app.route("/bench/constant")
+def constant() -> Response:
+    if not _constant:  # the topic feed's bytes, fetched once
+        _constant.append(app.test_client().get(f"/feeds/{_topic}.rss").data)
+    return Response(_constant[0], content_type="application/rss+xml; charset=utf-8")
+
+
+@app.route("/bench/naive/<name>.rss")
+def naive(name: str) -> Response:
+    topic = _svc.config.topics[name]
+    page = base_url()
+    info = render.FeedInfo(
+        name,
+        topic.title,
+        topic.query.text,
+        f"{page}/feeds/{name}.rss",
+        f"{page}/topics/{name}",
+        int(_svc.config.refresh_minutes),
+    )
+    items = _svc.store.topic_items(name, int(_svc.config.feed_items))
+    return Response(
+        render.render("rss", info, items), content_type="application/rss+xml; charset=utf-8"
+    )

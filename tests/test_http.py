@@ -1,0 +1,215 @@
+"""HTTP behaviour of feeds: caching headers, conditional requests, gzip, HEAD, limits."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+
+import feedparser
+import pytest
+
+from tests.conftest import refresh
+
+
+@pytest.fixture
+def loaded(app, client):  # type: ignore[no-untyped-def]
+    refresh(app)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("rss", "application/rss+xml; charset=utf-8"),
+        ("atom", "application/atom+xml; charset=utf-8"),
+        ("json", "application/feed+json; charset=utf-8"),
+    ],
+)
+def test_content_types_and_caching_headers(loaded, fmt, content_type) -> None:
+    response = loaded.get(f"/feeds/residual.{fmt}")
+    assert response.headers["Content-Type"] == content_type
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
+    assert response.headers["Cache-Control"] == "public, max-age=1800"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert parsedate_to_datetime(response.headers["Last-Modified"])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "{etag}",
+        "W/{etag}",
+        '"nope", {etag}',
+        "*",
+        "{etag_gz}",
+    ],
+)
+def test_if_none_match_forms_give_304(loaded, header) -> None:
+    etag = loaded.get("/feeds/residual.rss").headers["ETag"]
+    value = header.format(etag=etag, etag_gz=etag[:-1] + '-gz"')
+    response = loaded.get("/feeds/residual.rss", headers={"If-None-Match": value})
+    assert response.status_code == 304 and response.data == b""
+
+
+def test_a_stale_etag_gets_the_body(loaded) -> None:
+    response = loaded.get("/feeds/residual.rss", headers={"If-None-Match": '"stale"'})
+    assert response.status_code == 200 and response.data
+
+
+def test_if_modified_since(loaded) -> None:
+    last = parsedate_to_datetime(loaded.get("/feeds/vit.atom").headers["Last-Modified"])
+    same = loaded.get("/feeds/vit.atom", headers={"If-Modified-Since": format_datetime(last, True)})
+    assert same.status_code == 304
+    older = format_datetime(last - timedelta(seconds=1), True)
+    assert loaded.get("/feeds/vit.atom", headers={"If-Modified-Since": older}).status_code == 200
+    assert (
+        loaded.get("/feeds/vit.atom", headers={"If-Modified-Since": "garbage"}).status_code == 200
+    )
+
+
+def test_etag_wins_over_if_modified_since(loaded) -> None:
+    last = loaded.get("/feeds/vit.rss").headers["Last-Modified"]
+    response = loaded.get(
+        "/feeds/vit.rss", headers={"If-None-Match": '"other"', "If-Modified-Since": last}
+    )
+    assert response.status_code == 200
+
+
+def test_gzip_when_accepted_and_it_decompresses_to_the_same_body(loaded) -> None:
+    plain = loaded.get("/feeds/residual.rss")
+    zipped = loaded.get("/feeds/residual.rss", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert len(zipped.data) < len(plain.data) / 3
+    assert zipped.headers["ETag"] != plain.headers["ETag"]  # a different representation
+    refused = loaded.get("/feeds/residual.rss", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_the_gzip_body_is_compressed_once(app, loaded, monkeypatch) -> None:
+    loaded.get("/feeds/residual.rss", headers={"Accept-Encoding": "gzip"})
+    calls = []
+    monkeypatch.setattr(gzip, "compress", lambda *a, **k: calls.append(1) or b"")
+    for _ in range(5):
+        loaded.get("/feeds/residual.rss", headers={"Accept-Encoding": "gzip"})
+    assert calls == []
+
+
+def test_head_has_the_headers_and_no_body(loaded) -> None:
+    get = loaded.get("/feeds/residual.atom")
+    head = loaded.head("/feeds/residual.atom")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "-1", "ten", "1.5", ""])
+def test_limit_outside_bounds_is_400(loaded, limit) -> None:
+    response = loaded.get(f"/feeds/residual.rss?limit={limit}")
+    assert response.status_code == 400
+    assert "limit must be a whole number from 1 to 500" in response.get_json()["error"]
+
+
+def test_unknown_methods_are_405(loaded) -> None:
+    assert loaded.post("/feeds/residual.rss").status_code == 405
+    assert loaded.delete("/").status_code == 405
+
+
+def test_no_query_and_no_render_when_nothing_changed(app, loaded, monkeypatch) -> None:
+    svc = app.extensions["paperfeed"]
+    loaded.get("/feeds/residual.rss")
+    svc.config.values["generation_check_seconds"] = 60  # as in production: a few seconds
+    svc.generation()
+    monkeypatch.setattr(svc.store, "topic_items", lambda *a: pytest.fail("queried"))
+    monkeypatch.setattr(svc.store, "generation", lambda: pytest.fail("generation read"))
+    for _ in range(3):
+        assert loaded.get("/feeds/residual.rss").status_code == 200
+
+
+def test_a_new_generation_is_noticed_within_the_check_interval(app, loaded) -> None:
+    svc = app.extensions["paperfeed"]
+    before = loaded.get("/feeds/residual.json").get_json()
+    with svc.store.engine.begin() as conn:
+        from store import papers
+
+        conn.execute(papers.update().values(upvotes=999))
+    svc.store.bump_generation()
+    after = loaded.get("/feeds/residual.json").get_json()  # generation_check_seconds = 0 here
+    assert after != before
+    assert after["items"][0]["_paperfeed"]["upvotes"] == 999
+
+
+def test_feed_self_links_use_base_url_or_forwarded_headers(make_app) -> None:
+    app = make_app(base_url="https://papers.example.org")
+    refresh(app)
+    rss = app.test_client().get("/feeds/vit.rss").get_data(as_text=True)
+    assert 'href="https://papers.example.org/feeds/vit.rss" rel="self"' in rss
+    plain = make_app()
+    refresh(plain)
+    forwarded = plain.test_client().get(
+        "/feeds/vit.atom",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "feeds.example.com"},
+    )
+    parsed = feedparser.parse(forwarded.data)
+    assert any(
+        link.href == "https://feeds.example.com/feeds/vit.atom" for link in parsed.feed.links
+    )
+
+
+def test_every_format_has_what_a_reader_shows(make_app, httpserver, write_config) -> None:
+    from tests.conftest import toml_sources
+    from tests.test_sources import serve_file
+
+    serve_file(httpserver, "/api", "hf_daily_papers.json")
+    app = make_app(
+        write_config(
+            sources=toml_sources(
+                {"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")}
+            ),
+            topics="[topics.all]\ntitle = 'Everything'\nquery = '*'\n",
+        )
+    )
+    refresh(app)
+    client = app.test_client()
+    rss = feedparser.parse(client.get("/feeds/all.rss").data)
+    atom = feedparser.parse(client.get("/feeds/all.atom").data)
+    feed = json.loads(client.get("/feeds/all.json").data)
+    assert rss.feed.ttl == "30" and rss.feed.title == "Everything — paperfeed"
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    for parsed in (rss, atom):
+        entry = next(e for e in parsed.entries if "Poincar" in e.title)
+        assert entry.title == "Poincaré Embeddings <b>for</b> Hyperbolic Vision & Language"
+        assert entry.link == "https://huggingface.co/papers/2310.12345"
+        assert entry.id == "urn:arxiv:2310.12345"
+        assert "Upvotes: 0" in entry.description and "Comments: 1" in entry.description
+        assert "Ana Núñez" in " ".join(a.get("name", "") for a in entry.authors)
+    raw_atom = client.get("/feeds/all.atom").get_data(as_text=True)
+    assert "<b>for</b>" not in raw_atom  # escaped, never markup
+    item = next(i for i in feed["items"] if i["id"] == "urn:arxiv:2310.12345")
+    assert item["_paperfeed"]["upvotes"] == 0 and item["authors"][0]["name"] == "Ana Núñez"
+    assert all(e.get("author") for e in atom.entries)  # Atom requires an author
+
+
+def test_opml_lists_every_topic(loaded) -> None:
+    response = loaded.get("/opml")
+    assert response.headers["Content-Type"].startswith("text/x-opml")
+    from xml.etree import ElementTree
+
+    outlines = ElementTree.fromstring(response.data).findall(".//outline")
+    assert {o.get("xmlUrl").rsplit("/", 1)[-1] for o in outlines} == {
+        "residual.rss",
+        "imagenet-not-medical.rss",
+        "vit.rss",
+        "hot.rss",
+    }
+
+
+def test_topic_page_marks_the_matched_words(loaded) -> None:
+    page = loaded.get("/topics/residual").get_data(as_text=True)
+    assert (
+        "<mark>Residual</mark> <mark>Connections</mark>" in page or "<mark>residual</mark>" in page
+    )
+    assert '<link rel="alternate" type="application/rss+xml"' in page

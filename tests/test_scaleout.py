@@ -1,0 +1,351 @@
+"""Scale-out on PostgreSQL with real processes: the Procfile under honcho, SIGKILL of a
+refresher mid-write, and a database restart under traffic."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from store import Store
+from tests.conftest import LISTINGS, ROOT, toml_sources
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (requests.RequestException, OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def environment(pg_url: str, config: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "DATABASE_URL": pg_url,
+        "PAPERFEED_CONFIG": str(config),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+def test_two_web_processes_and_a_clock_refresh_once_per_interval(
+    tmp_path, pg_url, write_config
+) -> None:
+    listings = tmp_path / "listings"
+    listings.mkdir()
+    shutil.copy(LISTINGS / "000_0937d812811fcc18.txt", listings)
+    interval = 3.0
+    config = write_config(
+        sources=toml_sources(
+            {"name": "samples", "kind": "hf-text", "path": str(listings / "*.txt")}
+        ),
+        service=f"refresh_minutes = {interval / 60}\nlease_seconds = 10\n",
+    )
+    store = Store(pg_url)
+    store.migrate()
+    base = free_port()
+    procfile = tmp_path / "Procfile"
+    procfile.write_text((ROOT / "Procfile").read_text())
+    log = (tmp_path / "honcho.log").open("wb")
+    honcho = subprocess.Popen(
+        [
+            str(BIN / "honcho"),
+            "-f",
+            str(procfile),
+            "-d",
+            str(ROOT),
+            "start",
+            "-p",
+            str(base),
+            "-c",
+            "web=2,clock=1,release=0",
+            "web",
+            "clock",
+        ],
+        env=environment(
+            pg_url,
+            config,
+            PAPERFEED_SCHEDULER="web",
+            WEB_CONCURRENCY="1",
+            PAPERFEED_GENERATION_CHECK_SECONDS="1",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    ports = [base, base + 1]
+    try:
+        for port in ports:
+            wait_for(
+                lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz", timeout=2).ok,
+                60,
+                f"web on {port}",
+            )
+        wait_for(lambda: store.count_papers() == 119, 30, "the first refresh")
+        started = time.time()
+        time.sleep(5 * interval)
+        window = time.time() - started
+
+        shutil.copy(LISTINGS / "001_9997b832c2f801ba.txt", listings)
+        wait_for(lambda: store.count_papers() == 317, 30, "the second listing")  # 6 shared
+
+        def same_everywhere():  # type: ignore[no-untyped-def]
+            # Behind a router both processes see the same Host.
+            answers = [
+                requests.get(
+                    f"http://127.0.0.1:{p}/feeds/residual.rss?limit=500",
+                    headers={"Host": "papers.example.org"},
+                    timeout=5,
+                )
+                for p in ports
+            ]
+            bodies = {a.content for a in answers}
+            etags = {a.headers["ETag"] for a in answers}
+            fresh = all(b"Hyper-Connections" in a.content for a in answers)
+            return fresh and len(bodies) == 1 and len(etags) == 1 and answers
+
+        answers = wait_for(same_everywhere, 20, "identical feeds on both web processes")
+        assert answers[0].headers["ETag"] == answers[1].headers["ETag"]
+    finally:
+        os.killpg(honcho.pid, signal.SIGTERM)
+        honcho.wait(timeout=30)
+        log.close()
+
+    runs = sorted(store.recent_runs(200), key=lambda r: r["started"])
+    # Three schedulers ticked (two web processes and the clock); the lease and the due
+    # check let exactly one refresh happen per interval, whichever process ran it.
+    in_window = [r for r in runs if started <= r["started"].timestamp() <= started + window]
+    expected = window / interval
+    assert expected - 1.5 <= len(in_window) <= expected + 1.5, (len(in_window), expected)
+    for before, after in zip(runs, runs[1:], strict=False):
+        assert before["finished"] <= after["started"], "two refreshes overlapped"
+        gap = (after["started"] - before["started"]).total_seconds()
+        assert gap >= 0.9 * interval - 0.5, f"two refreshes within one interval ({gap:.1f} s)"
+    store.dispose()
+
+
+def big_listing(count: int) -> bytes:
+    return json.dumps(
+        [
+            {
+                "paper": {
+                    "id": f"2601.{i:05d}",
+                    "title": f"Synthetic paper number {i}",
+                    "summary": "words " * 50,
+                    "authors": [{"name": "A. Author"}],
+                    "upvotes": i % 50,
+                },
+                "publishedAt": "2026-01-02T00:00:00.000Z",
+            }
+            for i in range(count)
+        ]
+    ).encode()
+
+
+def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
+    tmp_path, pg_url, write_config, httpserver
+) -> None:
+    httpserver.expect_request("/api").respond_with_data(big_listing(4000))
+    config = write_config(
+        sources=toml_sources({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")}),
+        service="lease_seconds = 3\n",
+    )
+    store = Store(pg_url)
+    store.migrate()
+    env = environment(pg_url, config)
+    victim = subprocess.Popen(
+        [str(BIN / "paperfeed"), "refresh"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def writing() -> bool:
+        with store.engine.connect() as conn:
+            from sqlalchemy import text
+
+            return bool(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                        "AND state IN ('active', 'idle in transaction') AND query ILIKE '%papers%'"
+                    )
+                ).scalar()
+            )
+
+    wait_for(writing, 30, "the refresher to start writing")
+    time.sleep(0.5)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    killed_at = time.monotonic()
+
+    count = store.count_papers()
+    assert count in (0, 4000), f"a half-written batch: {count}"
+    assert store.lease_holder("refresh") is not None  # the dead holder's lease lingers
+
+    blocked = subprocess.run(
+        [str(BIN / "paperfeed"), "refresh"], env=env, capture_output=True, text=True, timeout=60
+    )
+    if time.monotonic() - killed_at < 2.5:
+        assert blocked.returncode == 3 and "another process is refreshing" in blocked.stderr
+    wait_for(lambda: store.lease_holder("refresh") is None, 10, "the lease to expire")
+    done = subprocess.run(
+        [str(BIN / "paperfeed"), "refresh"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert store.count_papers() == 4000
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        duplicates = conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT title_key FROM papers GROUP BY title_key "
+                "HAVING count(*) > 1) d"
+            )
+        ).scalar()
+    assert duplicates == 0
+    store.dispose()
+
+
+def test_postgres_restart_under_traffic_recovers_without_a_process_restart(
+    tmp_path, pg_url, write_config
+) -> None:
+    control = shutil.which("pg_ctlcluster")
+    if control is None or os.geteuid() != 0:
+        pytest.skip("needs pg_ctlcluster as root to restart PostgreSQL")
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    config = write_config()
+    store = Store(pg_url)
+    store.migrate()
+    port = free_port()
+    env = environment(
+        pg_url,
+        config,
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        PAPERFEED_SCHEDULER="embedded",
+        PAPERFEED_GENERATION_CHECK_SECONDS="0.2",
+        PAPERFEED_RETRIES="0",
+    )
+    log = (tmp_path / "web.log").open("wb")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    results: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            for path in ("/feeds/residual.rss", "/status"):
+                try:
+                    code = requests.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code
+                except requests.RequestException:
+                    code = 0
+                results.append((time.monotonic(), code))
+            time.sleep(0.05)
+
+    try:
+        wait_for(
+            lambda: (
+                "Hyper"
+                in requests.get(
+                    f"http://127.0.0.1:{port}/feeds/residual.rss?limit=500", timeout=5
+                ).text
+            ),
+            60,
+            "the first refresh",
+        )
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        time.sleep(1)
+        restart_began = time.monotonic()
+        subprocess.run(
+            [control, "--skip-systemctl-redirect", version, "main", "restart"],
+            check=True,
+            timeout=60,
+        )
+        restart_ended = time.monotonic()
+        time.sleep(4)
+        stop.set()
+        poller.join(timeout=10)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+        log.close()
+    failures = [(t, c) for t, c in results if c != 200]
+    assert all(restart_began <= t <= restart_ended + 2 for t, _ in failures), failures
+    recovered = [c for t, c in results if t > restart_ended + 2]
+    assert recovered and all(c == 200 for c in recovered)
+
+
+@pytest.mark.parametrize("preload", [False, True])
+def test_no_scheduler_in_the_gunicorn_master(tmp_path, write_config, preload) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PAPERFEED_CONFIG": str(write_config()),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "WEB_CONCURRENCY": "2",
+        "PAPERFEED_SCHEDULER": "embedded",
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        master = subprocess.Popen(
+            command + (["--preload"] if preload else []) + ["app:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(
+                lambda: (
+                    requests.get(f"http://127.0.0.1:{port}/status", timeout=2).json()["papers"]
+                    == 431
+                ),
+                60,
+                "the first refresh",
+            )
+            children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text()
+            workers = {int(pid) for pid in children.split()}
+        finally:
+            master.terminate()
+            master.wait(timeout=30)
+    started = {
+        int(line.rsplit("(pid ", 1)[1].rstrip(")"))
+        for line in log_path.read_text().splitlines()
+        if "scheduler started" in line
+    }
+    assert started == workers and master.pid not in started

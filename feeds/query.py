@@ -329,6 +329,9 @@ def parse(text: str) -> Query:
             raise _translate(text, error) from None
         except ParseError as error:
             raise QueryError(str(error)) from None
+        except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as error:
+            # luqum chokes on a few odd inputs ("0~." raises decimal.InvalidOperation).
+            raise QueryError(f"cannot read the query ({type(error).__name__})") from None
     compiler = _Compiler(text)
     root = compiler.compile(luqum_tree, None, depth=0)
     return Query(text=text, root=root)

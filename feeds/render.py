@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 from feedgen.feed import FeedGenerator
 
 from feeds.query import format_matches
-from parsing.model import clean_text, safe_link
+from parsing.model import clean_text, safe_link, strip_invalid
 from store import StoredPaper
 
 FORMATS = {
@@ -44,7 +44,8 @@ def paper_link(paper: StoredPaper) -> str:
     """The HF paper page when the arXiv id is known, else an HF papers search for the title."""
     if paper.arxiv_id:
         return f"https://huggingface.co/papers/{paper.arxiv_id}"
-    return safe_link(paper.url) or f"https://huggingface.co/papers?q={quote_plus(paper.title)}"
+    title = clean_text(paper.title, max_length=500)
+    return safe_link(paper.url) or f"https://huggingface.co/papers?q={quote_plus(title)}"
 
 
 def item_html(paper: StoredPaper) -> str:
@@ -114,7 +115,7 @@ def _feedgen(info: FeedInfo, items: Sequence[StoredPaper]) -> FeedGenerator:
         entry = feed.add_entry(order="append")
         entry.id(paper.guid)
         entry.guid(paper.guid, permalink=False)
-        entry.title(_xml_safe(paper.title))
+        entry.title(_xml_safe(paper.title) or "(untitled)")
         entry.link(href=paper_link(paper), rel="alternate")
         body = _xml_safe(item_html(paper))
         entry.description(body)
@@ -170,7 +171,18 @@ def json_feed(info: FeedInfo, items: Sequence[StoredPaper]) -> bytes:
             for paper in items
         ],
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(_json_safe(document), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_safe(value: object) -> object:
+    """Strip what cannot be encoded (lone surrogates) or should not be shown (controls)."""
+    if isinstance(value, str):
+        return strip_invalid(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def opml(title: str, feeds: Sequence[tuple[str, str, str]]) -> bytes:

@@ -12,9 +12,16 @@ from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper, arxiv_id_from, make_paper
 
 
+_TRUNCATED = ("no element found", "unclosed token")
+
+
 def read_feed(body: bytes) -> Any:
     """Parse bytes with feedparser; a body that is not a feed at all is a ParseError."""
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
+    problem = str(parsed.get("bozo_exception", ""))
+    if parsed.bozo and any(sign in problem for sign in _TRUNCATED):
+        # A body cut off mid-transfer: its last entry may be cut too. Keep the last good data.
+        raise ParseError(f"truncated feed: {problem}")
     if parsed.bozo and not parsed.entries:
         raise ParseError(f"not a readable feed: {parsed.get('bozo_exception')}")
     if not parsed.get("version") and not parsed.entries:
@@ -60,7 +67,8 @@ def entry_authors(entry: Any) -> list[str]:
 
 
 def entry_time(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: FeedParserDict.get("updated_parsed") falls back with a DeprecationWarning.
+    parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)

@@ -25,6 +25,11 @@ _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _SPACES = re.compile(r"\s+")
 
 
+def strip_invalid(text: str) -> str:
+    """Remove XML-invalid characters, lone surrogates and bidi overrides; keep the rest."""
+    return _BIDI_CONTROLS.sub("", _XML_INVALID.sub("", text))
+
+
 def clean_text(value: str | None, *, max_length: int = 20_000) -> str:
     """Return value as one line of printable text: no XML-invalid characters, spaces folded."""
     if not value:

@@ -107,7 +107,7 @@ def admin_refresh() -> Response:
             content_type="text/plain",
         )
     holder = svc.store.lease_holder(LEASE)
-    if holder is not None or svc.refresher._running.locked():
+    if holder is not None or svc.refresher.busy:
         return jsonify(
             {
                 "error": "a refresh is already running",

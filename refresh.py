@@ -121,6 +121,11 @@ class Refresher:
         self._running = threading.Lock()
 
     @property
+    def busy(self) -> bool:
+        """Is this process running a refresh right now?"""
+        return self._running.locked()
+
+    @property
     def lease_ttl(self) -> timedelta:
         return timedelta(seconds=self.config.lease_seconds)
 

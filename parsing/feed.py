@@ -11,7 +11,6 @@ import feedparser
 from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper, arxiv_id_from, make_paper
 
-
 _TRUNCATED = ("no element found", "unclosed token")
 
 

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from itertools import count
 
 import pytest
@@ -47,22 +46,36 @@ def test_load_with_refreshes_and_a_flapping_upstream(tmp_path, httpserver, write
     config = write_config(
         sources=toml_sources(
             {"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")},
-            {"name": "flaky", "kind": "hf-api", "url": httpserver.url_for("/api")}),
+            {"name": "flaky", "kind": "hf-api", "url": httpserver.url_for("/api")},
+        ),
         service="refresh_minutes = 0.04\nretries = 0\nread_timeout = 1\nlease_seconds = 10\n"
-                "generation_check_seconds = 0.5\n",
+        "generation_check_seconds = 0.5\n",
         topics="[topics.all]\nquery = '*'\n[topics.residual]\nquery = 'residual*'\n"
-               "[topics.hot]\nquery = 'upvotes:[1 TO *]'\n")
+        "[topics.hot]\nquery = 'upvotes:[1 TO *]'\n",
+    )
     port = free_port()
-    env = {**os.environ, "PAPERFEED_CONFIG": str(config), "PORT": str(port),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "WEB_CONCURRENCY": "2",
-           "PAPERFEED_SCHEDULER": "embedded"}
+    env = {
+        **os.environ,
+        "PAPERFEED_CONFIG": str(config),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+        "WEB_CONCURRENCY": "2",
+        "PAPERFEED_SCHEDULER": "embedded",
+    }
     log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config",
-                            str(ROOT / "gunicorn.conf.py"), "app:app"], cwd=ROOT, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
-    urls = [f"{base}/feeds/all.rss?limit=200", f"{base}/feeds/residual.atom",
-            f"{base}/feeds/hot.json"]
+    urls = [
+        f"{base}/feeds/all.rss?limit=200",
+        f"{base}/feeds/residual.atom",
+        f"{base}/feeds/hot.json",
+    ]
     checked = {"ok": 0, "torn": [], "errors": []}
     stop = threading.Event()
 
@@ -86,13 +99,20 @@ def test_load_with_refreshes_and_a_flapping_upstream(tmp_path, httpserver, write
                     checked["torn"].append(url)
 
     try:
-        wait_for(lambda: requests.get(f"{base}/status", timeout=2).json()["papers"] >= 431,
-                 60, "the first refresh")
+        wait_for(
+            lambda: requests.get(f"{base}/status", timeout=2).json()["papers"] >= 431,
+            60,
+            "the first refresh",
+        )
         generation_before = requests.get(f"{base}/status", timeout=5).json()["generation"]
         checker = threading.Thread(target=check_bodies, daemon=True)
         checker.start()
-        loads = [subprocess.Popen([wrk, "-t1", "-c8", f"-d{SECONDS}s", url],
-                                  stdout=subprocess.PIPE, text=True) for url in urls]
+        loads = [
+            subprocess.Popen(
+                [wrk, "-t1", "-c8", f"-d{SECONDS}s", url], stdout=subprocess.PIPE, text=True
+            )
+            for url in urls
+        ]
         outputs = [load.communicate(timeout=SECONDS + 60)[0] for load in loads]
         stop.set()
         checker.join(timeout=30)

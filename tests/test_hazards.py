@@ -4,6 +4,7 @@ Every hazard here has a row in RELIABILITY.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import feedparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug import Request, Response
+from werkzeug import Response
 
 import parsing
 from feeds import render
@@ -42,14 +43,18 @@ GOOD = (FIXTURES / "hf_daily_papers.json").read_bytes()
     ],
 )
 def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_stays(
-        httpserver, make_app, write_config, name, kind, outcome) -> None:
+    httpserver, make_app, write_config, name, kind, outcome
+) -> None:
     state = {"body": GOOD}
     httpserver.expect_request("/good").respond_with_handler(lambda r: Response(state["body"]))
     httpserver.expect_request("/hazard").respond_with_data((HAZARDS / name).read_bytes())
-    config = write_config(sources=toml_sources(
-        {"name": "good", "kind": "hf-api", "url": httpserver.url_for("/good")},
-        {"name": "hazard", "kind": kind, "url": httpserver.url_for("/hazard")}),
-        topics="[topics.all]\nquery = '*'\n")
+    config = write_config(
+        sources=toml_sources(
+            {"name": "good", "kind": "hf-api", "url": httpserver.url_for("/good")},
+            {"name": "hazard", "kind": kind, "url": httpserver.url_for("/hazard")},
+        ),
+        topics="[topics.all]\nquery = '*'\n",
+    )
     app = make_app(config)
     report = refresh(app)
     outcome_of = {s.name: s for s in report.sources}
@@ -70,9 +75,12 @@ def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_st
 
 def test_text_hazards_never_become_markup(httpserver, make_app, write_config) -> None:
     httpserver.expect_request("/x").respond_with_data((HAZARDS / "text_hazards.json").read_bytes())
-    app = make_app(write_config(
-        sources=toml_sources({"name": "x", "kind": "hf-api", "url": httpserver.url_for("/x")}),
-        topics="[topics.all]\nquery = 'evil OR abstract'\n"))
+    app = make_app(
+        write_config(
+            sources=toml_sources({"name": "x", "kind": "hf-api", "url": httpserver.url_for("/x")}),
+            topics="[topics.all]\nquery = 'evil OR abstract'\n",
+        )
+    )
     refresh(app)
     client = app.test_client()
     paper = app.extensions["paperfeed"].store.find_paper("2401.00006")
@@ -97,11 +105,20 @@ def test_text_hazards_never_become_markup(httpserver, make_app, write_config) ->
         assert "onmouseover=alert" not in text.replace("onmouseover=alert(1)&gt;", "")
 
 
-@pytest.mark.parametrize("link", [
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<script>x</script>",
-    "vbscript:msgbox", "//evil.example/x", "ftp://x/y", "https://ok.example/a b",
-    "http://x/<script>", " javascript:alert(1)",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<script>x</script>",
+        "vbscript:msgbox",
+        "//evil.example/x",
+        "ftp://x/y",
+        "https://ok.example/a b",
+        "http://x/<script>",
+        " javascript:alert(1)",
+    ],
+)
 def test_only_http_links_survive(link: str) -> None:
     assert safe_link(link) is None
 
@@ -119,8 +136,9 @@ SEEDS = {
     "arxiv-api": (FIXTURES / "arxiv_api.atom").read_bytes(),
     "arxiv-rss": (FIXTURES / "arxiv_rss.xml").read_bytes(),
     "feed": (FIXTURES / "generic_feed.rss").read_bytes(),
-    "hf-text": (FIXTURES.parent.parent / "samples/listings/003_d588416f37f0a3be.txt")
-    .read_bytes()[:6000],
+    "hf-text": (FIXTURES.parent.parent / "samples/listings/003_d588416f37f0a3be.txt").read_bytes()[
+        :6000
+    ],
 }
 
 
@@ -161,23 +179,42 @@ def test_fuzzed_listings_raise_only_parse_error(kind: str) -> None:
 
 
 hazardous_text = st.text(
-    alphabet=st.characters(codec=None, categories=None, exclude_characters=[]), max_size=300)
+    alphabet=st.characters(codec=None, categories=None, exclude_characters=[]), max_size=300
+)
 
 
 @settings(max_examples=100, deadline=None)
-@given(titles=st.lists(hazardous_text, min_size=1, max_size=4), abstract=hazardous_text,
-       author=hazardous_text, url=hazardous_text)
+@given(
+    titles=st.lists(hazardous_text, min_size=1, max_size=4),
+    abstract=hazardous_text,
+    author=hazardous_text,
+    url=hazardous_text,
+)
 def test_feeds_rendered_from_fuzzed_papers_are_valid(titles, abstract, author, url) -> None:
     now = datetime(2026, 11, 22, tzinfo=UTC)
     items = [
-        StoredPaper(id=i, guid=f"urn:test:{i}", arxiv_id=None, title=title or "x",
-                    abstract=abstract, authors=(author,), categories=(author,),
-                    sources=("fuzz",), url=url, published=None, upvotes=1, comments=None,
-                    first_seen=now, updated=now, matched=((title, "title"),))
+        StoredPaper(
+            id=i,
+            guid=f"urn:test:{i}",
+            arxiv_id=None,
+            title=title or "x",
+            abstract=abstract,
+            authors=(author,),
+            categories=(author,),
+            sources=("fuzz",),
+            url=url,
+            published=None,
+            upvotes=1,
+            comments=None,
+            first_seen=now,
+            updated=now,
+            matched=((title, "title"),),
+        )
         for i, title in enumerate(titles)
     ]
-    info = render.FeedInfo("t", "Fuzz \x00 <b>", "d\ud800", "http://x/feeds/t.rss",
-                           "http://x/topics/t", 30)
+    info = render.FeedInfo(
+        "t", "Fuzz \x00 <b>", "d\ud800", "http://x/feeds/t.rss", "http://x/topics/t", 30
+    )
     for fmt in ("rss", "atom"):
         parsed = feedparser.parse(render.render(fmt, info, items))
         assert parsed.bozo == 0, parsed.get("bozo_exception")
@@ -188,7 +225,5 @@ def test_feeds_rendered_from_fuzzed_papers_are_valid(titles, abstract, author, u
 @settings(max_examples=300, deadline=200)
 @given(text=st.text(max_size=400))
 def test_fuzzed_queries_raise_only_query_error(text: str) -> None:
-    try:
+    with contextlib.suppress(QueryError):
         parse(text)
-    except QueryError:
-        pass

@@ -302,6 +302,7 @@ def test_postgres_restart_under_traffic_recovers_without_a_process_restart(
         web.terminate()
         web.wait(timeout=30)
         log.close()
+        store.dispose()  # its pooled connections died with the restart: close them now
     failures = [(t, c) for t, c in results if c != 200]
     assert all(restart_began <= t <= restart_ended + 2 for t, _ in failures), failures
     recovered = [c for t, c in results if t > restart_ended + 2]

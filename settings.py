@@ -55,7 +55,9 @@ SETTINGS = [
     ),
     Setting("connect_timeout", 5.0, "seconds to connect to a source"),
     Setting("read_timeout", 20.0, "seconds a source may stay silent while sending"),
-    Setting("fetch_deadline", 60.0, "seconds one fetch may take in all, retries included"),
+    Setting(
+        "fetch_deadline", 60.0, "seconds one fetch may take in all (checked while the body is read)"
+    ),
     Setting("max_body_bytes", 20 * 1024 * 1024, "largest listing body read from a source"),
     Setting("retries", 3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)"),
     Setting("backoff_seconds", 1.0, "base of the exponential backoff between retries"),

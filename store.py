@@ -182,6 +182,13 @@ class StoredPaper:
         )
 
 
+@dataclass(frozen=True)
+class TopicSummary:
+    items: int
+    newest_title: str | None
+    newest_seen: datetime | None
+
+
 @dataclass
 class UpsertResult:
     new: list[int] = field(default_factory=list)
@@ -540,15 +547,31 @@ class Store:
         with self.engine.connect() as conn:
             return [_row_to_stored(row, row.matched) for row in conn.execute(query)]
 
-    def topic_summaries(self) -> dict[str, tuple[int, datetime | None]]:
-        """Item count and newest first_seen of every topic."""
-        query = (
-            sa.select(memberships.c.topic, sa.func.count(), sa.func.max(papers.c.first_seen))
+    def topic_summaries(self) -> dict[str, TopicSummary]:
+        """Item count and newest paper of every topic, in one query."""
+        ranked = (
+            sa.select(
+                memberships.c.topic,
+                papers.c.title,
+                papers.c.first_seen,
+                sa.func.count().over(partition_by=memberships.c.topic).label("item_count"),
+                sa.func.row_number()
+                .over(
+                    partition_by=memberships.c.topic,
+                    order_by=(papers.c.first_seen.desc(), papers.c.id.desc()),
+                )
+                .label("rank"),
+            )
             .join(papers, papers.c.id == memberships.c.paper_id)
-            .group_by(memberships.c.topic)
+            .subquery()
         )
+        query = sa.select(ranked.c.topic, ranked.c.item_count, ranked.c.title, ranked.c.first_seen)
         with self.engine.connect() as conn:
-            return {row[0]: (int(row[1]), _from_db(row[2])) for row in conn.execute(query)}
+            rows = conn.execute(query.where(ranked.c.rank == 1))
+            return {
+                row.topic: TopicSummary(int(row.item_count), row.title, _from_db(row.first_seen))
+                for row in rows
+            }
 
     # ---- sources ------------------------------------------------------------------------
 

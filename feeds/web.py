@@ -25,7 +25,7 @@ from feeds.query import And, Node, Or, Query, QueryError, Words, format_matches
 from feeds.query import parse as parse_query
 from feeds.text import Document, fold, stem
 from service import Service
-from store import StoredPaper
+from store import StoredPaper, TopicSummary
 
 bp = Blueprint("feeds", __name__)
 
@@ -171,8 +171,7 @@ def index() -> str:
             "title": topic.title,
             "query": topic.query.text,
             "description": topic.query.describe(),
-            "count": summaries.get(name, (0, None))[0],
-            "newest": summaries.get(name, (0, None))[1],
+            "summary": summaries.get(name, TopicSummary(0, None, None)),
             "links": _feed_links(name),
         }
         for name, topic in svc.config.topics.items()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).resolve().parent
@@ -18,6 +19,18 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+_MIGRATION_LOCK = 72_417_001  # any constant: the key of a PostgreSQL advisory lock
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to revision."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply every migration up to revision; on PostgreSQL one process at a time."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    # Several web processes starting at once on a new database must not race to migrate.
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})

@@ -95,3 +95,13 @@ def test_status_reports_distinct_papers_and_sources(loaded) -> None:
     samples = status["sources"]["samples"]
     assert samples["papers_seen"] == 476  # read, before merging duplicates across the files
     assert samples["last_refresh"] and samples["last_error"] is None and not samples["failing"]
+
+
+def test_index_shows_item_counts_and_the_newest_paper(app, loaded) -> None:
+    page = loaded.get("/").get_data(as_text=True)
+    newest = feedparser.parse(loaded.get("/feeds/vit.rss").data).entries[0].title
+    summaries = app.extensions["paperfeed"].store.topic_summaries()
+    assert summaries["vit"].newest_title == newest
+    assert f'<span class="count">{summaries["vit"].items}</span> papers' in page
+    assert f"Newest: {newest}" in page
+    assert "failing" not in page  # the samples source is fine

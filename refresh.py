@@ -22,7 +22,7 @@ from feeds.match import TopicMatcher
 from feeds.text import Document
 from parsing.fetch import Fetcher, FetchError
 from settings import Config, SourceConfig
-from store import Store, UpsertResult
+from store import Matches, Store, StoredPaper, UpsertResult
 
 log = logging.getLogger("paperfeed.refresh")
 
@@ -162,10 +162,9 @@ class Refresher:
                 continue
             outcome, upserted = self.refresh_source(source)
             report.sources.append(outcome)
+            report.memberships_changed += upserted.memberships_changed
             # Publish each source's papers at once: a slow source must not hold back the rest.
-            changed = self.match_papers(upserted.touched)
-            report.memberships_changed += changed
-            if upserted.touched or changed:
+            if upserted.touched or upserted.memberships_changed:
                 report.generation = self.store.bump_generation()
                 log.info("store generation %s after %s", report.generation, source.name)
         tried = [s for s in report.sources if s.status != "not_due"]
@@ -205,11 +204,19 @@ class Refresher:
                 errors.append(str(error))
                 log.warning("source %s: %s", source.name, error)
                 continue
+            except Exception as error:  # a bug must not stop the other sources
+                errors.append(f"internal error: {type(error).__name__}: {error}")
+                log.exception("source %s: unexpected error reading %s", source.name, location)
+                continue
             fetched_any = True
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
             validators[location] = [fetched.etag, fetched.last_modified]
-        upserted = self.store.upsert(papers, source.name, now) if papers else UpsertResult()
+        upserted = (
+            self.store.upsert(papers, source.name, now, match=self.match_stored)
+            if papers
+            else UpsertResult()
+        )
         outcome.papers, outcome.new, outcome.changed = (
             len(papers),
             len(upserted.new),
@@ -235,13 +242,11 @@ class Refresher:
             self.metrics.observe_refresh(outcome)  # type: ignore[attr-defined]
         return outcome, upserted
 
-    def match_papers(self, paper_ids: list[int]) -> int:
-        """Match new or changed papers against every topic; store what changed."""
-        if not paper_ids or not self.matcher.queries:
-            return 0
-        stored = self.store.papers_by_ids(paper_ids)
-        matches = {p.id: self.matcher.match(Document.of_paper(p)) for p in stored}
-        return self.store.set_memberships([p.id for p in stored], matches)
+    def match_stored(self, stored: list[StoredPaper]) -> Matches:
+        """What topics each paper belongs to, and why."""
+        if not self.matcher.queries:
+            return {}
+        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored}
 
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""

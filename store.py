@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -103,6 +103,9 @@ leases = sa.Table(
 )
 
 
+Matches = dict[int, dict[str, list[tuple[str, str]]]]  # paper id -> topic -> what matched
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -195,6 +198,7 @@ class UpsertResult:
     changed: list[int] = field(default_factory=list)
     merged_away: list[int] = field(default_factory=list)
     unchanged: int = 0
+    memberships_changed: int = 0
 
     @property
     def touched(self) -> list[int]:
@@ -313,14 +317,27 @@ class Store:
     # ---- papers -------------------------------------------------------------------------
 
     def upsert(
-        self, batch: Iterable[Paper], source: str, now: datetime | None = None
+        self,
+        batch: Iterable[Paper],
+        source: str,
+        now: datetime | None = None,
+        match: Callable[[list[StoredPaper]], Matches] | None = None,
     ) -> UpsertResult:
-        """Store papers from one source, merging each into the record it belongs to."""
+        """Store papers from one source, merging each into the record it belongs to.
+
+        With match, the topic memberships of every new or changed paper are replaced in the
+        same transaction: a refresher killed at any moment leaves no paper unmatched.
+        """
         now_db = _to_db(now or utcnow())
         result = UpsertResult()
         with self.engine.begin() as conn:
             for paper in batch:
                 self._upsert_one(conn, paper, source, now_db, result)
+            if match is not None and result.touched:
+                stored = self._papers_by_ids(conn, result.touched)
+                result.memberships_changed = self._replace_memberships(
+                    conn, [p.id for p in stored], match(stored)
+                )
         return result
 
     def _upsert_one(
@@ -419,13 +436,16 @@ class Store:
             return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
 
     def papers_by_ids(self, ids: Iterable[int]) -> list[StoredPaper]:
-        wanted = list(ids)
-        found: list[StoredPaper] = []
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                rows = conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))
-                found.extend(_row_to_stored(row) for row in rows)
+            return self._papers_by_ids(conn, list(ids))
+
+    @staticmethod
+    def _papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
+        found: list[StoredPaper] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))
+            found.extend(_row_to_stored(row) for row in rows)
         return found
 
     def iter_papers(self, batch_size: int = 1000) -> Iterator[StoredPaper]:
@@ -468,27 +488,27 @@ class Store:
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(topics.c.name, topics.c.fingerprint)).all())
 
-    def set_memberships(
-        self, paper_ids: Iterable[int], matches: dict[int, dict[str, list[tuple[str, str]]]]
-    ) -> int:
+    def set_memberships(self, paper_ids: Iterable[int], matches: Matches) -> int:
         """Replace the topic memberships of these papers; return how many rows changed."""
-        ids = list(paper_ids)
-        changed = 0
         with self.engine.begin() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                old = {
-                    (row.topic, row.paper_id): row.matched
-                    for row in conn.execute(
-                        sa.select(memberships).where(memberships.c.paper_id.in_(chunk))
-                    )
-                }
-                new = {
-                    (topic, pid): json.dumps(matched, ensure_ascii=False)
-                    for pid in chunk
-                    for topic, matched in matches.get(pid, {}).items()
-                }
-                changed += self._apply_membership_diff(conn, old, new)
+            return self._replace_memberships(conn, list(paper_ids), matches)
+
+    def _replace_memberships(self, conn: Connection, ids: list[int], matches: Matches) -> int:
+        changed = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            old = {
+                (row.topic, row.paper_id): row.matched
+                for row in conn.execute(
+                    sa.select(memberships).where(memberships.c.paper_id.in_(chunk))
+                )
+            }
+            new = {
+                (topic, pid): json.dumps(matched, ensure_ascii=False)
+                for pid in chunk
+                for topic, matched in matches.get(pid, {}).items()
+            }
+            changed += self._apply_membership_diff(conn, old, new)
         return changed
 
     def set_topic(

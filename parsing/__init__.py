@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date
 
@@ -10,6 +11,8 @@ from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper
 
 __all__ = ["KINDS", "Paper", "ParseError", "ParseResult", "parse"]
+
+log = logging.getLogger("paperfeed.parsing")
 
 KINDS: dict[str, Callable[[bytes], ParseResult]] = {
     "hf-text": hf_text.parse,
@@ -25,11 +28,14 @@ def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
     """Parse body as a listing of the given kind; only ParseError escapes for a bad body."""
     if kind not in KINDS:
         raise ValueError(f"unknown source kind {kind!r}; known: {', '.join(sorted(KINDS))}")
-    if kind == "hf-text":
-        return hf_text.parse(body, today=today)
     try:
+        if kind == "hf-text":
+            return hf_text.parse(body, today=today)
         return KINDS[kind](body)
     except ParseError:
         raise
-    except (ValueError, TypeError, RecursionError) as error:
-        raise ParseError(f"{type(error).__name__}: {error}") from None
+    except Exception as error:
+        # A bug in a parser (ours or feedparser's) on odd input must cost this body only,
+        # never the refresh: atheris found feedparser raising OverflowError on "&#9999...;".
+        log.warning("parser %s failed on a %d-byte body", kind, len(body), exc_info=True)
+        raise ParseError(f"unreadable {kind} body ({type(error).__name__}: {error})") from None

@@ -40,6 +40,7 @@ GOOD = (FIXTURES / "hf_daily_papers.json").read_bytes()
         ("error_page_200.html", "arxiv-rss", "rejected"),
         ("error_page_200.html", "hf-api", "rejected"),
         ("text_hazards.json", "hf-api", "safe"),
+        ("huge_charref.rss", "feed", "rejected"),  # feedparser's OverflowError, found by atheris
     ],
 )
 def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_stays(

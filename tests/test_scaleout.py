@@ -207,6 +207,8 @@ def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
 
     count = store.count_papers()
     assert count in (0, 4000), f"a half-written batch: {count}"
+    # Papers and their topic memberships are written together: none stored unmatched.
+    assert len(store.topic_items("hot", 5000)) == count * 30 // 50  # upvotes i % 50 >= 20
     assert store.lease_holder("refresh") is not None  # the dead holder's lease lingers
 
     blocked = subprocess.run(
@@ -220,6 +222,7 @@ def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
     )
     assert done.returncode == 0, done.stderr
     assert store.count_papers() == 4000
+    assert len(store.topic_items("hot", 5000)) == 2400
     from sqlalchemy import text
 
     with store.engine.connect() as conn:

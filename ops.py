@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from refresh import LEASE, tick_minutes
+from refresh import LEASE, RefreshReport, tick_minutes
 from service import Service
 
 bp = Blueprint("ops", __name__)
@@ -108,31 +108,28 @@ def admin_refresh() -> Response:
         )
     holder = svc.store.lease_holder(LEASE)
     if holder is not None or svc.refresher.busy:
-        return jsonify(
-            {
-                "error": "a refresh is already running",
-                "holder": holder[0] if holder else svc.refresher.holder,
-            }
-        ), 409  # type: ignore[return-value]
-    wait = request.args.get("wait") in ("1", "true")
-    if not wait:
+        return _busy(holder[0] if holder else svc.refresher.holder)
+    if request.args.get("wait") not in ("1", "true"):
         threading.Thread(target=_refresh, args=(svc,), daemon=True).start()
-        return jsonify({"started": True}), 202  # type: ignore[return-value]
+        return _json({"started": True}, 202)
     report = _refresh(svc)
     if not report.ran:
-        return jsonify({"error": "a refresh is already running", "holder": report.holder}), 409  # type: ignore[return-value]
-    return jsonify(
-        {
-            "ran": True,
-            "generation": report.generation,
-            "sources": {
-                s.name: {"status": s.status, "new": s.new, "error": s.error} for s in report.sources
-            },
-        }
-    )
+        return _busy(report.holder)
+    sources = {s.name: {"status": s.status, "new": s.new, "error": s.error} for s in report.sources}
+    return _json({"ran": True, "generation": report.generation, "sources": sources}, 200)
 
 
-def _refresh(svc: Service):  # type: ignore[no-untyped-def]
+def _json(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _busy(holder: str | None) -> Response:
+    return _json({"error": "a refresh is already running", "holder": holder}, 409)
+
+
+def _refresh(svc: Service) -> RefreshReport:
     report = svc.refresher.run(force=True)
     svc.invalidate()
     return report

@@ -45,10 +45,10 @@ def paper_from_entry(entry: Any, *, abstract: str | None = None) -> Paper:
     arxiv_id = next((found for found in map(arxiv_id_from, links) if found), None)
     title = entry.get("title")
     if "html" in (entry.get("title_detail") or {}).get("type", ""):
-        title = _plain(title)  # type="html" titles: keep the words, not the markup
+        title = plain_text(title)  # type="html" titles: keep the words, not the markup
     return make_paper(
         title=title,
-        abstract=abstract if abstract is not None else _plain(entry.get("summary")),
+        abstract=abstract if abstract is not None else plain_text(entry.get("summary")),
         arxiv_id=arxiv_id,
         authors=entry_authors(entry),
         categories=[t.get("term") for t in entry.get("tags", []) if t.get("term")],
@@ -73,7 +73,7 @@ def entry_time(entry: Any) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
 
 
-def _plain(html_text: str | None) -> str:
+def plain_text(html_text: str | None) -> str:
     """Feed summaries may be HTML; keep the text only."""
     if not html_text:
         return ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -23,7 +25,11 @@ _MIGRATION_LOCK = 72_417_001  # any constant: the key of a PostgreSQL advisory l
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to revision; on PostgreSQL one process at a time."""
+    """Apply every migration up to revision, one process at a time."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            command.upgrade(alembic_config(engine), revision)
+        return
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
         return
@@ -34,3 +40,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.upgrade(alembic_config(engine), revision)
         finally:
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Gunicorn workers start together on a new SQLite file: let one of them migrate."""
+    database = engine.url.database
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock, as before
+        fcntl = None  # type: ignore[assignment]
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -107,3 +108,26 @@ def test_postgres_url_in_the_postgres_scheme_works(pg_url) -> None:
     store.migrate()
     assert store.count_papers() == 0
     store.dispose()
+
+
+def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path) -> None:
+    """gunicorn boots its workers at once; each runs migrations at start-up."""
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    go = tmp_path / "go"
+    code = (  # every process imports first, then all migrate at the same moment
+        f"import os, time\nfrom store import Store\nstore = Store({url!r})\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\nstore.migrate()\n"
+    )
+    root = Path(__file__).parent.parent
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    time.sleep(3)
+    go.touch()
+    outcomes = [(w.wait(timeout=60), w.communicate()[1]) for w in workers]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes

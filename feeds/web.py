@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import (
@@ -135,16 +136,10 @@ def search(svc: Service, query: Query, limit: int) -> list[StoredPaper]:
     for paper in svc.store.iter_papers():
         matched = query.explain(Document.of_paper(paper))
         if matched:
-            found.append(_with_matches(paper, matched))
+            found.append(replace(paper, matched=tuple(matched)))
             if len(found) >= limit:
                 break
     return found
-
-
-def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredPaper:
-    from dataclasses import replace
-
-    return replace(paper, matched=tuple(matched))
 
 
 def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:

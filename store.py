@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from parsing.model import Paper, new_guid
+from parsing.model import Paper, arxiv_id_from, new_guid
 
 log = logging.getLogger("paperfeed.store")
 
@@ -170,20 +170,6 @@ class StoredPaper:
     updated: datetime
     matched: tuple[tuple[str, str], ...] = ()
 
-    def as_paper(self) -> Paper:
-        return Paper(
-            title=self.title,
-            abstract=self.abstract,
-            arxiv_id=self.arxiv_id,
-            authors=self.authors,
-            categories=self.categories,
-            url=self.url,
-            published=self.published,
-            upvotes=self.upvotes,
-            comments=self.comments,
-            sources=self.sources,
-        )
-
 
 @dataclass(frozen=True)
 class TopicSummary:
@@ -301,13 +287,9 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def create_schema(self) -> None:
-        """Create missing tables directly (tests and the embedded default use migrate())."""
-        metadata.create_all(self.engine)
-
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        from migrations import upgrade
+        from migrations import upgrade  # here: migrations/env.py imports this module
 
         upgrade(self.engine)
 
@@ -470,8 +452,6 @@ class Store:
 
     def find_paper(self, ref: str) -> StoredPaper | None:
         """Look a paper up by arXiv id, GUID or database id."""
-        from parsing.model import arxiv_id_from
-
         conditions = [papers.c.guid == ref]
         arxiv_id = arxiv_id_from(ref)
         if arxiv_id:
@@ -487,11 +467,6 @@ class Store:
     def topic_fingerprints(self) -> dict[str, str]:
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(topics.c.name, topics.c.fingerprint)).all())
-
-    def set_memberships(self, paper_ids: Iterable[int], matches: Matches) -> int:
-        """Replace the topic memberships of these papers; return how many rows changed."""
-        with self.engine.begin() as conn:
-            return self._replace_memberships(conn, list(paper_ids), matches)
 
     def _replace_memberships(self, conn: Connection, ids: list[int], matches: Matches) -> int:
         changed = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import toml_sources
+from tests.live import free_port
 
 PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")
 
@@ -75,16 +75,10 @@ def test_help_lists_commands_and_settings(tmp_path) -> None:
         assert word in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_on_the_embedded_default_offline_within_seconds(tmp_path) -> None:
     """The README's run command, in an empty folder, with no network and no config."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port)}
     env.pop("DATABASE_URL", None)
     env.pop("PAPERFEED_CONFIG", None)

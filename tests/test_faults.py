@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 from itertools import count
 
@@ -17,9 +16,8 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
-from tests.conftest import FIXTURES, LISTINGS, ROOT, toml_sources
-from tests.readers import need_tool
-from tests.test_scaleout import free_port, wait_for
+from tests.conftest import FIXTURES, LISTINGS, toml_sources
+from tests.live import free_port, need_tool, start_gunicorn, wait_for
 
 pytestmark = pytest.mark.slow
 SECONDS = int(os.environ.get("PAPERFEED_FAULT_SECONDS", "60"))
@@ -63,13 +61,7 @@ def test_load_with_refreshes_and_a_flapping_upstream(tmp_path, httpserver, write
         "PAPERFEED_SCHEDULER": "embedded",
     }
     log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    web = start_gunicorn(env, log)
     base = f"http://127.0.0.1:{port}"
     urls = [
         f"{base}/feeds/all.rss?limit=200",

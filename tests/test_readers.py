@@ -12,7 +12,7 @@ import feedparser
 import requests
 
 from tests.conftest import LISTINGS, ROOT, toml_sources
-from tests.readers import live_server, need_tool
+from tests.live import live_server, need_tool
 
 TOPICS = ["residual", "imagenet-not-medical", "vit"]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,28 +18,10 @@ import requests
 
 from store import Store
 from tests.conftest import LISTINGS, ROOT, toml_sources
+from tests.live import free_port, start_gunicorn, wait_for
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (requests.RequestException, OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def environment(pg_url: str, config: Path, **extra: str) -> dict[str, str]:
@@ -257,13 +238,7 @@ def test_postgres_restart_under_traffic_recovers_without_a_process_restart(
         PAPERFEED_RETRIES="0",
     )
     log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    web = start_gunicorn(env, log)
     results: list[tuple[float, int]] = []
     stop = threading.Event()
 
@@ -323,16 +298,9 @@ def test_no_scheduler_in_the_gunicorn_master(tmp_path, write_config, preload) ->
         "WEB_CONCURRENCY": "2",
         "PAPERFEED_SCHEDULER": "embedded",
     }
-    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
-        master = subprocess.Popen(
-            command + (["--preload"] if preload else []) + ["app:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        master = start_gunicorn(env, log, *(["--preload"] if preload else []))
         try:
             wait_for(
                 lambda: (

@@ -34,21 +34,19 @@ def serve_file(httpserver, path: str, name: str, etag: str = '"v1"') -> list[Req
     return seen
 
 
-def app_with(make_app, write_config, sources: str, service: str = FAST):  # type: ignore[no-untyped-def]
-    return make_app(write_config(sources=sources, service=service))
+@pytest.fixture
+def app_with(make_app, write_config):  # type: ignore[no-untyped-def]
+    """An app reading the given sources (dicts of [[sources]] keys)."""
+
+    def build(*sources: dict[str, object], service: str = FAST):  # type: ignore[no-untyped-def]
+        return make_app(write_config(sources=toml_sources(*sources), service=service))
+
+    return build
 
 
-def test_second_refresh_is_conditional_gets_304_and_writes_nothing(
-    httpserver, make_app, write_config
-) -> None:
+def test_second_refresh_is_conditional_gets_304_and_writes_nothing(httpserver, app_with) -> None:
     seen = serve_file(httpserver, "/api/daily_papers", "hf_daily_papers.json")
-    app = app_with(
-        make_app,
-        write_config,
-        toml_sources(
-            {"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api/daily_papers")}
-        ),
-    )
+    app = app_with({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api/daily_papers")})
     first = refresh(app)
     assert first.sources[0].status == "ok" and first.sources[0].new == 5
     store = app.extensions["paperfeed"].store
@@ -61,7 +59,7 @@ def test_second_refresh_is_conditional_gets_304_and_writes_nothing(
     assert store.generation() == generation
 
 
-def test_503_then_200_is_retried_and_succeeds(httpserver, make_app, write_config) -> None:
+def test_503_then_200_is_retried_and_succeeds(httpserver, app_with) -> None:
     calls = []
 
     def flaky(request: Request) -> Response:
@@ -71,22 +69,14 @@ def test_503_then_200_is_retried_and_succeeds(httpserver, make_app, write_config
         return Response((FIXTURES / "arxiv_api.atom").read_bytes())
 
     httpserver.expect_request("/api/query").respond_with_handler(flaky)
-    app = app_with(
-        make_app,
-        write_config,
-        toml_sources(
-            {"name": "arxiv", "kind": "arxiv-api", "url": httpserver.url_for("/api/query")}
-        ),
-    )
+    app = app_with({"name": "arxiv", "kind": "arxiv-api", "url": httpserver.url_for("/api/query")})
     report = refresh(app)
     assert report.sources[0].status == "ok" and report.sources[0].new == 3
     assert len(calls) == 2
     assert calls[1] - calls[0] >= 0.9  # Retry-After: 1 was honoured
 
 
-def test_a_hung_server_times_out_within_the_read_timeout(
-    httpserver, make_app, write_config
-) -> None:
+def test_a_hung_server_times_out_within_the_read_timeout(httpserver, app_with) -> None:
     release = threading.Event()
 
     def hang(request: Request) -> Response:
@@ -94,11 +84,7 @@ def test_a_hung_server_times_out_within_the_read_timeout(
         return Response("too late")
 
     httpserver.expect_request("/slow").respond_with_handler(hang)
-    app = app_with(
-        make_app,
-        write_config,
-        toml_sources({"name": "slow", "kind": "feed", "url": httpserver.url_for("/slow")}),
-    )
+    app = app_with({"name": "slow", "kind": "feed", "url": httpserver.url_for("/slow")})
     started = time.monotonic()
     report = refresh(app)
     elapsed = time.monotonic() - started
@@ -109,9 +95,7 @@ def test_a_hung_server_times_out_within_the_read_timeout(
 
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip", "chunked"])
-def test_an_oversized_body_is_cut_off_and_reported(
-    httpserver, make_app, write_config, encoding: str
-) -> None:
+def test_an_oversized_body_is_cut_off_and_reported(httpserver, app_with, encoding: str) -> None:
     body = (FIXTURES / "hf_daily_papers.json").read_bytes() * 4
     if encoding == "gzip":
         response = Response(gzip.compress(body), headers={"Content-Encoding": "gzip"})
@@ -121,9 +105,7 @@ def test_an_oversized_body_is_cut_off_and_reported(
         response = Response(body)
     httpserver.expect_request("/big").respond_with_response(response)
     app = app_with(
-        make_app,
-        write_config,
-        toml_sources({"name": "big", "kind": "hf-api", "url": httpserver.url_for("/big")}),
+        {"name": "big", "kind": "hf-api", "url": httpserver.url_for("/big")},
         service=FAST + "max_body_bytes = 10000\n",
     )
     report = refresh(app)
@@ -133,9 +115,7 @@ def test_an_oversized_body_is_cut_off_and_reported(
     assert status["failing"] and "cap" in status["last_error"]
 
 
-def test_a_dead_upstream_leaves_the_last_good_feed_served(
-    httpserver, make_app, write_config
-) -> None:
+def test_a_dead_upstream_leaves_the_last_good_feed_served(httpserver, app_with) -> None:
     state = {"up": True}
 
     def upstream(request: Request) -> Response:
@@ -144,11 +124,7 @@ def test_a_dead_upstream_leaves_the_last_good_feed_served(
         return Response("<html>oops</html>", status=500)
 
     httpserver.expect_request("/api").respond_with_handler(upstream)
-    app = app_with(
-        make_app,
-        write_config,
-        toml_sources({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")}),
-    )
+    app = app_with({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")})
     client = app.test_client()
     refresh(app)
     before = client.get("/feeds/residual.rss").data
@@ -162,15 +138,11 @@ def test_a_dead_upstream_leaves_the_last_good_feed_served(
     assert status["sources"]["hf"]["last_success"] is not None
 
 
-def test_a_partial_answer_never_removes_items(httpserver, make_app, write_config) -> None:
+def test_a_partial_answer_never_removes_items(httpserver, app_with) -> None:
     full = (FIXTURES / "arxiv_rss.xml").read_text()
     state = {"body": full}
     httpserver.expect_request("/rss").respond_with_handler(lambda r: Response(state["body"]))
-    app = app_with(
-        make_app,
-        write_config,
-        toml_sources({"name": "rss", "kind": "arxiv-rss", "url": httpserver.url_for("/rss")}),
-    )
+    app = app_with({"name": "rss", "kind": "arxiv-rss", "url": httpserver.url_for("/rss")})
     refresh(app)
     # The next listing has only one of the three items: the other two stay.
     start = full.index("<item>")
@@ -179,26 +151,22 @@ def test_a_partial_answer_never_removes_items(httpserver, make_app, write_config
     assert app.extensions["paperfeed"].store.count_papers() == 3
 
 
-def test_hf_api_follows_the_last_n_days(httpserver, make_app, write_config) -> None:
+def test_hf_api_follows_the_last_n_days(httpserver, app_with) -> None:
     seen = serve_file(httpserver, "/api/daily_papers", "hf_daily_papers.json")
     app = app_with(
-        make_app,
-        write_config,
-        toml_sources(
-            {
-                "name": "hf",
-                "kind": "hf-api",
-                "url": httpserver.url_for("/api/daily_papers"),
-                "days": 3,
-            }
-        ),
+        {
+            "name": "hf",
+            "kind": "hf-api",
+            "url": httpserver.url_for("/api/daily_papers"),
+            "days": 3,
+        }
     )
     refresh(app)
     dates = [r.args.get("date") for r in seen]
     assert len(dates) == 3 and len(set(dates)) == 3 and all(dates)
 
 
-def test_every_source_together_gives_one_item_per_paper(httpserver, make_app, write_config) -> None:
+def test_every_source_together_gives_one_item_per_paper(httpserver, app_with) -> None:
     sources = [{"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")}]
     for name, kind in [
         ("hf_daily_papers.json", "hf-api"),
@@ -208,7 +176,7 @@ def test_every_source_together_gives_one_item_per_paper(httpserver, make_app, wr
     ]:
         serve_file(httpserver, f"/{name}", name)
         sources.append({"name": kind, "kind": kind, "url": httpserver.url_for(f"/{name}")})
-    app = app_with(make_app, write_config, toml_sources(*sources))
+    app = app_with(*sources)
     client = app.test_client()
     refresh(app)
     assert client.get("/status").get_json()["papers"] == 434
@@ -260,16 +228,12 @@ def test_guid_published_before_a_merge_is_the_guid_after_it(
     assert merged is not None and merged.guid == published
 
 
-def test_a_replace_announcement_updates_the_known_paper(httpserver, make_app, write_config) -> None:
+def test_a_replace_announcement_updates_the_known_paper(httpserver, app_with) -> None:
     serve_file(httpserver, "/api", "arxiv_api.atom")
     serve_file(httpserver, "/rss", "arxiv_rss.xml")
     app = app_with(
-        make_app,
-        write_config,
-        toml_sources(
-            {"name": "api", "kind": "arxiv-api", "url": httpserver.url_for("/api")},
-            {"name": "rss", "kind": "arxiv-rss", "url": httpserver.url_for("/rss")},
-        ),
+        {"name": "api", "kind": "arxiv-api", "url": httpserver.url_for("/api")},
+        {"name": "rss", "kind": "arxiv-rss", "url": httpserver.url_for("/rss")},
     )
     refresh(app)
     store = app.extensions["paperfeed"].store

@@ -13,11 +13,11 @@ from settings import load_config
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the config file plus the given overrides (tests pass a dict)."""
-    import ops
-    from feeds import web
+    from feeds import ops, routes
     from feeds.fastpath import FastFeeds
+    from feeds.service import Service
     from logs import setup_logging
-    from service import Service
+    from migrations import upgrade
 
     settings = load_config(overrides=config)
     if config is None:
@@ -29,16 +29,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         FastFeeds(app.wsgi_app, svc), x_for=1, x_proto=1, x_host=1
     )
     if settings.auto_migrate:
-        svc.store.migrate()
+        upgrade(svc.store.engine)
     app.extensions["paperfeed"] = svc
-    app.register_blueprint(web.bp)
+    app.register_blueprint(routes.bp)
     app.register_blueprint(ops.bp)
     return app
 
 
 def start_scheduler(app: Flask) -> None:
     """Start the in-process refresh timer when the config asks for one (not in `off` mode)."""
-    from refresh import schedule
+    from refresh.schedule import schedule
 
     svc = app.extensions["paperfeed"]
     if svc.config.scheduler in ("embedded", "web") and svc.scheduler is None:

@@ -9,7 +9,15 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from logs import setup_logging
+from migrations import upgrade
+from refresh.pipeline import Refresher
+from refresh.schedule import schedule
 from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config
+from store import Store
+from topics import search
+from topics.analysis import Document
+from topics.query import QueryError, format_matches, parse
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,12 +45,10 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config, overrides=overrides)
 
 
-def _store(config: Config):  # type: ignore[no-untyped-def]
-    from store import Store
-
+def _store(config: Config) -> Store:
     store = Store(config.database_url)
     if config.auto_migrate:
-        store.migrate()
+        upgrade(store.engine)
     return store
 
 
@@ -77,8 +83,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources now and print what each gave."""
-    from refresh import Refresher
-
     config = _config(args)
     store = _store(config)
     show = sys.stderr.isatty() or args.verbose
@@ -111,30 +115,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """Print what a query would match in the current store."""
-    from feeds.query import format_matches, parse
-    from feeds.text import Document
-
     config = _config(args)
     query = parse(args.query)
     store = _store(config)
     print(f"query: {query.describe()}")
     shown = 0
-    for paper in store.iter_papers():
-        matched = query.explain(Document.of_paper(paper))
-        if matched:
-            shown += 1
-            if shown <= args.limit:
-                ref = paper.arxiv_id or paper.guid
-                print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
+    for paper, matched in search.matches(store.iter_papers(), query):
+        shown += 1
+        if shown <= args.limit:
+            ref = paper.arxiv_id or paper.guid
+            print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
     print(f"{shown} of {store.count_papers()} stored papers match")
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Say what a topic or query means and, for a paper, which terms matched where."""
-    from feeds.query import format_matches, parse
-    from feeds.text import Document
-
     config = _config(args)
     topic = config.topics.get(args.rule)
     query = topic.query if topic else parse(args.rule)
@@ -157,19 +153,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply database migrations (the Procfile's release phase)."""
-    from store import Store
-
     config = _config(args)
-    Store(config.database_url).migrate()
+    upgrade(Store(config.database_url).engine)
     print("database schema is up to date")
     return 0
 
 
 def cmd_clock(args: argparse.Namespace) -> int:
     """Run the refresh scheduler alone (the Procfile's clock process)."""
-    from logs import setup_logging
-    from refresh import Refresher, schedule
-
     config = _config(args)
     setup_logging(config.log_format, config.log_level)
     store = _store(config)
@@ -224,8 +215,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from feeds.query import QueryError
-
     args = parser().parse_args(argv)
     try:
         return int(args.handler(args))

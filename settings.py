@@ -7,82 +7,26 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from feeds.query import Query, QueryError
-from feeds.query import parse as parse_query
 from parsing import KINDS
+from topics.query import Query, QueryError
+from topics.query import parse as parse_query
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "samples" / "paperfeed.toml"
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    env: str | None = None  # a platform variable read besides PAPERFEED_<NAME>
-
-
-SETTINGS = [
-    Setting(
-        "database_url",
-        "sqlite:///paperfeed.db",
-        "SQLAlchemy URL of the store; postgres:// URLs are accepted",
-        env="DATABASE_URL",
-    ),
-    Setting("refresh_minutes", 30.0, "minutes between refreshes of every source"),
-    Setting("feed_items", 50, "items in a feed when no ?limit= is given"),
-    Setting("max_feed_items", 500, "largest ?limit= a feed accepts"),
-    Setting("base_url", "", "absolute URL the service is reached at (else taken from requests)"),
-    Setting(
-        "scheduler",
-        "embedded",
-        "embedded|web: refresh on a timer inside each serving process (a database lease "
-        "lets one run at a time); off: only `paperfeed clock`, the CLI or the admin route",
-    ),
-    Setting("cache_bytes", 64 * 1024 * 1024, "byte budget of the in-process feed cache"),
-    Setting(
-        "generation_check_seconds", 2.0, "how often a web process looks for a new store generation"
-    ),
-    Setting("connect_timeout", 5.0, "seconds to connect to a source"),
-    Setting("read_timeout", 20.0, "seconds a source may stay silent while sending"),
-    Setting(
-        "fetch_deadline", 60.0, "seconds one fetch may take in all (checked while the body is read)"
-    ),
-    Setting("max_body_bytes", 20 * 1024 * 1024, "largest listing body read from a source"),
-    Setting("retries", 3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)"),
-    Setting("backoff_seconds", 1.0, "base of the exponential backoff between retries"),
-    Setting("arxiv_interval", 3.0, "minimum seconds between two requests to arXiv hosts"),
-    Setting(
-        "user_agent",
-        "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed)",
-        "User-Agent sent to sources",
-    ),
-    Setting("lease_seconds", 120, "how long a refresher holds the lease between renewals"),
-    Setting(
-        "auto_migrate",
-        True,
-        "apply database migrations at start-up (the release phase does it on Heroku)",
-    ),
-    Setting(
-        "admin_token",
-        "",
-        "bearer token for POST /admin/refresh; empty: route absent",
-        env="ADMIN_TOKEN",
-    ),
-    Setting("log_format", "text", "text or json", env="LOG_FORMAT"),
-    Setting("log_level", "INFO", "logging level"),
-]
-_BY_NAME = {s.name: s for s in SETTINGS}
+def setting(default: Any, help: str, env: str | None = None) -> Any:
+    """A field of Config that is a setting: its default, its help, and a platform variable
+    read besides PAPERFEED_<NAME>."""
+    return field(default=default, metadata={"help": help, "env": env})
 
 
 class ConfigError(ValueError):
@@ -99,22 +43,6 @@ class SourceConfig:
     enabled: bool = True
     days: int = 1
 
-    def locations(self) -> list[str]:
-        """The URLs or local files this source reads, in order."""
-        if self.path:
-            return sorted(glob.glob(self.path)) or [self.path]
-        assert self.url is not None
-        if self.kind == "hf-api" and (self.days > 1 or "{date}" in self.url):
-            from datetime import UTC, datetime, timedelta
-
-            today = datetime.now(UTC).date()
-            dates = [(today - timedelta(days=k)).isoformat() for k in range(self.days)]
-            if "{date}" in self.url:
-                return [self.url.replace("{date}", d) for d in dates]
-            joiner = "&" if "?" in self.url else "?"
-            return [f"{self.url}{joiner}date={d}" for d in dates]
-        return [self.url]
-
 
 @dataclass(frozen=True)
 class TopicConfig:
@@ -124,27 +52,82 @@ class TopicConfig:
     description: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    path: Path
-    values: dict[str, Any]
-    sources: list[SourceConfig] = field(default_factory=list)
-    topics: dict[str, TopicConfig] = field(default_factory=dict)
+    """Everything one running paperfeed is told: where the config came from, its sources
+    and topics, and every setting (each declared once below, with its type and help)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    path: Path = DEFAULT_CONFIG
+    sources: tuple[SourceConfig, ...] = ()
+    topics: Mapping[str, TopicConfig] = field(default_factory=dict)
+
+    database_url: str = setting(
+        "sqlite:///paperfeed.db",
+        "SQLAlchemy URL of the store; postgres:// URLs are accepted",
+        env="DATABASE_URL",
+    )
+    refresh_minutes: float = setting(30.0, "minutes between refreshes of every source")
+    feed_items: int = setting(50, "items in a feed when no ?limit= is given")
+    max_feed_items: int = setting(500, "largest ?limit= a feed accepts")
+    base_url: str = setting("", "absolute URL the service is reached at (else taken from requests)")
+    scheduler: str = setting(
+        "embedded",
+        "embedded|web: refresh on a timer inside each serving process (a database lease "
+        "lets one run at a time); off: only `paperfeed clock`, the CLI or the admin route",
+    )
+    cache_bytes: int = setting(64 * 1024 * 1024, "byte budget of the in-process feed cache")
+    generation_check_seconds: float = setting(
+        2.0, "how often a web process looks for a new store generation"
+    )
+    connect_timeout: float = setting(5.0, "seconds to connect to a source")
+    read_timeout: float = setting(20.0, "seconds a source may stay silent while sending")
+    fetch_deadline: float = setting(
+        60.0, "seconds one fetch may take in all (checked while the body is read)"
+    )
+    max_body_bytes: int = setting(20 * 1024 * 1024, "largest listing body read from a source")
+    retries: int = setting(3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)")
+    backoff_seconds: float = setting(1.0, "base of the exponential backoff between retries")
+    arxiv_interval: float = setting(3.0, "minimum seconds between two requests to arXiv hosts")
+    user_agent: str = setting(
+        "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed)", "User-Agent sent to sources"
+    )
+    lease_seconds: int = setting(120, "how long a refresher holds the lease between renewals")
+    auto_migrate: bool = setting(
+        True, "apply database migrations at start-up (the release phase does it on Heroku)"
+    )
+    admin_token: str = setting(
+        "", "bearer token for POST /admin/refresh; empty: route absent", env="ADMIN_TOKEN"
+    )
+    log_format: str = setting("text", "text or json", env="LOG_FORMAT")
+    log_level: str = setting("INFO", "logging level")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting, as --help and the README list it."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    env: str | None
+
+
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+SETTINGS = [
+    Setting(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"], f.metadata["env"])
+    for f in fields(Config)
+    if "help" in f.metadata
+]
+_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 _TOPIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
-    default = setting.default
     try:
-        if isinstance(default, bool):
+        if setting.type is bool:
             if isinstance(value, str):
                 if value.lower() in ("1", "true", "yes", "on"):
                     return True
@@ -152,14 +135,10 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
+        return setting.type(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"{where}: {setting.name} = {value!r} is not a {type(default).__name__}"
+            f"{where}: {setting.name} = {value!r} is not a {setting.type.__name__}"
         ) from None
 
 
@@ -208,9 +187,9 @@ def load_config(
     raw_topics = topics_override if topics_override is not None else document.get("topics", {})
     return Config(
         path=config_path,
-        values=values,
-        sources=[_source(config_path, base, i, s) for i, s in enumerate(raw_sources)],
+        sources=tuple(_source(config_path, base, i, s) for i, s in enumerate(raw_sources)),
         topics={n: _topic(config_path, n, t) for n, t in raw_topics.items()},
+        **values,
     )
 
 

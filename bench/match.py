@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds.match import TopicMatcher  # noqa: E402
-from feeds.query import parse  # noqa: E402
-from feeds.text import Document  # noqa: E402
+from topics.analysis import Document  # noqa: E402
+from topics.matcher import TopicMatcher  # noqa: E402
+from topics.query import parse  # noqa: E402
 
 
 def vocabulary(size: int, rng: random.Random) -> list[str]:

@@ -97,7 +97,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
 
-    from refresh import Refresher
+    from migrations import upgrade
+    from refresh.pipeline import Refresher
     from settings import load_config
     from store import Store
 
@@ -107,7 +108,7 @@ def main() -> None:
     settings = load_config(config, overrides={"database_url": db})
     settings.sources[:] = [s for s in settings.sources if s.path]  # offline: samples only
     store = Store(db)
-    store.migrate()
+    upgrade(store.engine)
     Refresher(settings, store).run(force=True)
 
     base = f"http://127.0.0.1:{args.port}"

@@ -12,7 +12,7 @@ from flask import Response
 
 from app import create_app
 from feeds import render
-from feeds.web import base_url
+from feeds.routes import base_url
 
 app = create_app()
 _svc = app.extensions["paperfeed"]

@@ -1,1 +1,2 @@
-"""Rules in, feeds out: the query language, matching, rendering and the web routes."""
+"""HTTP only: feed, search, page and OPML routes, ops routes, the per-process service,
+rendering (feedgen, JSON Feed, OPML), the byte-bounded cache and conditional requests."""

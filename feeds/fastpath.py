@@ -12,8 +12,8 @@ from typing import Any
 
 from feeds.conditional import answer
 from feeds.render import FORMATS
-from feeds.web import topic_key
-from service import Service
+from feeds.routes import topic_key
+from feeds.service import Service
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified"}
 

@@ -16,9 +16,9 @@ from xml.etree import ElementTree
 
 from feedgen.feed import FeedGenerator
 
-from feeds.query import format_matches
-from parsing.model import clean_text, safe_link, strip_invalid
+from parsing.text import clean_text, safe_link, strip_invalid
 from store import StoredPaper
+from topics.query import format_matches
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports():
     import parsing
-    from feeds.query import QueryError, parse
+    from topics.query import QueryError, parse
 
 KINDS = sorted(parsing.KINDS)
 

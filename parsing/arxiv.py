@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from parsing.errors import ParseResult
-from parsing.feed import paper_from_entry, plain_text, read_feed
+from parsing.feed import paper_from_entry, read_feed
 from parsing.model import Paper
+from parsing.text import plain_text
 
 _RSS_ABSTRACT = re.compile(r"Abstract:\s*(.*)", re.DOTALL)
 

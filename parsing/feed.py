@@ -10,6 +10,7 @@ import feedparser
 
 from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper, arxiv_id_from, make_paper
+from parsing.text import plain_text
 
 _TRUNCATED = ("no element found", "unclosed token")
 
@@ -71,21 +72,3 @@ def entry_time(entry: Any) -> datetime | None:
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-
-
-def plain_text(html_text: str | None) -> str:
-    """Feed summaries may be HTML; keep the text only."""
-    if not html_text:
-        return ""
-    from html.parser import HTMLParser
-
-    parts: list[str] = []
-
-    class _Text(HTMLParser):
-        def handle_data(self, data: str) -> None:
-            parts.append(data)
-
-    stripper = _Text(convert_charrefs=True)
-    stripper.feed(html_text)
-    stripper.close()
-    return " ".join(parts)

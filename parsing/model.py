@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from parsing.text import clean_text, safe_link, title_key
 
 # New-style ids (1512.03385, 2310.12345v2) and old-style ids (cs/9901002, math.AG/0601001v1).
 _NEW_ID = r"(?P<new>\d{4}\.\d{4,5})(?:v\d+)?"
@@ -17,27 +18,6 @@ _ARXIV_ID_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _BARE_ID = re.compile(rf"^(?:{_NEW_ID}|{_OLD_ID})$")
-
-# Characters XML 1.0 forbids, plus the noncharacters U+FFFE/U+FFFF and lone surrogates.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-# Bidirectional overrides can make a title display as something it is not.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
-_SPACES = re.compile(r"\s+")
-
-
-def strip_invalid(text: str) -> str:
-    """Remove XML-invalid characters, lone surrogates and bidi overrides; keep the rest."""
-    return _BIDI_CONTROLS.sub("", _XML_INVALID.sub("", text))
-
-
-def clean_text(value: str | None, *, max_length: int = 20_000) -> str:
-    """Return value as one line of printable text: no XML-invalid characters, spaces folded."""
-    if not value:
-        return ""
-    text = _XML_INVALID.sub("", value)
-    text = _BIDI_CONTROLS.sub("", text)
-    text = _SPACES.sub(" ", text).strip()
-    return text[:max_length]
 
 
 def arxiv_id_from(text: str | None) -> str | None:
@@ -50,23 +30,6 @@ def arxiv_id_from(text: str | None) -> str | None:
     if not match:
         return None
     return match.group("new") or match.group("old")
-
-
-def title_key(title: str) -> str:
-    """Normalise a title so the same paper listed twice gives the same key."""
-    folded = unicodedata.normalize("NFKD", title).casefold()
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"[^\W_]+", folded))
-
-
-def safe_link(url: str | None) -> str | None:
-    """Keep only absolute http(s) links; anything else (javascript:, data:) is dropped."""
-    if not url:
-        return None
-    url = clean_text(url, max_length=2000)
-    if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE) and not re.search(r"[\s<>\"]", url):
-        return url
-    return None
 
 
 @dataclass(frozen=True)

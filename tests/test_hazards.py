@@ -17,10 +17,10 @@ from werkzeug import Response
 
 import parsing
 from feeds import render
-from feeds.query import QueryError, parse
-from parsing.model import safe_link
+from parsing.text import safe_link
 from store import StoredPaper
 from tests.conftest import FIXTURES, refresh, toml_sources
+from topics.query import QueryError, parse
 
 HAZARDS = Path(__file__).resolve().parent / "hazards"
 GOOD = (FIXTURES / "hf_daily_papers.json").read_bytes()
@@ -198,6 +198,7 @@ def test_feeds_rendered_from_fuzzed_papers_are_valid(titles, abstract, author, u
             id=i,
             guid=f"urn:test:{i}",
             arxiv_id=None,
+            title_key=title,
             title=title or "x",
             abstract=abstract,
             authors=(author,),

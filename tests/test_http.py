@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -121,7 +122,7 @@ def test_unknown_methods_are_405(loaded) -> None:
 def test_no_query_and_no_render_when_nothing_changed(app, loaded, monkeypatch) -> None:
     svc = app.extensions["paperfeed"]
     loaded.get("/feeds/residual.rss")
-    svc.config.values["generation_check_seconds"] = 60  # as in production: a few seconds
+    svc.config = replace(svc.config, generation_check_seconds=60)  # as in production
     svc.generation()
     monkeypatch.setattr(svc.store, "topic_items", lambda *a: pytest.fail("queried"))
     monkeypatch.setattr(svc.store, "generation", lambda: pytest.fail("generation read"))
@@ -133,7 +134,7 @@ def test_a_new_generation_is_noticed_within_the_check_interval(app, loaded) -> N
     svc = app.extensions["paperfeed"]
     before = loaded.get("/feeds/residual.json").get_json()
     with svc.store.engine.begin() as conn:
-        from store import papers
+        from store.schema import papers
 
         conn.execute(papers.update().values(upvotes=999))
     svc.store.bump_generation()

@@ -13,8 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from logs import JsonFormatter
-from refresh import LEASE
-from store import Store, metadata
+from migrations import upgrade
+from refresh.pipeline import LEASE
+from store import Store
+from store.schema import metadata
 from tests.conftest import refresh
 
 
@@ -85,13 +87,13 @@ def test_migrations_build_exactly_the_schema_the_code_uses(request, tmp_path, ba
         else request.getfixturevalue("pg_url")
     )
     store = Store(url)
-    store.migrate()
-    store.migrate()  # idempotent
+    upgrade(store.engine)
+    upgrade(store.engine)  # idempotent
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == "0002"
+    assert version == "0003"
     store.dispose()
 
 
@@ -105,7 +107,7 @@ def test_heroku_style_postgres_urls_are_accepted() -> None:
 
 def test_postgres_url_in_the_postgres_scheme_works(pg_url) -> None:
     store = Store(pg_url.replace("postgresql://", "postgres://", 1))
-    store.migrate()
+    upgrade(store.engine)
     assert store.count_papers() == 0
     store.dispose()
 
@@ -119,8 +121,9 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path) ->
     url = f"sqlite:///{tmp_path / 'new.db'}"
     go = tmp_path / "go"
     code = (  # every process imports first, then all migrate at the same moment
-        f"import os, time\nfrom store import Store\nstore = Store({url!r})\n"
-        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\nstore.migrate()\n"
+        "import os, time\nfrom migrations import upgrade\nfrom store import Store\n"
+        f"store = Store({url!r})\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\nupgrade(store.engine)\n"
     )
     root = Path(__file__).parent.parent
     workers = [

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from feeds.query import QueryError, format_matches, parse
-from feeds.text import Document
+from topics.analysis import Document
+from topics.query import QueryError, format_matches, parse
 
 
 def doc(title: str = "", abstract: str = "", **fields: object) -> Document:

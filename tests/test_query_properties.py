@@ -9,9 +9,10 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.match import TopicMatcher
-from feeds.query import parse
-from feeds.text import Document, fold, stem
+from parsing.text import fold, stem
+from topics.analysis import Document
+from topics.matcher import TopicMatcher
+from topics.query import parse
 
 WORDS = [
     "resnet",

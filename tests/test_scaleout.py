@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from migrations import upgrade
 from store import Store
 from tests.conftest import LISTINGS, ROOT, toml_sources
 from tests.live import free_port, start_gunicorn, wait_for
@@ -49,7 +50,7 @@ def test_two_web_processes_and_a_clock_refresh_once_per_interval(
         service=f"refresh_minutes = {interval / 60}\nlease_seconds = 10\n",
     )
     store = Store(pg_url)
-    store.migrate()
+    upgrade(store.engine)
     base = free_port()
     procfile = tmp_path / "Procfile"
     procfile.write_text((ROOT / "Procfile").read_text())
@@ -158,7 +159,7 @@ def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
         service="lease_seconds = 3\n",
     )
     store = Store(pg_url)
-    store.migrate()
+    upgrade(store.engine)
     env = environment(pg_url, config)
     victim = subprocess.Popen(
         [str(BIN / "paperfeed"), "refresh"],
@@ -226,7 +227,7 @@ def test_postgres_restart_under_traffic_recovers_without_a_process_restart(
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     config = write_config()
     store = Store(pg_url)
-    store.migrate()
+    upgrade(store.engine)
     port = free_port()
     env = environment(
         pg_url,

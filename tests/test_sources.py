@@ -245,7 +245,7 @@ def test_a_replace_announcement_updates_the_known_paper(httpserver, app_with) ->
 
 
 def test_local_paths_and_only_http_urls_are_read(tmp_path: Path) -> None:
-    from parsing.fetch import Fetcher, FetchError
+    from refresh.fetch import Fetcher, FetchError
 
     fetcher = Fetcher()
     target = tmp_path / "x.txt"
@@ -263,7 +263,7 @@ def test_local_paths_and_only_http_urls_are_read(tmp_path: Path) -> None:
 def test_requests_to_arxiv_hosts_are_spaced_out() -> None:
     import responses
 
-    from parsing.fetch import Fetcher
+    from refresh.fetch import Fetcher
 
     fetcher = Fetcher(arxiv_interval=0.5)
     with responses.RequestsMock() as mock:

@@ -8,8 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 import parsing
+from migrations import upgrade
 from parsing.model import Paper, make_paper
-from store import Store, papers
+from store import Store
+from store.schema import papers
 from tests.conftest import FIXTURES, LISTINGS, SEED_COUNTS
 
 FIXTURE_KINDS = {
@@ -28,7 +30,7 @@ def store(request, tmp_path):  # type: ignore[no-untyped-def]
     else:
         url = request.getfixturevalue("pg_url")
     db = Store(url)
-    db.migrate()
+    upgrade(db.engine)
     yield db
     db.dispose()
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import (
@@ -22,11 +20,12 @@ from markupsafe import Markup, escape
 from feeds import render
 from feeds.cache import CachedFeed
 from feeds.conditional import answer
-from feeds.query import And, Node, Or, Query, QueryError, Words, format_matches
-from feeds.query import parse as parse_query
-from feeds.text import Document, fold, stem
-from service import Service
+from feeds.service import Service
+from parsing.text import WORD, fold, stem
 from store import StoredPaper, TopicSummary
+from topics import search
+from topics.query import And, Node, Or, Query, QueryError, Words, format_matches
+from topics.query import parse as parse_query
 
 bp = Blueprint("feeds", __name__)
 
@@ -121,25 +120,13 @@ def _search_feed(fmt: str) -> Response:
     )
 
     def build() -> CachedFeed:
-        items = search(svc, query, limit)
+        items = search.newest(svc.store.iter_papers(), query, limit)
         return CachedFeed.build(
             render.render(fmt, info, items), render.last_updated(items), len(items)
         )
 
     key = ("search", query.canonical, fmt, limit, page, text, generation)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
-
-
-def search(svc: Service, query: Query, limit: int) -> list[StoredPaper]:
-    """The newest stored papers matching an ad-hoc query, with what matched."""
-    found: list[StoredPaper] = []
-    for paper in svc.store.iter_papers():
-        matched = query.explain(Document.of_paper(paper))
-        if matched:
-            found.append(replace(paper, matched=tuple(matched)))
-            if len(found) >= limit:
-                break
-    return found
 
 
 def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
@@ -226,7 +213,7 @@ def search_page() -> Response | str:
             render_template("search.html", q=text, error=str(error), items=[], links={}),
             status=400,
         )
-    items = search(svc, query, _limit())
+    items = search.newest(svc.store.iter_papers(), query, _limit())
     links = {
         fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
         for fmt in render.FORMATS
@@ -260,9 +247,6 @@ def _positive_words(node: Node) -> list[Words]:
     return []
 
 
-_WORD = re.compile(r"[^\W_]+")
-
-
 def highlighter(query: Query) -> Callable[[str], Markup]:
     """Wrap the words of text that the query's (positive) terms look for in <mark>."""
     stems = {
@@ -273,7 +257,7 @@ def highlighter(query: Query) -> Callable[[str], Markup]:
     def mark(text: str) -> Markup:
         out: list[str] = []
         last = 0
-        for match in _WORD.finditer(text):
+        for match in WORD.finditer(text):
             word = fold(match.group(0))
             out.append(str(escape(text[last : match.start()])))
             piece = str(escape(match.group(0)))

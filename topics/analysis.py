@@ -1,70 +1,15 @@
-"""How paper text and query words are normalised so that they compare equal.
+"""A paper analysed for matching: each field as words and stems, once per paper.
 
 Case, accents and hyphens never matter, words are whole words, and singular and plural
-forms of a word meet at one stem. Queries and papers go through the same functions.
+forms of a word meet at one stem (parsing.text holds those functions).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-_WORD = re.compile(r"[^\W_]+")
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents (Poincaré -> poincare)."""
-    if text.isascii():  # the common case, and 20x faster than decomposing
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-_STEMS: dict[str, str] = {}
-
-
-def stem(word: str) -> str:
-    """Reduce an English plural to its singular: networks -> network, ViTs -> vit."""
-    found = _STEMS.get(word)
-    if found is None:
-        if len(_STEMS) > 500_000:  # bound the memory a flood of odd words can take
-            _STEMS.clear()
-        found = _STEMS[word] = _singular(word)
-    return found
-
-
-def stems_of(raw: list[str]) -> list[str]:
-    """stem() of every word; known words are looked up in one C-level pass."""
-    found = list(map(_STEMS.get, raw))
-    if None in found:
-        found = [s if s is not None else stem(w) for s, w in zip(found, raw, strict=True)]
-    return found  # type: ignore[return-value]
-
-
-def _singular(word: str) -> str:
-    if len(word) < 3 or word[-1] != "s" or not word[-2].isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    if word.endswith(("ss", "us", "is")):
-        return word
-    return word[:-1]
-
-
-# ASCII text (most of it) is split by translating every non-alphanumeric to a space:
-# the same words as _WORD finds, several times faster.
-_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
-
-
-def words(text: str) -> list[str]:
-    """Split folded text into words; hyphens, slashes and punctuation separate words."""
-    if text.isascii():
-        return text.lower().translate(_ASCII_SEPARATORS).split()
-    return _WORD.findall(fold(text))
+from parsing.text import stems_of, words
 
 
 @dataclass

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from feeds.query import And, Everything, Match, Node, Not, Or, Query, Range, Regex, Words
-from feeds.text import Document
+from topics.analysis import Document
+from topics.query import And, Everything, Match, Node, Not, Or, Query, Range, Regex, Words
 
 Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix)
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from refresh import LEASE, RefreshReport, tick_minutes
-from service import Service
+from feeds.service import Service
+from refresh.pipeline import LEASE, RefreshReport
+from refresh.schedule import tick_minutes
 
 bp = Blueprint("ops", __name__)
 

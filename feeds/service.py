@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from feeds.cache import FeedCache
-from metrics import Metrics
-from refresh import Refresher
+from feeds.metrics import Metrics
+from refresh.pipeline import Refresher
 from settings import Config
 from store import Store
 
@@ -29,7 +29,7 @@ class Service:
     def build(cls, config: Config) -> Service:
         store = Store(config.database_url)
         metrics = Metrics()
-        refresher = Refresher(config, store, metrics=metrics)
+        refresher = Refresher(config, store, on_outcome=metrics.observe_refresh)
         return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
 
     def generation(self) -> int:
@@ -56,7 +56,7 @@ class Service:
     def base_url(self, environ: dict) -> str:  # type: ignore[type-arg]
         """Configured base_url, else the request's scheme and Host (after ProxyFix)."""
         if self.config.base_url:
-            return str(self.config.base_url).rstrip("/")
+            return self.config.base_url.rstrip("/")
         host = environ.get("HTTP_HOST") or (
             f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
         )

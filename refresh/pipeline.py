@@ -1,12 +1,7 @@
-"""One refresh, top to bottom: lease -> fetch -> parse -> upsert -> match -> new generation.
-
-Also the APScheduler wiring: a BackgroundScheduler inside serving processes
-(scheduler = embedded|web) or a BlockingScheduler in the `clock` process.
-"""
+"""One refresh, top to bottom: lease -> fetch -> parse -> upsert + match -> new generation."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -18,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import parsing
-from feeds.match import TopicMatcher
-from feeds.text import Document
-from parsing.fetch import Fetcher, FetchError
+from refresh.fetch import Fetcher, FetchError
+from refresh.locations import locations
 from settings import Config, SourceConfig
 from store import Matches, Store, StoredPaper, UpsertResult
+from topics import search
+from topics.analysis import Document
+from topics.matcher import TopicMatcher
 
 log = logging.getLogger("paperfeed.refresh")
 
@@ -109,14 +106,14 @@ class Refresher:
         *,
         holder: str | None = None,
         progress: Progress | None = None,
-        metrics: object | None = None,
+        on_outcome: Callable[[SourceOutcome], None] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher or make_fetcher(config)
         self.holder = holder or new_holder()
         self.progress = progress or (lambda message: None)
-        self.metrics = metrics
+        self.on_outcome = on_outcome or (lambda outcome: None)
         self.matcher = TopicMatcher({n: t.query for n, t in config.topics.items()})
         self._running = threading.Lock()
 
@@ -184,16 +181,14 @@ class Refresher:
         """Fetch, parse and store one source; a failure is recorded, never raised."""
         started = time.monotonic()
         now = datetime.now(UTC)
-        state = self.store.source_state(source.name)
-        validators: dict[str, list[str | None]] = (
-            json.loads(state.etag or "{}") if (state.etag or "").startswith("{") else {}
-        )
+        validators = self.store.validators(source.name)
+        fresh: dict[str, tuple[str | None, str | None]] = {}
         outcome = SourceOutcome(source.name, "not_modified")
         papers: list[parsing.Paper] = []
         errors: list[str] = []
         fetched_any = False
-        for location in source.locations():
-            etag, last_modified = (validators.get(location) or [None, None])[:2]
+        for location in locations(source):
+            etag, last_modified = validators.get(location, (None, None))
             self.progress(f"{source.name}: reading {location}")
             try:
                 fetched = self.fetcher.fetch(location, etag=etag, last_modified=last_modified)
@@ -211,7 +206,7 @@ class Refresher:
             fetched_any = True
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
-            validators[location] = [fetched.etag, fetched.last_modified]
+            fresh[location] = (fetched.etag, fetched.last_modified)
         upserted = (
             self.store.upsert(papers, source.name, now, match=self.match_stored)
             if papers
@@ -223,7 +218,7 @@ class Refresher:
             len(upserted.changed),
         )
         outcome.seconds = time.monotonic() - started
-        values: dict[str, object] = {"last_attempt": now, "etag": json.dumps(validators)}
+        values: dict[str, object] = {"last_attempt": now}
         if errors:
             outcome.status, outcome.error = "error", "; ".join(errors)[:2000]
             values.update(last_error=outcome.error, last_error_at=now)
@@ -232,14 +227,13 @@ class Refresher:
             values.update(last_success=now)
         if fetched_any:
             values.update(papers_seen=len(papers), skipped=outcome.skipped)
-        self.store.save_source(source.name, **values)
+        self.store.save_source(source.name, fresh, **values)
         self.progress(
             f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
             f"{outcome.changed} changed, {outcome.skipped} skipped"
             + (f" ({outcome.error})" if outcome.error else "")
         )
-        if self.metrics is not None:
-            self.metrics.observe_refresh(outcome)  # type: ignore[attr-defined]
+        self.on_outcome(outcome)
         return outcome, upserted
 
     def match_stored(self, stored: list[StoredPaper]) -> Matches:
@@ -264,55 +258,7 @@ class Refresher:
         if not changed:
             return rows
         self.progress(f"matching every paper against changed topics: {', '.join(sorted(changed))}")
-        matcher = TopicMatcher(changed)
-        found: dict[str, dict[int, list[tuple[str, str]]]] = {name: {} for name in changed}
-        for paper in self.store.iter_papers():
-            for name, matched in matcher.match(Document.of_paper(paper)).items():
-                found[name][paper.id] = matched
+        found = search.rematch(self.store.iter_papers(), changed)
         for name, query in changed.items():
             rows += self.store.set_topic(name, query.fingerprint, found[name])
         return rows
-
-
-def tick_minutes(config: Config) -> float:
-    """How often the scheduler wakes: often enough for the most frequent source."""
-    intervals = [config.refresh_minutes] + [
-        s.every_minutes for s in config.sources if s.every_minutes and s.enabled
-    ]
-    return max(0.05, min(intervals))
-
-
-def schedule(refresher: Refresher, *, blocking: bool = False, first_run_now: bool = True):  # type: ignore[no-untyped-def]
-    """Start (or, when blocking, run) an APScheduler that refreshes on a timer."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
-    minutes = tick_minutes(refresher.config)
-
-    def run_safely() -> None:
-        try:
-            refresher.run()
-        except Exception:  # keep the scheduler alive through a database outage
-            log.exception("refresh failed")
-
-    def tick() -> None:
-        # A daemon thread, so that a worker told to stop is not held up by a slow upstream;
-        # an interrupted refresh loses nothing (each source is one transaction) and its
-        # lease expires. The refresher's own lock keeps runs from overlapping.
-        threading.Thread(target=run_safely, name="refresh", daemon=True).start()
-
-    scheduler.add_job(
-        tick,
-        "interval",
-        minutes=minutes,
-        id="refresh",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(minutes * 30)),
-        jitter=max(0, int(minutes * 6)),  # a tenth of the interval spreads many workers
-        next_run_time=datetime.now(UTC) if first_run_now else None,
-    )
-    log.info("scheduler started: refresh every %g minutes (pid %s)", minutes, os.getpid())
-    scheduler.start()
-    return scheduler

@@ -18,15 +18,8 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError, ParseSyntaxError
 from luqum.parser import parser as _luqum_parser
 
-from feeds.text import (
-    DEFAULT_FIELDS,
-    NUMERIC_FIELDS,
-    Document,
-    FieldText,
-    fold,
-    stem,
-    words,
-)
+from parsing.text import fold, stem, words
+from topics.analysis import DEFAULT_FIELDS, NUMERIC_FIELDS, Document, FieldText
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64

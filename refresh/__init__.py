@@ -1,0 +1,2 @@
+"""Listings in, store out: fetch (timeouts, retries, conditional GET), locations (what a
+source reads), pipeline (lease -> fetch -> parse -> upsert + match -> publish), schedule."""

@@ -1,0 +1,40 @@
+"""The store: the only package that talks SQL (SQLAlchemy Core; SQLite or PostgreSQL).
+
+One Store type whose methods live in one module per entity: papers, memberships, and
+coordination (source state, generation, refresh runs, lease). The merge policy is a pure
+function in store.merge; the tables and column types are in store.schema.
+"""
+
+from __future__ import annotations
+
+from store.coordination import CoordinationStore, Validators
+from store.engine import engine_url, make_engine
+from store.memberships import MembershipStore
+from store.papers import PaperStore
+from store.records import Matches, SourceState, StoredPaper, TopicSummary, UpsertResult
+
+__all__ = [
+    "Matches",
+    "SourceState",
+    "Store",
+    "StoredPaper",
+    "TopicSummary",
+    "UpsertResult",
+    "Validators",
+    "engine_url",
+]
+
+
+class Store(PaperStore, MembershipStore, CoordinationStore):
+    """Every read and write of paperfeed's data, on one engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,170 @@
+"""What processes share besides papers: source state and validators, the store generation,
+the log of refresh runs, and the refresh lease (one refresher at a time, across processes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from store.records import SourceState
+from store.schema import leases, refresh_runs, source_validators, sources, state
+
+Validators = dict[str, tuple[str | None, str | None]]  # location -> (ETag, Last-Modified)
+_EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CoordinationStore:
+    engine: Engine
+
+    # ---- sources ------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sources).where(sources.c.name == name)).mappings().first()
+        return SourceState(**row) if row else SourceState(name=name)
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sources)).mappings().all()
+        return {row["name"]: SourceState(**row) for row in rows}
+
+    def validators(self, name: str) -> Validators:
+        """The ETag and Last-Modified each location of a source last answered with."""
+        query = sa.select(source_validators).where(source_validators.c.source == name)
+        with self.engine.connect() as conn:
+            return {row.location: (row.etag, row.last_modified) for row in conn.execute(query)}
+
+    def save_source(self, name: str, validators: Validators | None = None, **values: Any) -> None:
+        """Record a refresh of one source: its state and, when given, its validators."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(sources).where(sources.c.name == name).values(**values)
+            )
+            if not updated.rowcount:
+                conn.execute(sa.insert(sources).values(name=name, **values))
+            if validators:
+                conn.execute(
+                    sa.delete(source_validators).where(
+                        source_validators.c.source == name,
+                        source_validators.c.location.in_(list(validators)),
+                    )
+                )
+                conn.execute(
+                    sa.insert(source_validators),
+                    [
+                        {"source": name, "location": loc, "etag": etag, "last_modified": modified}
+                        for loc, (etag, modified) in validators.items()
+                    ],
+                )
+
+    # ---- generation: a number that changes whenever any feed could change ---------------
+
+    def generation(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(state.c.number).where(state.c.key == "generation")
+            ).scalar()
+        return int(value or 0)
+
+    def bump_generation(self, now: datetime | None = None) -> int:
+        moment = now or utcnow()
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(state)
+                .where(state.c.key == "generation")
+                .values(number=state.c.number + 1, moment=moment)
+            )
+            if not updated.rowcount:
+                conn.execute(sa.insert(state).values(key="generation", number=1, moment=moment))
+            return int(
+                conn.execute(
+                    sa.select(state.c.number).where(state.c.key == "generation")
+                ).scalar_one()
+            )
+
+    def last_change(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                sa.select(state.c.moment).where(state.c.key == "generation")
+            ).scalar()
+
+    # ---- refresh runs -------------------------------------------------------------------
+
+    def record_run(self, holder: str, started: datetime, sources_tried: int, new: int) -> None:
+        """Log one refresh that fetched something (shown in /status)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(refresh_runs).values(
+                    holder=holder,
+                    started=started,
+                    finished=utcnow(),
+                    sources=sources_tried,
+                    new_papers=new,
+                )
+            )
+
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        query = sa.select(refresh_runs).order_by(refresh_runs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # ---- the refresh lease --------------------------------------------------------------
+
+    def acquire_lease(
+        self, name: str, holder: str, ttl: timedelta, now: datetime | None = None
+    ) -> bool:
+        """Take the lease if it is free, expired, or already ours."""
+        moment = now or utcnow()
+        expires = moment + ttl
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                sa.update(leases)
+                .where(
+                    leases.c.name == name,
+                    sa.or_(leases.c.holder == holder, leases.c.expires_at < moment),
+                )
+                .values(holder=holder, expires_at=expires)
+            )
+            if taken.rowcount:
+                return True
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(sa.select(leases.c.name).where(leases.c.name == name)).first()
+                if exists:
+                    return False
+                conn.execute(sa.insert(leases).values(name=name, holder=holder, expires_at=expires))
+                return True
+        except IntegrityError:
+            return False
+
+    def renew_lease(self, name: str, holder: str, ttl: timedelta) -> bool:
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == name, leases.c.holder == holder)
+                .values(expires_at=utcnow() + ttl)
+            )
+        return bool(renewed.rowcount)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == name, leases.c.holder == holder)
+                .values(expires_at=_EXPIRED)
+            )
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(leases).where(leases.c.name == name)).first()
+        if row is None or row.expires_at < utcnow():
+            return None
+        return row.holder, row.expires_at

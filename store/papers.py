@@ -1,0 +1,142 @@
+"""Papers: upsert with the merge policy, and the reads that list papers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from parsing.model import Paper, arxiv_id_from
+from store.memberships import replace_memberships
+from store.merge import merge, sighting
+from store.records import Matches, StoredPaper, UpsertResult, to_stored
+from store.schema import memberships, papers
+
+_STORED_COLUMNS = [c.name for c in papers.c]
+
+
+def _columns(record: StoredPaper) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in _STORED_COLUMNS if name != "id"}
+    for name in ("authors", "categories", "sources"):
+        values[name] = list(values[name])
+    return values
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaperStore:
+    engine: Engine
+
+    def upsert(
+        self,
+        batch: Iterable[Paper],
+        source: str,
+        now: datetime | None = None,
+        match: Callable[[list[StoredPaper]], Matches] | None = None,
+    ) -> UpsertResult:
+        """Store papers from one source, merging each into the record it belongs to.
+
+        With match, the topic memberships of every new or changed paper are replaced in the
+        same transaction: a refresher killed at any moment leaves no paper unmatched.
+        """
+        now = now or utcnow()
+        result = UpsertResult()
+        with self.engine.begin() as conn:
+            for paper in batch:
+                self._upsert_one(conn, paper, sighting(paper, source, now), result)
+            if match is not None and result.touched:
+                stored = _papers_by_ids(conn, result.touched)
+                result.memberships_changed = replace_memberships(
+                    conn, [p.id for p in stored if p.id is not None], match(stored)
+                )
+        return result
+
+    def _upsert_one(
+        self, conn: Connection, paper: Paper, incoming: StoredPaper, result: UpsertResult
+    ) -> None:
+        by_id = _first(conn, papers.c.arxiv_id == paper.arxiv_id) if paper.arxiv_id else None
+        by_title = _first(
+            conn,
+            papers.c.title_key == paper.title_key,
+            papers.c.arxiv_id.is_(None) if paper.arxiv_id else sa.true(),
+        )
+        if by_id is not None and by_title is not None and by_title.id != by_id.id:
+            # A paper first seen by title now arrives with its arXiv id: two records, one paper.
+            by_id = merge(by_id, by_title)
+            conn.execute(sa.delete(memberships).where(memberships.c.paper_id == by_title.id))
+            conn.execute(sa.delete(papers).where(papers.c.id == by_title.id))
+            conn.execute(sa.update(papers).where(papers.c.id == by_id.id).values(_columns(by_id)))
+            result.merged_away.append(by_title.id)  # type: ignore[arg-type]
+            result.changed.append(by_id.id)  # type: ignore[arg-type]
+        existing = by_id if by_id is not None else by_title
+        if existing is None:
+            inserted = conn.execute(sa.insert(papers).values(_columns(incoming)))
+            result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+            return
+        merged = merge(existing, incoming, supersedes=paper.supersedes)
+        if merged is existing:
+            result.unchanged += 1
+            return
+        conn.execute(sa.update(papers).where(papers.c.id == existing.id).values(_columns(merged)))
+        result.changed.append(existing.id)  # type: ignore[arg-type]
+
+    def count_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
+
+    def papers_by_ids(self, ids: Iterable[int]) -> list[StoredPaper]:
+        with self.engine.connect() as conn:
+            return _papers_by_ids(conn, list(ids))
+
+    def iter_papers(self, batch_size: int = 1000) -> Iterator[StoredPaper]:
+        """Every stored paper, newest first, read in batches."""
+        last: tuple[Any, int] | None = None
+        while True:
+            query = sa.select(papers).order_by(papers.c.first_seen.desc(), papers.c.id.desc())
+            if last is not None:
+                query = query.where(
+                    sa.or_(
+                        papers.c.first_seen < last[0],
+                        sa.and_(papers.c.first_seen == last[0], papers.c.id < last[1]),
+                    )
+                )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.limit(batch_size)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield to_stored(row)
+            last = (rows[-1].first_seen, rows[-1].id)
+
+    def find_paper(self, ref: str) -> StoredPaper | None:
+        """Look a paper up by arXiv id, GUID or database id."""
+        conditions = [papers.c.guid == ref]
+        arxiv_id = arxiv_id_from(ref)
+        if arxiv_id:
+            conditions.append(papers.c.arxiv_id == arxiv_id)
+        if ref.isdigit():
+            conditions.append(papers.c.id == int(ref))
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
+        return to_stored(row) if row else None
+
+
+def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper | None:
+    """The oldest paper meeting the conditions."""
+    row = conn.execute(
+        sa.select(papers).where(*conditions).order_by(papers.c.first_seen, papers.c.id).limit(1)
+    ).first()
+    return to_stored(row) if row else None
+
+
+def _papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
+    found: list[StoredPaper] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.extend(map(to_stored, conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))))
+    return found

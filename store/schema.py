@@ -1,0 +1,120 @@
+"""The tables, and the two column types that spare every query a hand-written conversion.
+
+Times are timezone-aware UTC in Python and naive UTC in the database (SQLite keeps no zone,
+and both databases then agree). Lists are JSON (JSONB on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; a naive value is taken as UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+papers = sa.Table(
+    "papers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("guid", sa.String(200), nullable=False, unique=True),
+    sa.Column("arxiv_id", sa.String(64), nullable=True, unique=True),
+    sa.Column("title_key", sa.Text, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False, default=""),
+    sa.Column("authors", Json, nullable=False, default=list),
+    sa.Column("categories", Json, nullable=False, default=list),
+    sa.Column("sources", Json, nullable=False, default=list),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("published", UtcDateTime, nullable=True),
+    sa.Column("upvotes", sa.Integer, nullable=True),
+    sa.Column("comments", sa.Integer, nullable=True),
+    sa.Column("first_seen", UtcDateTime, nullable=False, index=True),
+    sa.Column("updated", UtcDateTime, nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column(
+        "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("matched", Json, nullable=False, default=list),
+    sa.Index("ix_memberships_paper", "paper_id"),
+)
+
+topics = sa.Table(
+    "topics",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("last_attempt", UtcDateTime, nullable=True),
+    sa.Column("last_success", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_at", UtcDateTime, nullable=True),
+    sa.Column("papers_seen", sa.Integer, nullable=False, default=0),
+    sa.Column("skipped", sa.Integer, nullable=False, default=0),
+)
+
+# The HTTP validators of each location a source reads, for conditional GETs.
+source_validators = sa.Table(
+    "source_validators",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("location", sa.String(2000), primary_key=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+)
+
+state = sa.Table(
+    "state",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("number", sa.BigInteger, nullable=True),
+    sa.Column("moment", UtcDateTime, nullable=True),
+)
+
+refresh_runs = sa.Table(
+    "refresh_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("started", UtcDateTime, nullable=False),
+    sa.Column("finished", UtcDateTime, nullable=False),
+    sa.Column("sources", sa.Integer, nullable=False),
+    sa.Column("new_papers", sa.Integer, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)

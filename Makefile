@@ -1,9 +1,10 @@
-# `make run` serves the embedded default; `make test` runs the tests. Both set up .venv first.
+# `make run` serves the embedded default; `make test` is the fast check (about a minute);
+# `make test-all` adds the end-to-end tests (servers, real readers, browser, wrk), as CI does.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-all lint bench clean
 
 $(BIN)/paperfeed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +15,16 @@ $(BIN)/paperfeed: pyproject.toml
 run: $(BIN)/paperfeed
 	$(BIN)/paperfeed serve
 
-test: $(BIN)/paperfeed
+lint: $(BIN)/paperfeed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -m "not slow"
+
+test-all: lint
 	$(BIN)/pytest
 
 bench: $(BIN)/paperfeed

@@ -240,7 +240,7 @@ class Refresher:
         """What topics each paper belongs to, and why."""
         if not self.matcher.queries:
             return {}
-        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored}
+        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored if p.id is not None}
 
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""

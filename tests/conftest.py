@@ -1,4 +1,6 @@
-"""Shared fixtures: sample listings, a config writer, an app on a temporary database."""
+"""Shared fixtures: a config writer, an app on a temporary database, PostgreSQL when set.
+
+Plain helpers (paths, the CLI runner, live servers) are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -13,44 +15,7 @@ import sqlalchemy as sa
 from app import create_app
 from settings import load_config
 from store import Store
-
-ROOT = Path(__file__).resolve().parent.parent
-LISTINGS = ROOT / "samples" / "listings"
-FIXTURES = Path(__file__).resolve().parent / "parsers"
-SEED_COUNTS = {
-    "000_0937d812811fcc18.txt": 119,
-    "001_9997b832c2f801ba.txt": 204,
-    "002_ef8e4038be73e72e.txt": 89,
-    "003_d588416f37f0a3be.txt": 64,
-}
-DEFAULT_TOPICS = """
-[topics.residual]
-title = "Residual connections"
-query = '"residual connection" OR resnet* OR "skip connection"'
-
-[topics.imagenet-not-medical]
-query = 'imagenet AND NOT (medical OR radiology OR thorax)'
-
-[topics.vit]
-title = "Vision transformers"
-query = 'vit OR "vision transformer"'
-
-[topics.hot]
-query = 'upvotes:[20 TO *]'
-"""
-
-
-def toml_sources(*sources: dict[str, object]) -> str:
-    blocks = []
-    for source in sources:
-        lines = ["[[sources]]"] + [
-            f"{k} = {v!r}".replace("'", '"')
-            if isinstance(v, str)
-            else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
-            for k, v in source.items()
-        ]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+from tests.helpers import DEFAULT_TOPICS, LISTINGS, toml_sources
 
 
 @pytest.fixture
@@ -117,14 +82,6 @@ def app(make_app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
-
-
-def refresh(app) -> object:  # type: ignore[no-untyped-def]
-    """Run one forced refresh of app's sources and make the app see it at once."""
-    svc = app.extensions["paperfeed"]
-    report = svc.refresher.run(force=True)
-    svc.invalidate()
-    return report
 
 
 @pytest.fixture

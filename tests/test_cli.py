@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import feedparser
 import pytest
 import requests
 
-from tests.conftest import toml_sources
-from tests.live import free_port
-
-PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PAPERFEED, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources
 
 
 def test_refresh_then_refresh_again_stores_nothing_new(tmp_path, write_config) -> None:
@@ -113,7 +94,7 @@ def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, wr
         {
             "name": "samples",
             "kind": "hf-text",
-            "path": str(Path(__file__).parent.parent / "samples/listings/*.txt"),
+            "path": str(LISTINGS / "*.txt"),
         },
         {"name": "dead", "kind": "hf-api", "url": "http://127.0.0.1:9/api/daily_papers"},
     )

@@ -16,8 +16,15 @@ import pytest
 import requests
 from werkzeug import Request, Response
 
-from tests.conftest import FIXTURES, LISTINGS, toml_sources
-from tests.live import free_port, need_tool, start_gunicorn, wait_for
+from tests.helpers import (
+    FIXTURES,
+    LISTINGS,
+    free_port,
+    need_tool,
+    start_gunicorn,
+    toml_sources,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 SECONDS = int(os.environ.get("PAPERFEED_FAULT_SECONDS", "60"))

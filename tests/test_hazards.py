@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -19,10 +18,9 @@ import parsing
 from feeds import render
 from parsing.text import safe_link
 from store import StoredPaper
-from tests.conftest import FIXTURES, refresh, toml_sources
+from tests.helpers import FIXTURES, HAZARDS, LISTINGS, refresh, toml_sources
 from topics.query import QueryError, parse
 
-HAZARDS = Path(__file__).resolve().parent / "hazards"
 GOOD = (FIXTURES / "hf_daily_papers.json").read_bytes()
 
 
@@ -137,9 +135,7 @@ SEEDS = {
     "arxiv-api": (FIXTURES / "arxiv_api.atom").read_bytes(),
     "arxiv-rss": (FIXTURES / "arxiv_rss.xml").read_bytes(),
     "feed": (FIXTURES / "generic_feed.rss").read_bytes(),
-    "hf-text": (FIXTURES.parent.parent / "samples/listings/003_d588416f37f0a3be.txt").read_bytes()[
-        :6000
-    ],
+    "hf-text": (LISTINGS / "003_d588416f37f0a3be.txt").read_bytes()[:6000],
 }
 
 

@@ -18,8 +18,7 @@ import requests
 
 from migrations import upgrade
 from store import Store
-from tests.conftest import LISTINGS, ROOT, toml_sources
-from tests.live import free_port, start_gunicorn, wait_for
+from tests.helpers import LISTINGS, ROOT, free_port, start_gunicorn, toml_sources, wait_for
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ from migrations import upgrade
 from parsing.model import Paper, make_paper
 from store import Store
 from store.schema import papers
-from tests.conftest import FIXTURES, LISTINGS, SEED_COUNTS
+from tests.helpers import FIXTURES, LISTINGS, SEED_COUNTS
 
 FIXTURE_KINDS = {
     "hf_daily_papers.json": "hf-api",

@@ -12,26 +12,9 @@ import feedparser
 import pytest
 from werkzeug import Request, Response
 
-from tests.conftest import FIXTURES, LISTINGS, refresh, toml_sources
+from tests.helpers import FIXTURES, LISTINGS, refresh, serve_file, toml_sources
 
 FAST = "retries = 2\nbackoff_seconds = 0.01\nconnect_timeout = 2\nread_timeout = 1\n"
-
-
-def serve_file(httpserver, path: str, name: str, etag: str = '"v1"') -> list[Request]:
-    """Serve a fixture with validators; record every request; answer 304 when they match."""
-    seen: list[Request] = []
-    body = (FIXTURES / name).read_bytes()
-
-    def handler(request: Request) -> Response:
-        seen.append(request)
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=304)
-        return Response(
-            body, headers={"ETag": etag, "Last-Modified": "Tue, 12 Mar 2024 00:00:00 GMT"}
-        )
-
-    httpserver.expect_request(path).respond_with_handler(handler)
-    return seen
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
+import pytest
 import requests
 
-from tests.conftest import LISTINGS, ROOT, toml_sources
-from tests.live import live_server, need_tool
+from tests.helpers import LISTINGS, ROOT, live_server, need_tool, refresh, toml_sources
 
 TOPICS = ["residual", "imagenet-not-medical", "vit"]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,6 +60,7 @@ def feed_titles(url: str) -> dict[str, str]:
     return {entry.id: entry.title for entry in parsed.entries}
 
 
+@pytest.mark.slow
 def test_newsboat_sees_every_item_once_and_exactly_the_new_ones(
     tmp_path, make_app, write_config
 ) -> None:
@@ -133,8 +134,8 @@ def chromium(*args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_chromium_finds_subscribe_links_and_autodiscovery(app) -> None:
-    from tests.conftest import refresh
 
     refresh(app)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from tests.conftest import refresh
+from tests.helpers import refresh
 
 FORMATS = ("rss", "atom", "json")
 

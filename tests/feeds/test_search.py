@@ -6,8 +6,7 @@ import time
 
 import feedparser
 
-from tests.conftest import DEFAULT_TOPICS, refresh
-from tests.test_cli import run
+from tests.helpers import DEFAULT_TOPICS, refresh, run, serve_file, toml_sources
 
 
 def test_search_feed_returns_matching_items_with_the_matched_line(app, client) -> None:
@@ -70,8 +69,6 @@ def test_explain_and_preview_commands(tmp_path, write_config) -> None:
 
 
 def test_explain_a_paper_by_id(make_app, write_config, httpserver) -> None:
-    from tests.conftest import toml_sources
-    from tests.test_sources import serve_file
 
     serve_file(httpserver, "/api", "hf_daily_papers.json")
     config = write_config(

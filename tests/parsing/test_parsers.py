@@ -10,8 +10,9 @@ import pytest
 
 import parsing
 from parsing.model import Paper
+from tests.helpers import FIXTURES
 
-CASES = Path(__file__).resolve().parent / "parsers"
+CASES = FIXTURES
 
 
 def record(paper: Paper) -> dict[str, object]:

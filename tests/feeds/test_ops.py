@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from migrations import upgrade
 from refresh.pipeline import LEASE
 from store import Store
 from store.schema import metadata
-from tests.conftest import refresh
+from tests.helpers import ROOT, refresh
 
 
 def test_healthz(client) -> None:
@@ -112,6 +111,7 @@ def test_postgres_url_in_the_postgres_scheme_works(pg_url) -> None:
     store.dispose()
 
 
+@pytest.mark.slow
 def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path) -> None:
     """gunicorn boots its workers at once; each runs migrations at start-up."""
     import subprocess
@@ -125,7 +125,7 @@ def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path) ->
         f"store = Store({url!r})\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\nupgrade(store.engine)\n"
     )
-    root = Path(__file__).parent.parent
+    root = ROOT
     workers = [
         subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)
         for _ in range(4)

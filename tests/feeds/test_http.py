@@ -11,7 +11,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 import feedparser
 import pytest
 
-from tests.conftest import refresh
+from tests.helpers import refresh, serve_file, toml_sources
 
 
 @pytest.fixture
@@ -161,8 +161,6 @@ def test_feed_self_links_use_base_url_or_forwarded_headers(make_app) -> None:
 
 
 def test_every_format_has_what_a_reader_shows(make_app, httpserver, write_config) -> None:
-    from tests.conftest import toml_sources
-    from tests.test_sources import serve_file
 
     serve_file(httpserver, "/api", "hf_daily_papers.json")
     app = make_app(

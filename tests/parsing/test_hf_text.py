@@ -9,7 +9,7 @@ import pytest
 
 import parsing
 from parsing import hf_text
-from tests.conftest import LISTINGS, SEED_COUNTS
+from tests.helpers import LISTINGS, SEED_COUNTS
 
 TODAY = date(2026, 11, 22)
 

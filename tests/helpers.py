@@ -1,0 +1,163 @@
+"""Test helpers, in one module: fixture paths, config snippets, the CLI runner, fixture
+servers, and live processes and clients. Test modules import from here, never from each
+other; pytest fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug import Request, Response
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")
+LISTINGS = ROOT / "samples" / "listings"
+FIXTURES = Path(__file__).resolve().parent / "parsing" / "cases"
+HAZARDS = Path(__file__).resolve().parent / "hazards"
+SEED_COUNTS = {
+    "000_0937d812811fcc18.txt": 119,
+    "001_9997b832c2f801ba.txt": 204,
+    "002_ef8e4038be73e72e.txt": 89,
+    "003_d588416f37f0a3be.txt": 64,
+}
+DEFAULT_TOPICS = """
+[topics.residual]
+title = "Residual connections"
+query = '"residual connection" OR resnet* OR "skip connection"'
+
+[topics.imagenet-not-medical]
+query = 'imagenet AND NOT (medical OR radiology OR thorax)'
+
+[topics.vit]
+title = "Vision transformers"
+query = 'vit OR "vision transformer"'
+
+[topics.hot]
+query = 'upvotes:[20 TO *]'
+"""
+
+
+def toml_sources(*sources: dict[str, object]) -> str:
+    blocks = []
+    for source in sources:
+        lines = ["[[sources]]"] + [
+            f"{k} = {v!r}".replace("'", '"')
+            if isinstance(v, str)
+            else f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
+            for k, v in source.items()
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def refresh(app) -> object:  # type: ignore[no-untyped-def]
+    """Run one forced refresh of app's sources and make the app see it at once."""
+    svc = app.extensions["paperfeed"]
+    report = svc.refresher.run(force=True)
+    svc.invalidate()
+    return report
+
+
+def need_tool(name: str) -> str:
+    """The tool's path; skip (or fail on CI, PAPERFEED_REQUIRE_TOOLS=1) when it is absent."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (apt-get install {name})"
+    if os.environ.get("PAPERFEED_REQUIRE_TOOLS"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll check until it returns something true; fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (requests.RequestException, OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_gunicorn(env: dict[str, str], log: Any, *options: str) -> subprocess.Popen[bytes]:
+    """The Procfile's web process: gunicorn with gunicorn.conf.py, serving app:app."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            *options,
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve app on a free local port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PAPERFEED, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def serve_file(httpserver, path: str, name: str, etag: str = '"v1"') -> list[Request]:
+    """Serve a fixture with validators; record every request; answer 304 when they match."""
+    seen: list[Request] = []
+    body = (FIXTURES / name).read_bytes()
+
+    def handler(request: Request) -> Response:
+        seen.append(request)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304)
+        return Response(
+            body, headers={"ETag": etag, "Last-Modified": "Tue, 12 Mar 2024 00:00:00 GMT"}
+        )
+
+    httpserver.expect_request(path).respond_with_handler(handler)
+    return seen

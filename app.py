@@ -13,7 +13,7 @@ from settings import load_config
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the config file plus the given overrides (tests pass a dict)."""
-    from feeds import ops, routes
+    from feeds import ops, pages, routes
     from feeds.fastpath import FastFeeds
     from feeds.service import Service
     from logs import setup_logging
@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         upgrade(svc.store.engine)
     app.extensions["paperfeed"] = svc
     app.register_blueprint(routes.bp)
+    app.register_blueprint(pages.pages)
     app.register_blueprint(ops.bp)
     return app
 

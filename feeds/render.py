@@ -40,6 +40,20 @@ class FeedInfo:
     ttl_minutes: int
 
 
+def paper_links(paper: StoredPaper) -> dict[str, str]:
+    """Where a reader can go for this paper, by kind, in the order they are shown:
+    abs (arXiv abstract), pdf, hf (Hugging Face page), then the listing's own link (source)."""
+    links: dict[str, str] = {}
+    if paper.arxiv_id:
+        links["abs"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
+        links["pdf"] = f"https://arxiv.org/pdf/{paper.arxiv_id}"
+        links["hf"] = f"https://huggingface.co/papers/{paper.arxiv_id}"
+    source = safe_link(paper.url)
+    if source and source not in links.values():
+        links["source"] = source
+    return links
+
+
 def paper_link(paper: StoredPaper) -> str:
     """The HF paper page when the arXiv id is known, else an HF papers search for the title."""
     if paper.arxiv_id:

@@ -2,6 +2,7 @@
 
 /bench/constant   the same number of bytes as the topic feed, returned as a constant: the floor
 /bench/naive/T    the topic feed queried and rendered on every request: the naive baseline
+/nofast/...       the same app without the WSGI fast path (cached feeds through Flask routing)
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 
 from flask import Response
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
 from feeds import render
@@ -18,6 +21,16 @@ app = create_app()
 _svc = app.extensions["paperfeed"]
 _topic = os.environ.get("BENCH_TOPIC", "residual")
 _constant: list[bytes] = []
+
+# The twin: create_app wraps Flask in ProxyFix(FastFeeds(...)); keep ProxyFix, drop FastFeeds.
+_twin = create_app()
+_twin.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+    _twin.wsgi_app.app.app,  # type: ignore[attr-defined]
+    x_for=1,
+    x_proto=1,
+    x_host=1,
+)
+app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/nofast": _twin})  # type: ignore[method-assign]
 
 
 @app.route("/bench/constant")

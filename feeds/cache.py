@@ -1,4 +1,4 @@
-"""Rendered feed bodies kept in memory, keyed by (what, format, limit, generation).
+"""Rendered feed bodies kept in memory: a least-recently-used cache bounded by bytes.
 
 A request for an unchanged feed then costs a dictionary lookup: no query, no rendering.
 The body is gzipped once when stored, not per request.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+
+from cachetools import LRUCache
 
 
 @dataclass(frozen=True)
@@ -49,46 +50,47 @@ class CachedFeed:
 
 
 class FeedCache:
-    """A least-recently-used map bounded by the bytes it holds."""
+    """Feed bodies by key; reading an entry marks it used, so the hottest feeds stay."""
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget = budget_bytes
-        self.used = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[Hashable, CachedFeed] = OrderedDict()
+        self._entries: LRUCache[Hashable, CachedFeed] = LRUCache(
+            maxsize=budget_bytes, getsizeof=lambda entry: entry.size
+        )
+        # cachetools caches are not thread-safe, and a read reorders the LRU list.
         self._lock = threading.Lock()
 
-    def peek(self, key: Hashable) -> CachedFeed | None:
-        """The cached body for key, or None; counts as a hit."""
-        entry = self._entries.get(key)  # a dict read is atomic: no lock on the hot path
-        if entry is not None:
-            self.hits += 1
-        return entry
+    @property
+    def used(self) -> int:
+        return int(self._entries.currsize)
 
-    def get_or_build(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
+    def peek(self, key: Hashable) -> CachedFeed | None:
+        """The cached body for key (marked as recently used), or None."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
-                self._entries.move_to_end(key)
                 self.hits += 1
-                return entry
+            return entry
+
+    def get_or_build(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
+        entry = self.peek(key)
+        if entry is not None:
+            return entry
+        with self._lock:
             self.misses += 1
         entry = build()  # outside the lock: a slow render must not stall cached requests
-        with self._lock:
-            if key not in self._entries and entry.size <= self.budget:
-                self._entries[key] = entry
-                self.used += entry.size
-                while self.used > self.budget:
-                    _, old = self._entries.popitem(last=False)
-                    self.used -= old.size
+        if entry.size <= self.budget:
+            with self._lock:
+                self._entries.setdefault(key, entry)
         return entry
 
     def drop_older_than(self, generation: int) -> None:
         """Forget bodies of past generations (keys end with the generation)."""
         with self._lock:
             for key in [k for k in self._entries if isinstance(k, tuple) and k[-1] < generation]:
-                self.used -= self._entries.pop(key).size
+                del self._entries[key]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,8 +1,9 @@
 """Serve cached topic feeds before Flask routing: the hot path of a feed service.
 
 Readers poll every few minutes; almost every poll asks for a feed whose body is already
-cached. This WSGI layer answers those from the cache with a few dictionary lookups and
-passes everything else (misses, queries, pages) to Flask unchanged.
+cached. This WSGI layer answers those with the route's own cache key and answer code
+(feeds.routes.topic_key / respond), skipping Flask's request and routing machinery, and
+passes everything else (misses, ?limit=, queries, pages) to Flask unchanged.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from feeds.conditional import answer
 from feeds.render import FORMATS
-from feeds.routes import topic_key
+from feeds.routes import respond, topic_key
 from feeds.service import Service
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified"}
@@ -34,25 +34,22 @@ class FastFeeds:
             and not environ.get("QUERY_STRING")
         ):
             name, dot, fmt = path[7:].rpartition(".")
-            if dot and fmt in FORMATS and name in self.svc.config.topics:
-                svc = self.svc
-                key = topic_key(
-                    name,
-                    fmt,
-                    int(svc.config.feed_items),
-                    svc.base_url(environ),
-                    False,
-                    svc.generation(),
-                )
+            svc = self.svc
+            if dot and fmt in FORMATS and name in svc.config.topics:
+                key = topic_key(svc, name, fmt, svc.config.feed_items, False, environ)
                 cached = svc.cache.peek(key)
                 if cached is not None:
-                    status, headers, body = answer(
-                        cached,
+                    status, headers, body = respond(
+                        svc,
                         fmt,
+                        cached,
                         lambda h: environ.get("HTTP_" + h.upper().replace("-", "_")),
-                        svc.max_age,
                     )
-                    svc.metrics.count_feed_request(fmt, status)
                     start_response(_REASONS[status], headers)
                     return [] if method == "HEAD" else [body]
         return self.app(environ, start_response)
+
+
+def _header_of(environ: dict[str, Any]) -> Callable[[str], str | None]:
+    """A request header by its name, read straight from the WSGI environ."""
+    return lambda name: environ.get("HTTP_" + name.upper().replace("-", "_"))

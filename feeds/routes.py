@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
@@ -68,9 +70,9 @@ def feed(name: str, fmt: str) -> Response:
     if topic is None:
         abort(404)
     limit = limit_param()
-    generation = svc.generation()
-    page = base_url()
     explicit_limit = "limit" in request.args
+    key = topic_key(svc, name, fmt, limit, explicit_limit, request.environ)
+    page = base_url()
 
     def build() -> CachedFeed:
         info = render.FeedInfo(
@@ -86,13 +88,15 @@ def feed(name: str, fmt: str) -> Response:
             render.render(fmt, info, items), render.last_updated(items), len(items)
         )
 
-    key = topic_key(name, fmt, limit, page, explicit_limit, generation)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
 
 
-def topic_key(name: str, fmt: str, limit: int, page: str, explicit: bool, generation: int) -> tuple:  # type: ignore[type-arg]
-    """The cache key of a topic feed (the fast path builds the same one)."""
-    return ("topic", name, fmt, limit, page, explicit, generation)
+def topic_key(
+    svc: Service, name: str, fmt: str, limit: int, explicit_limit: bool, environ: dict[str, Any]
+) -> tuple[object, ...]:
+    """The cache key of a topic feed; the route and the fast path both build it here."""
+    base = svc.base_url(environ)
+    return ("topic", name, fmt, limit, base, explicit_limit, svc.generation())
 
 
 def _search_feed(fmt: str) -> Response:
@@ -124,10 +128,18 @@ def _search_feed(fmt: str) -> Response:
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
 
 
-def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
-    """Answer with the cached body, or 304 when the reader's copy is current."""
-    status, headers, body = answer(cached, fmt, request.headers.get, svc.max_age)
+def respond(
+    svc: Service, fmt: str, cached: CachedFeed, header: Callable[[str], str | None]
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for a cached feed (304 when the reader's copy is current);
+    the route and the fast path both answer here."""
+    status, headers, body = answer(cached, fmt, header, svc.max_age)
     svc.metrics.count_feed_request(fmt, status)
+    return status, headers, body
+
+
+def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
+    status, headers, body = respond(svc, fmt, cached, request.headers.get)
     return Response(body, status=status, headers=headers)
 
 

@@ -116,6 +116,30 @@ def test_title_record_and_arxiv_record_seen_apart_merge_keeping_the_oldest_guid(
     assert merged is not None and merged.guid == old.guid and merged.first_seen == T0
 
 
+def test_two_stored_records_becoming_one_keep_url_counts_and_the_oldest_guid(
+    store: Store,
+) -> None:
+    """A title-keyed record and an arXiv-keyed record, both stored, turn out to be one paper."""
+    by_title = make_paper(
+        title="Scaling Laws", url="https://example.org/scaling", upvotes=7, comments=2
+    )
+    store.upsert([by_title], "page", T0)
+    store.upsert([make_paper(title="Scaling laws v2", arxiv_id="2001.08361")], "api", T0)
+    assert store.count_papers() == 2
+    oldest = store.papers_by_ids([1])[0]
+    # Now a listing gives the arXiv id under the first title: the two records are one paper.
+    result = store.upsert(
+        [make_paper(title="Scaling Laws", arxiv_id="2001.08361")], "rss", T0 + timedelta(days=1)
+    )
+    assert store.count_papers() == 1 and result.merged_away == [1]
+    merged = store.find_paper("2001.08361")
+    assert merged is not None
+    assert (merged.guid, merged.first_seen) == (oldest.guid, T0)
+    assert merged.url == "https://example.org/scaling"
+    assert (merged.upvotes, merged.comments) == (7, 2)
+    assert merged.sources == ("api", "page", "rss")
+
+
 def test_a_new_version_is_the_same_paper(store: Store) -> None:
     store.upsert([make_paper(title="Identity Mappings", arxiv_id="1603.05027v3")], "api", T0)
     replaced = make_paper(

@@ -1,0 +1,51 @@
+"""Migrations keep what a store already holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from migrations import upgrade
+from store import Store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_0003_moves_validators_to_named_columns_and_keeps_lists(url: str) -> None:
+    store = Store(url)
+    upgrade(store.engine, "0002")
+    validators = {"https://a.test/x": ['"v1"', "Tue, 12 Mar 2024 00:00:00 GMT"]}
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO sources (name, etag, papers_seen, skipped) VALUES ('hf', :e, 3, 0)"
+            ),
+            {"e": json.dumps(validators)},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO papers (guid, title_key, title, abstract, authors, categories, "
+                "sources, first_seen, updated) VALUES ('urn:x', 'a', 'A', '', :authors, '[]', "
+                "'[\"hf\"]', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ),
+            {"authors": json.dumps(["Cécile", "Ada"], ensure_ascii=False)},
+        )
+        conn.execute(
+            sa.text("INSERT INTO memberships (topic, paper_id, matched) VALUES ('t', 1, :m)"),
+            {"m": json.dumps([["resnet", "title"]])},
+        )
+    upgrade(store.engine)
+    assert store.validators("hf") == {"https://a.test/x": ('"v1"', "Tue, 12 Mar 2024 00:00:00 GMT")}
+    assert store.source_state("hf").papers_seen == 3
+    paper = store.find_paper("urn:x")
+    assert paper is not None
+    assert paper.authors == ("Cécile", "Ada") and paper.sources == ("hf",)
+    assert store.topic_items("t", 10)[0].matched == (("resnet", "title"),)
+    store.dispose()

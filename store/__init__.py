@@ -32,9 +32,5 @@ class Store(PaperStore, MembershipStore, CoordinationStore):
         self.url = url
         self.engine = make_engine(url)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def dispose(self) -> None:
         self.engine.dispose()

@@ -53,7 +53,6 @@ class FieldText:
 _SEPARATOR = "|"  # never produced by words(), so it equals no query word
 
 
-TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
 NUMERIC_FIELDS = ("upvotes", "comments")
 DEFAULT_FIELDS = ("title", "abstract")
 

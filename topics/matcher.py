@@ -10,7 +10,7 @@ evaluated exactly.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from topics.analysis import Document
 from topics.query import And, Everything, Match, Node, Not, Or, Query, Range, Regex, Words
@@ -80,6 +80,3 @@ class TopicMatcher:
             if query.matches(doc):
                 result[name] = query.explain(doc)
         return result
-
-    def match_many(self, docs: Iterable[tuple[int, Document]]) -> dict[int, dict[str, Match]]:
-        return {key: self.match(doc) for key, doc in docs}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -16,7 +18,7 @@ from migrations import upgrade
 from refresh.pipeline import LEASE
 from store import Store
 from store.schema import metadata
-from tests.helpers import ROOT, refresh
+from tests.helpers import ROOT, refresh, wait_for
 
 
 def test_healthz(client) -> None:
@@ -114,23 +116,21 @@ def test_postgres_url_in_the_postgres_scheme_works(pg_url) -> None:
 @pytest.mark.slow
 def test_workers_starting_together_on_a_new_sqlite_file_all_migrate(tmp_path) -> None:
     """gunicorn boots its workers at once; each runs migrations at start-up."""
-    import subprocess
-    import sys
-    import time
-
     url = f"sqlite:///{tmp_path / 'new.db'}"
     go = tmp_path / "go"
-    code = (  # every process imports first, then all migrate at the same moment
-        "import os, time\nfrom migrations import upgrade\nfrom store import Store\n"
+    code = (  # every process imports first, says so, then all migrate at the same moment
+        "import os, sys, time\nfrom migrations import upgrade\nfrom store import Store\n"
         f"store = Store({url!r})\n"
+        f"open(os.path.join({str(tmp_path)!r}, 'ready-' + sys.argv[1]), 'w').close()\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\nupgrade(store.engine)\n"
     )
-    root = ROOT
     workers = [
-        subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(n)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for n in range(4)
     ]
-    time.sleep(3)
+    wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 4, 60, "4 processes to import")
     go.touch()
     outcomes = [(w.wait(timeout=60), w.communicate()[1]) for w in workers]
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes

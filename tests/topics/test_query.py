@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from topics.analysis import Document
@@ -193,8 +191,7 @@ def test_equivalent_queries_share_one_canonical_form() -> None:
         "a AND " * 160 + "b",
     ],
 )
-def test_a_bad_query_is_refused_in_under_50ms(query: str) -> None:
-    started = time.perf_counter()
+def test_a_hostile_query_is_refused(query: str) -> None:
+    """How fast it is refused is measured by bench/refuse.py, not asserted here."""
     with pytest.raises(QueryError):
         parse(query)
-    assert time.perf_counter() - started < 0.05

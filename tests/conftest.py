@@ -5,6 +5,7 @@ Plain helpers (paths, the CLI runner, live servers) are in tests/helpers.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,6 +83,42 @@ def app(make_app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def samples_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file holding the bundled samples refreshed once, with the default topics."""
+    folder = tmp_path_factory.mktemp("samples")
+    sources = toml_sources({"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")})
+    config = folder / "paperfeed.toml"
+    config.write_text(f"[service]\n\n{sources}\n\n{DEFAULT_TOPICS}\n")
+    path = folder / "samples.db"
+    template = create_app(
+        {"config_path": str(config), "database_url": f"sqlite:///{path}", "scheduler": "off"}
+    )
+    svc = template.extensions["paperfeed"]
+    svc.refresher.run(force=True)
+    with svc.store.engine.connect() as conn:  # everything into the main file, none in the WAL
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    svc.store.dispose()
+    return path
+
+
+@pytest.fixture
+def loaded(app, client, database_url: str, samples_database: Path):  # type: ignore[no-untyped-def]
+    """The app's client, its store holding what a refresh of the samples gives.
+
+    The refresh ran once per session; each test gets its own copy of the result.
+    """
+    svc = app.extensions["paperfeed"]
+    svc.store.dispose()
+    target = Path(database_url.removeprefix("sqlite:///"))
+    for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(samples_database, f"{target}.copy")
+    os.replace(f"{target}.copy", target)
+    svc.invalidate()
+    return client
 
 
 @pytest.fixture

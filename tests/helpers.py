@@ -4,6 +4,8 @@ other; pytest fixtures are in conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import socket
@@ -12,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -136,14 +138,23 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PAPERFEED, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+    """`paperfeed ARGS` in folder cwd, run in this process (cli.main, as the console script
+    calls it) so that a test does not pay for starting Python; output and exit code captured."""
+    import cli  # here: only CLI tests need it
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        with contextlib.chdir(cwd), redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exit:  # argparse: --help, usage errors
+                code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess([PAPERFEED, *args], code, out.getvalue(), err.getvalue())
 
 
 def serve_file(httpserver, path: str, name: str, etag: str = '"v1"') -> list[Request]:

@@ -41,7 +41,11 @@ def test_check_prints_what_each_topic_means(tmp_path, write_config) -> None:
 
 
 def test_help_lists_commands_and_settings(tmp_path) -> None:
-    result = run("--help", cwd=tmp_path)
+    """Through the installed console script, as a user types it."""
+    result = subprocess.run(
+        [PAPERFEED, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
     for word in (
         "serve",
         "refresh",

@@ -10,12 +10,6 @@ from tests.helpers import refresh
 FORMATS = ("rss", "atom", "json")
 
 
-@pytest.fixture
-def loaded(app, client):  # type: ignore[no-untyped-def]
-    refresh(app)
-    return client
-
-
 @pytest.mark.parametrize("topic", ["residual", "imagenet-not-medical", "vit"])
 @pytest.mark.parametrize(("fmt", "version"), [("rss", "rss20"), ("atom", "atom10")])
 def test_every_topic_feed_is_valid_for_feedparser(loaded, topic, fmt, version) -> None:

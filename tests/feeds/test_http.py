@@ -14,12 +14,6 @@ import pytest
 from tests.helpers import refresh, serve_file, toml_sources
 
 
-@pytest.fixture
-def loaded(app, client):  # type: ignore[no-untyped-def]
-    refresh(app)
-    return client
-
-
 @pytest.mark.parametrize(
     ("fmt", "content_type"),
     [

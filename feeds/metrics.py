@@ -6,6 +6,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from refresh.pipeline import SourceOutcome
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -56,10 +58,9 @@ class Metrics:
             child = self._feed_children[key] = self.feed_requests.labels(fmt, str(status))
         child.inc()
 
-    def observe_refresh(self, outcome: object) -> None:
-        name = getattr(outcome, "name", "?")
-        self.refresh_seconds.labels(name).observe(getattr(outcome, "seconds", 0.0))
-        self.refreshes.labels(name, getattr(outcome, "status", "?")).inc()
+    def observe_refresh(self, outcome: SourceOutcome) -> None:
+        self.refresh_seconds.labels(outcome.name).observe(outcome.seconds)
+        self.refreshes.labels(outcome.name, outcome.status).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

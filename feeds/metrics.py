@@ -24,6 +24,18 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.records_skipped = Counter(
+            "paperfeed_records_skipped",
+            "Records of a listing skipped (unreadable, or refused by the store)",
+            ["source"],
+            registry=self.registry,
+        )
+        self.fields_dropped = Counter(
+            "paperfeed_fields_dropped",
+            "Fields left out of records at the parser boundary (out of range, not a link...)",
+            ["source"],
+            registry=self.registry,
+        )
         self.feed_requests = Counter(
             "paperfeed_feed_requests",
             "Feed requests by format and status",
@@ -60,6 +72,8 @@ class Metrics:
         name = getattr(outcome, "name", "?")
         self.refresh_seconds.labels(name).observe(getattr(outcome, "seconds", 0.0))
         self.refreshes.labels(name, getattr(outcome, "status", "?")).inc()
+        self.records_skipped.labels(name).inc(getattr(outcome, "skipped", 0))
+        self.fields_dropped.labels(name).inc(getattr(outcome, "dropped", 0))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from parsing.errors import ParseError, ParseResult
@@ -41,7 +42,7 @@ def parse_rss(body: bytes) -> ParseResult:
     return _arxiv_entries(feed, abstract)
 
 
-def _arxiv_entries(feed: Any, abstract_of: Any) -> ParseResult:
+def _arxiv_entries(feed: Any, abstract_of: Callable[[Any], str | None]) -> ParseResult:
     """Every entry with an arXiv id. arXiv text is plain text with LaTeX, already decoded by
     feedparser: it is never read as HTML again ("$T<T_{RW}$" is math, not a tag)."""
     result = ParseResult()

@@ -163,7 +163,7 @@ def make_paper(
         links=tuple(
             (kind, link)
             for kind, raw in dict(links).items()
-            if (link := _link(raw, f"{kind} link", notes)) and kind in LINK_KINDS
+            if kind in LINK_KINDS and (link := _link(raw, f"{kind} link", notes))
         ),
         supersedes=supersedes,
     )

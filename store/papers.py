@@ -61,23 +61,23 @@ class PaperStore:
         self, conn: Connection, paper: Paper, incoming: StoredPaper, result: UpsertResult
     ) -> None:
         found = _records_of(conn, paper)
-        existing = found[0] if found else None
-        for other in found[1:]:
+        if not found:
+            inserted = conn.execute(sa.insert(papers).values(_columns(incoming)))
+            result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
+            return
+        existing, *duplicates = found
+        for other in duplicates:
             # One paper stored twice (first seen by title or item id, now with its arXiv id
             # or DOI): the records merge into the first, which keeps the oldest GUID.
-            existing = merge(existing, other)  # type: ignore[arg-type]
+            existing = merge(existing, other)
             conn.execute(sa.delete(memberships).where(memberships.c.paper_id == other.id))
             conn.execute(sa.delete(papers).where(papers.c.id == other.id))
             result.merged_away.append(other.id)  # type: ignore[arg-type]
-        if existing is not None and len(found) > 1:
+        if duplicates:
             conn.execute(
                 sa.update(papers).where(papers.c.id == existing.id).values(_columns(existing))
             )
             result.changed.append(existing.id)  # type: ignore[arg-type]
-        if existing is None:
-            inserted = conn.execute(sa.insert(papers).values(_columns(incoming)))
-            result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
-            return
         merged = merge(existing, incoming, supersedes=paper.supersedes)
         if merged is existing:
             result.unchanged += 1

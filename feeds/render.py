@@ -60,27 +60,27 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
     """Where a reader can go for this paper, by kind, in the order they are shown:
     abs (arXiv abstract), pdf, hf (Hugging Face page), code, project, doi, then the
     listing's own link (source) when it is none of those."""
-    given = dict(paper.links)
-    found: dict[str, str | None] = {"pdf": given.get("pdf")}
+    # Links from a listing are checked again (only http(s)); the others are built from ids
+    # that the parser checked.
+    given = {kind: link for kind, url in paper.links if (link := safe_link(url))}
+    found = {"pdf": given.get("pdf"), "code": given.get("code"), "project": given.get("project")}
     if paper.arxiv_id:
         found["abs"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
         found["pdf"] = f"https://arxiv.org/pdf/{paper.arxiv_id}"
         found["hf"] = f"https://huggingface.co/papers/{paper.arxiv_id}"
-    found["code"] = given.get("code")
-    found["project"] = given.get("project")
     if paper.doi:
         found["doi"] = f"https://doi.org/{quote(paper.doi, safe='/:;()._-')}"
-    links = {kind: link for kind in LINK_LABELS if (link := safe_link(found.get(kind)))}
+    links = {kind: link for kind in LINK_LABELS if (link := found.get(kind))}
     source = safe_link(paper.url)
     if source and source not in links.values():
         links["source"] = source
     return links
 
 
-def item_link(paper: StoredPaper) -> str | None:
+def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str | None:
     """The item's link: the best real page of the paper (Hugging Face, else the arXiv
     abstract, the listing's own page, the DOI, the project), or none at all."""
-    links = paper_links(paper)
+    links = paper_links(paper) if links is None else links
     return next((links[k] for k in ("hf", "abs", "source", "doi", "project") if k in links), None)
 
 
@@ -92,8 +92,8 @@ def paper_link(paper: StoredPaper) -> str:
 
 def shown_authors(paper: StoredPaper) -> tuple[list[str], int]:
     """The authors an item lists, and how many more it does not."""
-    names = [name for name in (_xml_safe(a) for a in paper.authors) if name]
-    return names[:SHOWN_AUTHORS], max(len(names) - SHOWN_AUTHORS, 0)
+    names = [name for name in (_xml_safe(a) for a in paper.authors[:SHOWN_AUTHORS]) if name]
+    return names, max(len(paper.authors) - SHOWN_AUTHORS, 0)
 
 
 def authors_line(paper: StoredPaper) -> str:
@@ -121,9 +121,9 @@ def item_facts(paper: StoredPaper) -> list[str]:
     return facts
 
 
-def item_html(paper: StoredPaper) -> str:
+def item_html(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     """The item body: abstract, authors, the paper's date and numbers, categories, what
-    matched, links. All text escaped."""
+    matched, links (paper_links, when not given). All text escaped."""
     parts = [f"<p>{html.escape(paper.abstract)}</p>"] if paper.abstract else []
     if paper.authors:
         parts.append(f"<p>Authors: {html.escape(authors_line(paper))}</p>")
@@ -134,16 +134,16 @@ def item_html(paper: StoredPaper) -> str:
         parts.append(f"<p>Categories: {html.escape(', '.join(paper.categories))}</p>")
     if paper.matched:
         parts.append(f"<p>Matched: {html.escape(format_matches(list(paper.matched)))}</p>")
-    links = [
+    anchors = [
         f'<a href="{html.escape(url, quote=True)}">{LINK_LABELS[kind]}</a>'
-        for kind, url in paper_links(paper).items()
+        for kind, url in (paper_links(paper) if links is None else links).items()
     ]
-    if links:
-        parts.append(f"<p>{' · '.join(links)}</p>")
+    if anchors:
+        parts.append(f"<p>{' · '.join(anchors)}</p>")
     return "".join(parts) or "<p></p>"
 
 
-def item_text(paper: StoredPaper) -> str:
+def item_text(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     lines = [paper.abstract] if paper.abstract else []
     if paper.authors:
         lines.append(f"Authors: {authors_line(paper)}")
@@ -152,7 +152,7 @@ def item_text(paper: StoredPaper) -> str:
         lines.append(" · ".join(facts))
     if paper.matched:
         lines.append(f"Matched: {format_matches(list(paper.matched))}")
-    links = paper_links(paper)
+    links = paper_links(paper) if links is None else links
     if links:
         lines.append("\n".join(f"{LINK_LABELS[kind]}: {url}" for kind, url in links.items()))
     return "\n\n".join(lines)
@@ -193,12 +193,12 @@ class _AtomLinkAttributes(BaseEntryExtension):
         return entry
 
 
-def _item_links(paper: StoredPaper) -> list[dict[str, str]]:
+def _item_links(paper: StoredPaper, known: dict[str, str]) -> list[dict[str, str]]:
     """The item's links for feedgen: the others first, the best last as rel="alternate"
     (RSS keeps the last alternate as <link>; Atom keeps them all, by relation)."""
-    best = item_link(paper)
+    best = item_link(paper, known)
     links = []
-    for kind, url in paper_links(paper).items():
+    for kind, url in known.items():
         if url != best:
             link = {"href": url, "rel": "via" if kind == "source" else "related"}
             link["title"] = LINK_LABELS[kind]
@@ -232,13 +232,14 @@ def _feedgen(info: FeedInfo, items: Sequence[StoredPaper]) -> FeedGenerator:
         entry.id(paper.guid)
         entry.guid(paper.guid, permalink=False)
         entry.title(_xml_safe(paper.title) or "(untitled)")
-        links = _item_links(paper)
+        known = paper_links(paper)
+        links = _item_links(paper, known)
         for link in links:
             entry.link(link)
         entry.atomlinks.links = links
-        if paper.arxiv_id:  # the Hugging Face page is where the paper is discussed
-            entry.comments(paper_links(paper)["hf"])
-        body = _xml_safe(item_html(paper))
+        if "hf" in known:  # the Hugging Face page is where the paper is discussed
+            entry.comments(known["hf"])
+        body = _xml_safe(item_html(paper, known))
         entry.description(body)
         entry.content(body, type="html")
         entry.published(paper.first_seen)
@@ -274,12 +275,13 @@ def json_feed(info: FeedInfo, items: Sequence[StoredPaper]) -> bytes:
 
 def _json_item(paper: StoredPaper) -> dict[str, object]:
     names, more = shown_authors(paper)
+    links = paper_links(paper)
     item: dict[str, object] = {
         "id": paper.guid,
-        "url": item_link(paper),
+        "url": item_link(paper, links),
         "title": paper.title,
-        "content_html": item_html(paper),
-        "content_text": item_text(paper),
+        "content_html": item_html(paper, links),
+        "content_text": item_text(paper, links),
         "summary": paper.abstract[:500],
         "date_published": _iso(paper.first_seen),
         "date_modified": _iso(max(paper.updated, paper.first_seen)),
@@ -289,7 +291,7 @@ def _json_item(paper: StoredPaper) -> dict[str, object]:
             "arxiv_id": paper.arxiv_id,
             "doi": paper.doi,
             "published": _iso(paper.published) if paper.published else None,
-            "links": paper_links(paper),
+            "links": links,
             "authors_total": len(names) + more,
             "upvotes": paper.upvotes,
             "comments": paper.comments,

@@ -105,12 +105,13 @@ def parse(body: bytes, *, today: date | None = None) -> ParseResult:
 
 def listing_text(body: bytes) -> str:
     """The body as text: a stray control character is removed (one NUL must not cost the
-    file), but a body that is mostly binary, or an HTML page (a block or error page served
-    where the text dump was), is not a listing."""
+    file), but a body that is mostly binary (over 30% control or undecodable characters),
+    or an HTML page (a block or error page served where the text dump was), is not a
+    listing."""
     text = body.decode("utf-8-sig", errors="replace")
     sample = text[:20_000]
     binary = sum(1 for ch in sample if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r"))
-    if sample and binary / len(sample) > 0.1:
+    if sample and binary / len(sample) > 0.3:
         raise ParseError(f"binary data, not a text listing ({binary} of {len(sample)} characters)")
     if _HTML_PAGE.search(sample[:2000]):
         raise ParseError("an HTML page, not a text listing (an error or block page?)")

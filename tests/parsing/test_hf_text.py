@@ -107,7 +107,7 @@ def test_a_record_that_cannot_be_read_is_skipped_and_logged_with_its_line(caplog
     assert "line 4" in caplog.text and "line 7" in caplog.text
 
 
-@pytest.mark.parametrize("body", [b"", b"\n\n\n", b"\x00\x01binary", b"Subscribe\n"])
+@pytest.mark.parametrize("body", [b"", b"\n\n\n", b"\x00\x01\x02\xff\xfebin", b"Subscribe\n"])
 def test_a_body_with_no_papers_is_a_parse_error(body: bytes) -> None:
     with pytest.raises(parsing.ParseError):
         parsing.parse("hf-text", body)

@@ -26,6 +26,18 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.records_skipped = Counter(
+            "paperfeed_records_skipped",
+            "Records of a listing skipped (unreadable, or refused by the store)",
+            ["source"],
+            registry=self.registry,
+        )
+        self.fields_dropped = Counter(
+            "paperfeed_fields_dropped",
+            "Fields left out of records at the parser boundary (out of range, not a link...)",
+            ["source"],
+            registry=self.registry,
+        )
         self.feed_requests = Counter(
             "paperfeed_feed_requests",
             "Feed requests by format and status",
@@ -61,6 +73,8 @@ class Metrics:
     def observe_refresh(self, outcome: SourceOutcome) -> None:
         self.refresh_seconds.labels(outcome.name).observe(outcome.seconds)
         self.refreshes.labels(outcome.name, outcome.status).inc()
+        self.records_skipped.labels(outcome.name).inc(outcome.skipped)
+        self.fields_dropped.labels(outcome.name).inc(outcome.dropped)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -113,7 +113,7 @@ def _item_view(paper: StoredPaper, query: Query) -> dict[str, object]:
     marker = highlighter(query)
     return {
         "paper": paper,
-        "link": render.paper_link(paper),
+        "link": render.item_link(paper),
         "title": marker(paper.title),
         "abstract": marker(paper.abstract),
         "matched": format_matches(list(paper.matched)),

@@ -11,9 +11,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote_plus
+from typing import Any
+from urllib.parse import quote, quote_plus
 from xml.etree import ElementTree
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 
 from parsing.text import clean_text, safe_link, strip_invalid
@@ -40,53 +42,118 @@ class FeedInfo:
     ttl_minutes: int
 
 
+# Link kinds in the order they are shown, with their label in an item body.
+LINK_LABELS = {
+    "abs": "arXiv",
+    "pdf": "PDF",
+    "hf": "Hugging Face",
+    "code": "Code",
+    "project": "Project page",
+    "doi": "DOI",
+    "source": "Source",
+}
+# An item lists this many authors and says how many more there are ("and 480 more").
+SHOWN_AUTHORS = 20
+
+
 def paper_links(paper: StoredPaper) -> dict[str, str]:
     """Where a reader can go for this paper, by kind, in the order they are shown:
-    abs (arXiv abstract), pdf, hf (Hugging Face page), then the listing's own link (source)."""
-    links: dict[str, str] = {}
+    abs (arXiv abstract), pdf, hf (Hugging Face page), code, project, doi, then the
+    listing's own link (source) when it is none of those."""
+    # Links from a listing are checked again (only http(s)); the others are built from ids
+    # that the parser checked.
+    given = {kind: link for kind, url in paper.links if (link := safe_link(url))}
+    found = {"pdf": given.get("pdf"), "code": given.get("code"), "project": given.get("project")}
     if paper.arxiv_id:
-        links["abs"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
-        links["pdf"] = f"https://arxiv.org/pdf/{paper.arxiv_id}"
-        links["hf"] = f"https://huggingface.co/papers/{paper.arxiv_id}"
+        found["abs"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
+        found["pdf"] = f"https://arxiv.org/pdf/{paper.arxiv_id}"
+        found["hf"] = f"https://huggingface.co/papers/{paper.arxiv_id}"
+    if paper.doi:
+        found["doi"] = f"https://doi.org/{quote(paper.doi, safe='/:;()._-')}"
+    links = {kind: link for kind in LINK_LABELS if (link := found.get(kind))}
     source = safe_link(paper.url)
     if source and source not in links.values():
         links["source"] = source
     return links
 
 
-def paper_link(paper: StoredPaper) -> str:
-    """The HF paper page when the arXiv id is known, else an HF papers search for the title."""
-    if paper.arxiv_id:
-        return f"https://huggingface.co/papers/{paper.arxiv_id}"
+def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
+    """The item's link: the best real page of the paper (Hugging Face, else the arXiv
+    abstract, the listing's own page, the DOI, the project). Only when none is known (a
+    title-only listing) a Hugging Face search for the title, so that every item opens."""
+    links = paper_links(paper) if links is None else links
+    best = next((links[k] for k in ("hf", "abs", "source", "doi", "project") if k in links), None)
+    if best:
+        return best
     title = clean_text(paper.title, max_length=500)
-    return safe_link(paper.url) or f"https://huggingface.co/papers?q={quote_plus(title)}"
+    return f"https://huggingface.co/papers?q={quote_plus(title)}"
 
 
-def item_html(paper: StoredPaper) -> str:
-    """The item body: the abstract, then what matched, then the HF numbers. All escaped."""
+def shown_authors(paper: StoredPaper) -> tuple[list[str], int]:
+    """The authors an item lists, and how many more it does not."""
+    names = [name for name in (_xml_safe(a) for a in paper.authors[:SHOWN_AUTHORS]) if name]
+    return names, max(len(paper.authors) - SHOWN_AUTHORS, 0)
+
+
+def authors_line(paper: StoredPaper) -> str:
+    names, more = shown_authors(paper)
+    return ", ".join(names) + (f" and {more} more" if more else "")
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def item_facts(paper: StoredPaper) -> list[str]:
+    """The short facts of an item, in plain text: date, numbers, ids."""
+    facts = []
+    if paper.published is not None:
+        facts.append(f"Published: {_day(paper.published)}")
+    if paper.upvotes is not None:
+        facts.append(f"Upvotes: {paper.upvotes}")
+    if paper.comments is not None:
+        facts.append(f"Comments: {paper.comments}")
+    if paper.arxiv_id:
+        facts.append(f"arXiv: {paper.arxiv_id}")
+    if paper.doi:
+        facts.append(f"DOI: {paper.doi}")
+    return facts
+
+
+def item_html(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
+    """The item body: abstract, authors, the paper's date and numbers, categories, what
+    matched, links (paper_links, when not given). All text escaped."""
     parts = [f"<p>{html.escape(paper.abstract)}</p>"] if paper.abstract else []
     if paper.authors:
-        parts.append(f"<p>Authors: {html.escape(', '.join(paper.authors))}</p>")
+        parts.append(f"<p>Authors: {html.escape(authors_line(paper))}</p>")
+    facts = item_facts(paper)
+    if facts:
+        parts.append(f"<p>{html.escape(' · '.join(facts))}</p>")
+    if paper.categories:
+        parts.append(f"<p>Categories: {html.escape(', '.join(paper.categories))}</p>")
     if paper.matched:
         parts.append(f"<p>Matched: {html.escape(format_matches(list(paper.matched)))}</p>")
-    numbers = []
-    if paper.upvotes is not None:
-        numbers.append(f"Upvotes: {paper.upvotes}")
-    if paper.comments is not None:
-        numbers.append(f"Comments: {paper.comments}")
-    if paper.arxiv_id:
-        numbers.append(f"arXiv: {html.escape(paper.arxiv_id)}")
-    if numbers:
-        parts.append(f"<p>{' · '.join(numbers)}</p>")
+    anchors = [
+        f'<a href="{html.escape(url, quote=True)}">{LINK_LABELS[kind]}</a>'
+        for kind, url in (paper_links(paper) if links is None else links).items()
+    ]
+    if anchors:
+        parts.append(f"<p>{' · '.join(anchors)}</p>")
     return "".join(parts) or "<p></p>"
 
 
-def item_text(paper: StoredPaper) -> str:
+def item_text(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     lines = [paper.abstract] if paper.abstract else []
+    if paper.authors:
+        lines.append(f"Authors: {authors_line(paper)}")
+    facts = item_facts(paper)
+    if facts:
+        lines.append(" · ".join(facts))
     if paper.matched:
         lines.append(f"Matched: {format_matches(list(paper.matched))}")
-    if paper.upvotes is not None:
-        lines.append(f"Upvotes: {paper.upvotes}")
+    links = paper_links(paper) if links is None else links
+    if links:
+        lines.append("\n".join(f"{LINK_LABELS[kind]}: {url}" for kind, url in links.items()))
     return "\n\n".join(lines)
 
 
@@ -109,9 +176,42 @@ def _xml_safe(text: str) -> str:
     return clean_text(text, max_length=50_000)
 
 
+class _AtomLinkAttributes(BaseEntryExtension):
+    """feedgen 1.0 writes an Atom entry's <link> with its href only (FeedEntry.atom_entry
+    reuses a variable), dropping rel, type and title; this puts them back, in order."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        elements = [child for child in entry if str(child.tag).rsplit("}", 1)[-1] == "link"]
+        for element, link in zip(elements, self.links, strict=False):
+            for key in ("rel", "type", "title"):
+                if link.get(key):
+                    element.set(key, link[key])
+        return entry
+
+
+def _item_links(paper: StoredPaper, known: dict[str, str]) -> list[dict[str, str]]:
+    """The item's links for feedgen: the others first, the best last as rel="alternate"
+    (RSS keeps the last alternate as <link>; Atom keeps them all, by relation)."""
+    best = item_link(paper, known)
+    links = []
+    for kind, url in known.items():
+        if url != best:
+            link = {"href": url, "rel": "via" if kind == "source" else "related"}
+            link["title"] = LINK_LABELS[kind]
+            if kind == "pdf":
+                link["type"] = "application/pdf"
+            links.append(link)
+    links.append({"href": best, "rel": "alternate", "type": "text/html"})
+    return links
+
+
 def _feedgen(info: FeedInfo, items: Sequence[StoredPaper]) -> FeedGenerator:
     feed = FeedGenerator()
     feed.load_extension("dc", atom=False, rss=True)
+    feed.register_extension("atomlinks", BaseExtension, _AtomLinkAttributes, atom=True, rss=False)
     feed.id(info.self_url)
     feed.title(_xml_safe(info.title))
     feed.description(_xml_safe(info.description) or _xml_safe(info.title))
@@ -130,19 +230,24 @@ def _feedgen(info: FeedInfo, items: Sequence[StoredPaper]) -> FeedGenerator:
         entry.id(paper.guid)
         entry.guid(paper.guid, permalink=False)
         entry.title(_xml_safe(paper.title) or "(untitled)")
-        entry.link(href=paper_link(paper), rel="alternate")
-        body = _xml_safe(item_html(paper))
+        known = paper_links(paper)
+        links = _item_links(paper, known)
+        for link in links:
+            entry.link(link)
+        entry.atomlinks.links = links
+        if "hf" in known:  # the Hugging Face page is where the paper is discussed
+            entry.comments(known["hf"])
+        body = _xml_safe(item_html(paper, known))
         entry.description(body)
         entry.content(body, type="html")
         entry.published(paper.first_seen)
         entry.updated(max(paper.updated, paper.first_seen))
-        authors = [_xml_safe(a) for a in paper.authors if _xml_safe(a)]
-        for name in authors:
+        # No author is better than a made-up one: the feed's own author covers Atom.
+        names, more = shown_authors(paper)
+        for name in names:
             entry.author({"name": name})
-        if not authors:  # Atom requires an author; fall back to where the paper came from
-            entry.author({"name": _xml_safe(", ".join(paper.sources)) or "paperfeed"})
-        if authors:
-            entry.dc.dc_creator(", ".join(authors))
+        if names:
+            entry.dc.dc_creator(authors_line(paper))
         for category in paper.categories:
             entry.category({"term": _xml_safe(category)})
     return feed
@@ -161,31 +266,39 @@ def json_feed(info: FeedInfo, items: Sequence[StoredPaper]) -> bytes:
         "feed_url": info.self_url,
         "description": info.description or info.title,
         "language": "en",
-        "items": [
-            {
-                "id": paper.guid,
-                "url": paper_link(paper),
-                "title": paper.title,
-                "content_html": item_html(paper),
-                "content_text": item_text(paper),
-                "summary": paper.abstract[:500],
-                "date_published": _iso(paper.first_seen),
-                "date_modified": _iso(max(paper.updated, paper.first_seen)),
-                "authors": [{"name": a} for a in paper.authors]
-                or [{"name": ", ".join(paper.sources) or "paperfeed"}],
-                "tags": list(paper.categories),
-                "_paperfeed": {
-                    "arxiv_id": paper.arxiv_id,
-                    "upvotes": paper.upvotes,
-                    "comments": paper.comments,
-                    "sources": list(paper.sources),
-                    "matched": [{"term": t, "field": f} for t, f in paper.matched],
-                },
-            }
-            for paper in items
-        ],
+        "items": [_json_item(paper) for paper in items],
     }
     return json.dumps(_json_safe(document), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_item(paper: StoredPaper) -> dict[str, object]:
+    names, more = shown_authors(paper)
+    links = paper_links(paper)
+    item: dict[str, object] = {
+        "id": paper.guid,
+        "url": item_link(paper, links),
+        "title": paper.title,
+        "content_html": item_html(paper, links),
+        "content_text": item_text(paper, links),
+        "summary": paper.abstract[:500],
+        "date_published": _iso(paper.first_seen),
+        "date_modified": _iso(max(paper.updated, paper.first_seen)),
+        "authors": [{"name": name} for name in names],
+        "tags": list(paper.categories),
+        "_paperfeed": {
+            "arxiv_id": paper.arxiv_id,
+            "doi": paper.doi,
+            "published": _iso(paper.published) if paper.published else None,
+            "links": links,
+            "authors_total": len(names) + more,
+            "upvotes": paper.upvotes,
+            "comments": paper.comments,
+            "sources": list(paper.sources),
+            "matched": [{"term": t, "field": f} for t, f in paper.matched],
+        },
+    }
+    # JSON Feed: leave out what is unknown rather than send null or a made-up value.
+    return {key: value for key, value in item.items() if value not in (None, [])}
 
 
 def _json_safe(value: object) -> object:

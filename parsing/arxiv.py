@@ -4,47 +4,58 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from parsing.errors import ParseResult
-from parsing.feed import paper_from_entry, read_feed
-from parsing.model import Paper
-from parsing.text import plain_text
+from parsing.errors import ParseError, ParseResult
+from parsing.feed import entry_fields, read_feed
+from parsing.text import clean_text
 
 _RSS_ABSTRACT = re.compile(r"Abstract:\s*(.*)", re.DOTALL)
+# arXiv categories (cs.CL, astro-ph, cond-mat.stat-mech, q-bio.NC); older API answers add
+# MSC / ACM class strings ("53D10, 53D15", "F.2.2; I.2.7") as terms, which are not.
+_CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 
 
 def parse_api(body: bytes) -> ParseResult:
     """Read arXiv API query results: entry ids carry the version, which identity drops."""
-    return _arxiv_entries(body, paper_from_entry)
+    feed = read_feed(body)
+    for entry in feed.entries:
+        # The API answers a bad query with one entry whose id is an error URL.
+        if "/api/errors" in str(entry.get("id", "")):
+            raise ParseError(f"arXiv API error: {clean_text(entry.get('summary')) or 'unknown'}")
+    return _arxiv_entries(feed, lambda entry: entry.get("summary"))
 
 
 def parse_rss(body: bytes) -> ParseResult:
     """Read an rss.arxiv.org listing; 'replace' announcements update a known paper."""
+    feed = read_feed(body)
+    title = str(feed.feed.get("title", ""))
+    if title.startswith("Feed error"):
+        # A misspelled archive is answered with an empty channel that names the error.
+        raise ParseError(f"arXiv RSS error: {clean_text(feed.feed.get('description')) or title}")
 
-    def rss_paper(entry: Any) -> Paper:
-        description = plain_text(entry.get("summary"))
+    def abstract(entry: Any) -> str:
+        description = str(entry.get("summary") or "")
         match = _RSS_ABSTRACT.search(description)
-        paper = paper_from_entry(entry, abstract=match.group(1) if match else description)
-        if str(entry.get("arxiv_announce_type", "")).startswith("replace"):
-            paper = replace(paper, supersedes=True)
-        return paper
+        return match.group(1) if match else description
 
-    return _arxiv_entries(body, rss_paper)
+    return _arxiv_entries(feed, abstract)
 
 
-def _arxiv_entries(body: bytes, to_paper: Callable[[Any], Paper]) -> ParseResult:
-    """Every entry with an arXiv id; the API reports its errors as entries without one."""
+def _arxiv_entries(feed: Any, abstract_of: Callable[[Any], str | None]) -> ParseResult:
+    """Every entry with an arXiv id. arXiv text is plain text with LaTeX, already decoded by
+    feedparser: it is never read as HTML again ("$T<T_{RW}$" is math, not a tag)."""
     result = ParseResult()
-    for index, entry in enumerate(read_feed(body).entries):
-        try:
-            paper = to_paper(entry)
-        except ValueError as error:
-            result.skip(f"entry {index}", str(error))
-            continue
-        if not paper.arxiv_id:
+    for index, entry in enumerate(feed.entries):
+        fields = entry_fields(entry)
+        if not fields["arxiv_id"]:
             result.skip(f"entry {index}", f"no arXiv id in {entry.get('id')!r}")
             continue
-        result.papers.append(paper)
+        fields.update(
+            title=entry.get("title"),
+            abstract=abstract_of(entry),
+            categories=[c for c in fields["categories"] if _CATEGORY.match(c)],
+            supersedes=str(entry.get("arxiv_announce_type", "")).startswith("replace"),
+        )
+        result.add(f"entry {index}", **fields)
     return result

@@ -4,24 +4,43 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from parsing.model import Paper
+from parsing.model import Paper, make_paper
 
 log = logging.getLogger("paperfeed.parsing")
 
 
 class ParseError(ValueError):
-    """The body as a whole cannot be read (not a record: the whole listing)."""
+    """The body as a whole cannot be read (not a record: the whole listing), or the upstream
+    answered with an error instead of a listing."""
 
 
 @dataclass
 class ParseResult:
-    """Papers read from one body, and the records that were skipped with the reason."""
+    """Papers read from one body; the records skipped and the fields dropped, with reasons."""
 
     papers: list[Paper] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
     def skip(self, where: str, reason: str) -> None:
         message = f"{where}: {reason}"
         self.skipped.append(message)
         log.warning("skipped record %s", message)
+
+    def add(self, where: str, **fields: Any) -> Paper | None:
+        """make_paper(**fields) into the result: a record without a title is skipped, a field
+        the store could not hold is dropped; both are logged and counted."""
+        notes: list[str] = []
+        try:
+            paper = make_paper(**fields, dropped=notes)
+        except ValueError as error:
+            self.skip(where, str(error))
+            return None
+        for note in notes:
+            message = f"{where}: {note}"
+            self.dropped.append(message)
+            log.warning("dropped field %s", message)
+        self.papers.append(paper)
+        return paper

@@ -9,15 +9,19 @@ from typing import Any
 import feedparser
 
 from parsing.errors import ParseError, ParseResult
-from parsing.model import Paper, arxiv_id_from, make_paper
+from parsing.model import arxiv_id_from, doi_from
 from parsing.text import plain_text
 
 _TRUNCATED = ("no element found", "unclosed token")
 
 
 def read_feed(body: bytes) -> Any:
-    """Parse bytes with feedparser; a body that is not a feed at all is a ParseError."""
-    parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
+    """Parse bytes with feedparser; a body that is not a feed at all is a ParseError.
+
+    feedparser's sanitizer is off: it reads "$\\frac{1}{3}<s<1$" as a <s> tag and rewrites the
+    abstract. Nothing from a feed is ever served as HTML (render escapes every field), and
+    markup that really is there is reduced to text once, by plain_text."""
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     problem = str(parsed.get("bozo_exception", ""))
     if parsed.bozo and any(sign in problem for sign in _TRUNCATED):
         # A body cut off mid-transfer: its last entry may be cut too. Keep the last good data.
@@ -34,36 +38,98 @@ def parse(body: bytes) -> ParseResult:
     """Read every entry of a feed as a paper."""
     result = ParseResult()
     for index, entry in enumerate(read_feed(body).entries):
-        try:
-            result.papers.append(paper_from_entry(entry))
-        except (ValueError, TypeError, AttributeError) as error:
-            result.skip(f"entry {index}", str(error))
+        result.add(f"entry {index}", **entry_fields(entry))
     return result
 
 
-def paper_from_entry(entry: Any, *, abstract: str | None = None) -> Paper:
-    links = [entry.get("id"), entry.get("link")] + [x.get("href") for x in entry.get("links", [])]
-    arxiv_id = next((found for found in map(arxiv_id_from, links) if found), None)
-    title = entry.get("title")
-    if "html" in (entry.get("title_detail") or {}).get("type", ""):
-        title = plain_text(title)  # type="html" titles: keep the words, not the markup
-    return make_paper(
-        title=title,
-        abstract=abstract if abstract is not None else plain_text(entry.get("summary")),
-        arxiv_id=arxiv_id,
-        authors=entry_authors(entry),
-        categories=[t.get("term") for t in entry.get("tags", []) if t.get("term")],
-        url=entry.get("link"),
-        published=entry_time(entry),
-    )
+def entry_fields(entry: Any) -> dict[str, Any]:
+    """The make_paper fields of a feed entry; markup in html-typed text is reduced once."""
+    return {
+        "title": _text_of(entry, "title"),
+        "abstract": _text_of(entry, "summary"),
+        "arxiv_id": entry_arxiv_id(entry),
+        "authors": entry_authors(entry),
+        "categories": [t.get("term") for t in entry.get("tags", []) if t.get("term")],
+        "url": entry.get("link"),
+        "published": entry_time(entry),
+        "doi": entry_doi(entry),
+        "item_id": entry.get("id"),
+        "links": [("pdf", link.get("href")) for link in _links(entry) if _is_pdf(link)][:1],
+    }
+
+
+def _text_of(entry: Any, name: str) -> str | None:
+    value = entry.get(name)
+    if not isinstance(value, str):
+        return None
+    detail = entry.get(f"{name}_detail") or {}
+    if not detail and name == "summary" and entry.get("content"):
+        detail = entry["content"][0]  # feedparser fills summary from content:encoded
+    kind = detail.get("type", "") if isinstance(detail, dict) else ""
+    return plain_text(value) if "html" in kind else value
+
+
+def _links(entry: Any) -> list[Any]:
+    return [link for link in entry.get("links", []) if isinstance(link, dict)]
+
+
+def _is_pdf(link: Any) -> bool:
+    return link.get("type") == "application/pdf" or link.get("title") == "pdf"
+
+
+def entry_arxiv_id(entry: Any) -> str | None:
+    candidates = [entry.get("id"), entry.get("link")] + [x.get("href") for x in _links(entry)]
+    return next((found for found in map(arxiv_id_from, candidates) if found), None)
+
+
+def entry_doi(entry: Any) -> str | None:
+    """prism:doi, dc:identifier "doi:...", arXiv's <arxiv:doi>, or a doi.org link."""
+    candidates = [dict.get(entry, key) for key in ("prism_doi", "arxiv_doi", "dc_identifier")]
+    candidates += [entry.get("id"), entry.get("link")]
+    for candidate in candidates:
+        # arxiv:doi may list several DOIs, space separated; the first one names the paper.
+        if isinstance(candidate, str) and candidate.strip():
+            found = doi_from(candidate.split()[0])
+            if found:
+                return found
+    return None
 
 
 def entry_authors(entry: Any) -> list[str]:
     names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
-    # rss.arxiv.org puts every author in one dc:creator, comma separated.
+    # rss.arxiv.org (and some publishers) put every author in one dc:creator, comma separated.
     if len(names) == 1 and "," in names[0]:
-        names = [n.strip() for n in names[0].split(",")]
-    return names
+        names = split_names(names[0])
+    return [strip_affiliation(name) for name in names]
+
+
+def split_names(text: str) -> list[str]:
+    """Split "A (X, Y), B" at the commas outside parentheses: ["A (X, Y)", "B"]."""
+    names, depth, start = [], 0, 0
+    for position, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            names.append(text[start:position])
+            start = position + 1
+    names.append(text[start:])
+    return [name.strip() for name in names if name.strip()]
+
+
+def strip_affiliation(name: str) -> str:
+    """'Benjamin R\\'emy (LEMTA)' -> 'Benjamin R\\'emy'; a name that is all parentheses stays."""
+    depth, kept = 0, []
+    for char in name:
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth == 0:
+            kept.append(char)
+    stripped = " ".join("".join(kept).split())
+    return stripped or name.strip()
 
 
 def entry_time(entry: Any) -> datetime | None:
@@ -71,4 +137,7 @@ def entry_time(entry: Any) -> datetime | None:
     parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a year feedparser reads but time cannot hold
+        return None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from parsing.errors import ParseError, ParseResult
-from parsing.model import arxiv_id_from, make_paper
+from parsing.model import arxiv_id_from
 
 
 def parse(body: bytes) -> ParseResult:
@@ -27,14 +27,17 @@ def papers_from_items(items: list[Any]) -> ParseResult:
     """Turn daily-paper entries (API or page props) into Papers, skipping bad entries."""
     result = ParseResult()
     for index, item in enumerate(items):
+        where = f"entry {index}"
         try:
-            result.papers.append(_paper(item))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            result.skip(f"entry {index}", str(error) or type(error).__name__)
+            fields = _fields(item)
+        except ValueError as error:
+            result.skip(where, str(error))
+            continue
+        result.add(where, **fields)
     return result
 
 
-def _paper(item: dict[str, Any]) -> Any:
+def _fields(item: object) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise ValueError("entry is not an object")
     paper = item.get("paper") or {}
@@ -43,21 +46,28 @@ def _paper(item: dict[str, Any]) -> Any:
     arxiv_id = arxiv_id_from(str(paper.get("id") or ""))
     if not arxiv_id:
         raise ValueError(f"no arXiv id in paper.id {paper.get('id')!r}")
-    authors = [
-        a.get("name") or ""
-        for a in paper.get("authors") or []
-        if isinstance(a, dict) and not a.get("hidden") and isinstance(a.get("name"), str)
-    ]
-    return make_paper(
-        title=_text(paper.get("title") or item.get("title")),
-        abstract=_text(paper.get("summary") or item.get("summary")),
-        arxiv_id=arxiv_id,
-        authors=authors,
-        url=f"https://huggingface.co/papers/{arxiv_id}",
-        published=_timestamp(item.get("publishedAt") or paper.get("submittedOnDailyAt")),
-        upvotes=paper.get("upvotes"),
-        comments=item.get("numComments"),
-    )
+    authors = paper.get("authors")
+    return {
+        "title": _text(paper.get("title")) or _text(item.get("title")),
+        "abstract": _text(paper.get("summary")) or _text(item.get("summary")),
+        "arxiv_id": arxiv_id,
+        # Every named author, "hidden" ones too: hidden only means no linked HF account.
+        "authors": [
+            a["name"]
+            for a in (authors if isinstance(authors, list) else [])
+            if isinstance(a, dict) and isinstance(a.get("name"), str)
+        ],
+        "url": f"https://huggingface.co/papers/{arxiv_id}",
+        # paper.publishedAt is the arXiv date; the item-level publishedAt meant the listing
+        # time in 2024 and changed meaning in 2025, so it is not the paper's date.
+        "published": _timestamp(paper.get("publishedAt")),
+        "upvotes": paper.get("upvotes"),
+        "comments": item.get("numComments"),
+        "links": [
+            ("code", _text(paper.get("githubRepo"))),
+            ("project", _text(paper.get("projectPage"))),
+        ],
+    }
 
 
 def _text(value: object) -> str | None:

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 
 from parsing.errors import ParseError, ParseResult
-from parsing.model import make_paper
+from parsing.text import strip_invalid
 
 _MONTHS = {
     m: i
@@ -33,6 +33,7 @@ _BOILERPLATE = {
 # Titles in the captures are at most ~160 characters and abstracts at least ~600;
 # a line is read as an abstract when it is long, or reads like prose ending a sentence.
 _TITLE_MAX = 300
+_HTML_PAGE = re.compile(r"^\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
 
 
 def _looks_like_abstract(line: str) -> bool:
@@ -64,9 +65,7 @@ def listing_date(line: str, today: date) -> date | None:
 def parse(body: bytes, *, today: date | None = None) -> ParseResult:
     """Read title / abstract pairs from a Daily Papers text dump."""
     today = today or datetime.now(UTC).date()
-    text = body.decode("utf-8-sig", errors="replace")
-    if "\x00" in text:
-        raise ParseError("binary data, not a text listing")
+    text = listing_text(body)
     lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
     lines = _drop_header(lines)
     result = ParseResult()
@@ -104,6 +103,21 @@ def parse(body: bytes, *, today: date | None = None) -> ParseResult:
     return result
 
 
+def listing_text(body: bytes) -> str:
+    """The body as text: a stray control character is removed (one NUL must not cost the
+    file), but a body that is mostly binary (over 30% control or undecodable characters),
+    or an HTML page (a block or error page served where the text dump was), is not a
+    listing."""
+    text = body.decode("utf-8-sig", errors="replace")
+    sample = text[:20_000]
+    binary = sum(1 for ch in sample if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r"))
+    if sample and binary / len(sample) > 0.3:
+        raise ParseError(f"binary data, not a text listing ({binary} of {len(sample)} characters)")
+    if _HTML_PAGE.search(sample[:2000]):
+        raise ParseError("an HTML page, not a text listing (an error or block page?)")
+    return strip_invalid(text.replace("\r\n", "\n"))
+
+
 def _drop_header(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Remove the page chrome before the first paper; 'SubscribeTitle' keeps its title."""
     for index, (number, line) in enumerate(lines[:15]):
@@ -118,7 +132,4 @@ def _drop_header(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def _add(result: ParseResult, line: int, title: str, abstract: str, day: date | None) -> None:
     published = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
-    try:
-        result.papers.append(make_paper(title=title, abstract=abstract, published=published))
-    except ValueError as error:
-        result.skip(f"line {line}", str(error))
+    result.add(f"line {line}", title=title, abstract=abstract, published=published)

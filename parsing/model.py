@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from parsing.text import clean_text, safe_link, title_key
+from parsing.text import clean_text, safe_link, tex_accents_to_letters, title_key
 
 # New-style ids (1512.03385, 2310.12345v2) and old-style ids (cs/9901002, math.AG/0601001v1).
 _NEW_ID = r"(?P<new>\d{4}\.\d{4,5})(?:v\d+)?"
@@ -32,6 +33,34 @@ def arxiv_id_from(text: str | None) -> str | None:
     return match.group("new") or match.group("old")
 
 
+# What the store can hold (store/schema.py sizes its columns from these): a value outside
+# them is dropped at the parser boundary with a reason, never sent to the database.
+MAX_TITLE = 1000
+MAX_ABSTRACT = 20_000
+MAX_AUTHOR = 300
+MAX_CATEGORY = 100
+MAX_CATEGORIES = 50
+MAX_DOI = 200
+MAX_ITEM_ID = 500
+MAX_LINK = 2000
+MAX_COUNT = 2**31 - 1  # a 32-bit INTEGER column on PostgreSQL
+EARLIEST = datetime(1600, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# The links a paper may carry besides those its arXiv id and DOI give (render adds abs/pdf/hf).
+LINK_KINDS = ("code", "project", "pdf")
+
+_DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+
+
+def doi_from(text: str | None) -> str | None:
+    """A DOI from 'doi:10.1038/x', 'https://doi.org/10.1038/x' or '10.1038/x' (lower-cased:
+    DOIs compare case-insensitively)."""
+    if not text:
+        return None
+    match = _DOI.match(text.strip())
+    return match.group(1).lower() if match else None
+
+
 @dataclass(frozen=True)
 class Paper:
     """One paper as a listing describes it; the store merges many of these into one record."""
@@ -42,12 +71,17 @@ class Paper:
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     url: str | None = None
+    # The paper's own date (arXiv v1 or announcement, HF paper.publishedAt, a journal's date).
     published: datetime | None = None
     upvotes: int | None = None
     comments: int | None = None
     sources: tuple[str, ...] = field(default=())
     # A new version announced by its source (arXiv "replace"): its title and abstract win.
     supersedes: bool = False
+    doi: str | None = None
+    # The listing's own id for the item (RSS guid, Atom id): stable when the title is edited.
+    item_id: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (kind, url), kind in LINK_KINDS
 
     @property
     def title_key(self) -> str:
@@ -55,14 +89,23 @@ class Paper:
 
     @property
     def identity(self) -> str:
-        """arXiv id when known, else the title key (DESIGN.md rule 1)."""
-        return f"arxiv:{self.arxiv_id}" if self.arxiv_id else f"title:{self.title_key}"
+        """arXiv id, else DOI, else the listing's item id, else the title key (DESIGN.md rule 1)."""
+        if self.arxiv_id:
+            return f"arxiv:{self.arxiv_id}"
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.item_id:
+            return f"item:{self.item_id}"
+        return f"title:{self.title_key}"
 
 
 def new_guid(paper: Paper) -> str:
     """The GUID a paper gets the first time it is stored; it never changes after that."""
     if paper.arxiv_id:
         return f"urn:arxiv:{paper.arxiv_id}"
+    if paper.doi or paper.item_id:
+        digest = hashlib.sha1(paper.identity.encode("utf-8")).hexdigest()[:20]
+        return f"urn:paperfeed:{'doi' if paper.doi else 'item'}:{digest}"
     digest = hashlib.sha1(paper.title_key.encode("utf-8")).hexdigest()[:20]
     return f"urn:paperfeed:title:{digest}"
 
@@ -72,35 +115,127 @@ def make_paper(
     title: str | None,
     abstract: str | None = "",
     arxiv_id: str | None = None,
-    authors: list[str] | tuple[str, ...] = (),
-    categories: list[str] | tuple[str, ...] = (),
+    authors: Iterable[str] = (),
+    categories: Iterable[str] = (),
     url: str | None = None,
     published: datetime | None = None,
-    upvotes: int | None = None,
-    comments: int | None = None,
+    upvotes: object = None,
+    comments: object = None,
+    doi: str | None = None,
+    item_id: str | None = None,
+    links: Iterable[tuple[str, str | None]] = (),
+    supersedes: bool = False,
+    dropped: list[str] | None = None,
 ) -> Paper:
-    """Build a Paper from raw upstream values, cleaning every text field on the way in."""
-    clean_title = clean_text(title, max_length=1000)
+    """Build a Paper from raw upstream values, cleaning and checking every field on the way in.
+
+    A record without a usable title raises ValueError (the parser skips it); any other field
+    that the store could not hold is left out, with the reason added to dropped.
+    """
+    notes = dropped if dropped is not None else []
+    clean_title = tex_accents_to_letters(_text(title, MAX_TITLE, "title", notes))
     if not clean_title or not title_key(clean_title):
         raise ValueError("record has no title")
-    clean_authors = tuple(a for a in (clean_text(x, max_length=300) for x in authors) if a)
-    clean_categories = tuple(
-        dict.fromkeys(c for c in (clean_text(x, max_length=100) for x in categories) if c)
+    clean_authors = tuple(
+        a
+        for a in (tex_accents_to_letters(_text(x, MAX_AUTHOR, "author", notes)) for x in authors)
+        if a
     )
+    clean_categories = tuple(
+        dict.fromkeys(
+            c for c in (_text(x, MAX_CATEGORY, "category", notes) for x in categories) if c
+        )
+    )
+    if len(clean_categories) > MAX_CATEGORIES:
+        notes.append(f"{len(clean_categories) - MAX_CATEGORIES} categories past {MAX_CATEGORIES}")
     return Paper(
         title=clean_title,
-        abstract=clean_text(abstract),
-        arxiv_id=arxiv_id_from(arxiv_id) if arxiv_id else None,
-        authors=clean_authors[:200],
-        categories=clean_categories[:50],
-        url=safe_link(url),
-        published=published,
-        upvotes=_non_negative(upvotes),
-        comments=_non_negative(comments),
+        abstract=tex_accents_to_letters(_text(abstract, MAX_ABSTRACT, "abstract", notes)),
+        arxiv_id=_arxiv_id(arxiv_id, notes),
+        authors=clean_authors,
+        categories=clean_categories[:MAX_CATEGORIES],
+        url=_link(url, "url", notes),
+        published=_date(published, notes),
+        upvotes=_count(upvotes, "upvotes", notes),
+        comments=_count(comments, "comments", notes),
+        doi=_doi(doi, notes),
+        item_id=_item_id(item_id, notes),
+        links=tuple(
+            (kind, link)
+            for kind, raw in dict(links).items()
+            if kind in LINK_KINDS and (link := _link(raw, f"{kind} link", notes))
+        ),
+        supersedes=supersedes,
     )
 
 
-def _non_negative(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _text(value: object, limit: int, name: str, notes: list[str]) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        notes.append(f"{name} is not text ({type(value).__name__})")
+        return ""
+    text = clean_text(value, max_length=limit + 1)
+    if len(text) > limit:
+        notes.append(f"{name} cut to {limit} characters")
+        text = text[:limit]
+    return text
+
+
+def _arxiv_id(value: str | None, notes: list[str]) -> str | None:
+    if not value:
         return None
-    return int(value) if value >= 0 else None
+    found = arxiv_id_from(value)
+    if found is None:
+        notes.append(f"arXiv id {value[:80]!r} is not an arXiv id")
+    return found
+
+
+def _doi(value: str | None, notes: list[str]) -> str | None:
+    if not value:
+        return None
+    found = doi_from(clean_text(value, max_length=MAX_DOI + 100))
+    if found is None or len(found) > MAX_DOI:
+        notes.append(f"DOI {value[:80]!r} is not a DOI of at most {MAX_DOI} characters")
+        return None
+    return found
+
+
+def _item_id(value: str | None, notes: list[str]) -> str | None:
+    text = clean_text(value, max_length=MAX_ITEM_ID + 1) if isinstance(value, str) else ""
+    if len(text) > MAX_ITEM_ID:
+        notes.append(f"item id longer than {MAX_ITEM_ID} characters")
+        return None
+    return text or None
+
+
+def _link(value: str | None, name: str, notes: list[str]) -> str | None:
+    if not value:
+        return None
+    link = safe_link(value) if isinstance(value, str) and len(value) <= MAX_LINK else None
+    if link is None:
+        notes.append(f"{name} {str(value)[:80]!r} is not an http(s) link")
+    return link
+
+
+def _date(value: datetime | None, notes: list[str]) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST <= value < LATEST:
+        notes.append(f"date {value.isoformat()} outside {EARLIEST.year}..{LATEST.year}")
+        return None
+    return value
+
+
+def _count(value: object, name: str, notes: list[str]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        notes.append(f"{name} {value!r} is not a number")
+        return None
+    if not 0 <= value <= MAX_COUNT:
+        notes.append(f"{name} {value!r} outside 0..{MAX_COUNT}")
+        return None
+    return int(value)

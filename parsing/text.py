@@ -7,9 +7,11 @@ through the same functions, so a word in a rule and a word in a paper compare eq
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
-from html.parser import HTMLParser
+
+from pylatexenc.latex2text import LatexNodes2Text
 
 # ---- cleaning ---------------------------------------------------------------------------
 
@@ -33,20 +35,68 @@ def clean_text(value: str | None, *, max_length: int = 20_000) -> str:
     return text[:max_length]
 
 
+# Tags that HTML really has. Only these are markup: "$T<T_{RW}$" or "$p<i$" in a LaTeX
+# abstract is text, and a parser that takes every "<x" for a tag eats the words after it.
+# fmt: off
+_INLINE_TAGS = frozenset({
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font",
+    "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
+    "tt", "u", "var", "wbr", "math", "mi", "mn", "mo", "mrow", "msub", "msup", "msubsup", "mtext",
+})
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "img",
+    "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "ul",
+})
+# fmt: on
+_TAG = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9]*)"
+    r"((?:\s+[^\s<>/=\"']+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s<>\"']+))?)*)\s*/?>"
+)
+_HIDDEN = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+
+
+def _replace_tag(match: re.Match[str]) -> str:
+    name = match.group(2).lower()
+    if name in _INLINE_TAGS:
+        return ""  # S<sub>N</sub>2 -> SN2, <i>trans</i>-splicing -> trans-splicing
+    if name in _BLOCK_TAGS:
+        return " "
+    return match.group(0)  # not HTML: "<T_{RW}$" stays as written
+
+
 def plain_text(html_text: str | None) -> str:
-    """Feed summaries may be HTML; keep the text only."""
+    """Reduce HTML to its text, once: known tags go (block tags leave a space, inline tags
+    nothing, so no space lands inside a word), entities are decoded, anything else stays."""
     if not html_text:
         return ""
-    parts: list[str] = []
+    text = _TAG.sub(_replace_tag, _HIDDEN.sub(" ", html_text))
+    return html.unescape(text)
 
-    class _Text(HTMLParser):
-        def handle_data(self, data: str) -> None:
-            parts.append(data)
 
-    stripper = _Text(convert_charrefs=True)
-    stripper.feed(html_text)
-    stripper.close()
-    return " ".join(parts)
+# TeX accent commands as arXiv writes them in names and titles: C\'ecile, {\"u}, \c{c},
+# Przemys{\l}aw. pylatexenc turns each into its letter; the rest of the text is left alone.
+_LETTER = r"(?:\{\\?[A-Za-z]\}|\\[ij](?![A-Za-z])|[A-Za-z])"
+_ACCENT = (
+    r"\\['`^\"~=.]\s*"
+    + _LETTER
+    + r"|\\[cvuHkdbrt](?:\s*\{\\?[A-Za-z]\}|\s+[A-Za-z])"
+    + r"|\\(?:ss|ae|AE|oe|OE|aa|AA|o|O|l|L|i|j)(?![A-Za-z])"
+)
+_TEX_ACCENT = re.compile(rf"\{{(?:{_ACCENT})\}}|{_ACCENT}")
+_MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.DOTALL)
+_LATEX = LatexNodes2Text()
+
+
+def tex_accents_to_letters(text: str) -> str:
+    """Turn TeX accent commands into letters (C\\'ecile -> Cécile); math stays as written."""
+    if "\\" not in text:
+        return text
+    parts = _MATH.split(text)
+    for index in range(0, len(parts), 2):  # even parts are outside $...$
+        parts[index] = _TEX_ACCENT.sub(lambda m: _LATEX.latex_to_text(m.group(0)), parts[index])
+    return "".join(parts)
 
 
 def safe_link(url: str | None) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 import parsing
 from refresh.fetch import Fetcher, FetchError
 from refresh.locations import locations
@@ -24,6 +26,8 @@ from topics.matcher import TopicMatcher
 log = logging.getLogger("paperfeed.refresh")
 
 LEASE = "refresh"
+# The database is unreachable, not refusing one record: storing one by one cannot help.
+_DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class SourceOutcome:
     new: int = 0
     changed: int = 0
     skipped: int = 0
+    dropped: int = 0  # fields left out of records (out of range, not a link, ...)
     error: str | None = None
     seconds: float = 0.0
 
@@ -157,7 +162,7 @@ class Refresher:
             if not force and not self.is_due(source):
                 report.sources.append(SourceOutcome(source.name, "not_due"))
                 continue
-            outcome, upserted = self.refresh_source(source)
+            outcome, upserted = self.refresh_source_safely(source)
             report.sources.append(outcome)
             report.memberships_changed += upserted.memberships_changed
             # Publish each source's papers at once: a slow source must not hold back the rest.
@@ -177,8 +182,28 @@ class Refresher:
         # A tick that comes a little early still counts: the interval is not a stopwatch.
         return datetime.now(UTC) >= state.last_attempt + timedelta(minutes=minutes * 0.9)
 
+    def refresh_source_safely(self, source: SourceConfig) -> tuple[SourceOutcome, UpsertResult]:
+        """refresh_source, with any unexpected error costing this source only: it is
+        recorded (when the database lets us) and shown in /status and /metrics."""
+        try:
+            return self.refresh_source(source)
+        except Exception as error:
+            log.exception("source %s: refresh failed", source.name)
+            now = datetime.now(UTC)
+            outcome = SourceOutcome(
+                source.name, "error", error=f"internal error: {type(error).__name__}: {error}"
+            )
+            try:
+                self.store.save_source(
+                    source.name, {}, last_attempt=now, last_error=outcome.error, last_error_at=now
+                )
+            except Exception:  # the database itself is failing: the log and metrics tell
+                log.exception("source %s: could not record the error", source.name)
+            self.on_outcome(outcome)
+            return outcome, UpsertResult()
+
     def refresh_source(self, source: SourceConfig) -> tuple[SourceOutcome, UpsertResult]:
-        """Fetch, parse and store one source; a failure is recorded, never raised."""
+        """Fetch, parse and store one source; a failure of a location is recorded, never raised."""
         started = time.monotonic()
         now = datetime.now(UTC)
         validators = self.store.validators(source.name)
@@ -206,14 +231,12 @@ class Refresher:
             fetched_any = True
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
+            outcome.dropped += len(result.dropped)
             fresh[location] = (fetched.etag, fetched.last_modified)
-        upserted = (
-            self.store.upsert(papers, source.name, now, match=self.match_stored)
-            if papers
-            else UpsertResult()
-        )
+        upserted, refused = self.store_papers(source.name, papers, now)
+        outcome.skipped += refused
         outcome.papers, outcome.new, outcome.changed = (
-            len(papers),
+            len(papers) - refused,
             len(upserted.new),
             len(upserted.changed),
         )
@@ -226,15 +249,54 @@ class Refresher:
             outcome.status = "ok" if fetched_any else "not_modified"
             values.update(last_success=now)
         if fetched_any:
-            values.update(papers_seen=len(papers), skipped=outcome.skipped)
+            values.update(papers_seen=outcome.papers, skipped=outcome.skipped)
         self.store.save_source(source.name, fresh, **values)
         self.progress(
             f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
-            f"{outcome.changed} changed, {outcome.skipped} skipped"
-            + (f" ({outcome.error})" if outcome.error else "")
+            f"{outcome.changed} changed, {outcome.skipped} skipped, {outcome.dropped} fields "
+            "dropped" + (f" ({outcome.error})" if outcome.error else "")
         )
         self.on_outcome(outcome)
         return outcome, upserted
+
+    def store_papers(
+        self, source: str, papers: list[parsing.Paper], now: datetime
+    ) -> tuple[UpsertResult, int]:
+        """Upsert a source's papers in one transaction; when the database refuses a record,
+        store them one by one so that record is the only one lost. Returns the result and
+        how many records were refused. A database that is down is an error of the source."""
+        if not papers:
+            return UpsertResult(), 0
+        try:
+            return self.store.upsert(papers, source, now, match=self.match_stored), 0
+        except _DATABASE_DOWN:
+            raise
+        except Exception:
+            log.warning("source %s: the store refused the batch; storing one by one", source)
+        total, refused = UpsertResult(), 0
+        for index, paper in enumerate(papers):
+            try:
+                one = self.store.upsert([paper], source, now, match=self.match_stored)
+            except _DATABASE_DOWN:
+                raise
+            except Exception as error:
+                refused += 1
+                if refused == len(papers):
+                    raise  # not one record stored: a fault of ours, not of a record
+                log.warning(
+                    "source %s: record %d (%s) refused by the store: %s",
+                    source,
+                    index,
+                    paper.identity[:120],
+                    str(error).splitlines()[0][:300],
+                )
+                continue
+            total.new += one.new
+            total.changed += [i for i in one.changed if i not in total.changed]
+            total.merged_away += one.merged_away
+            total.unchanged += one.unchanged
+            total.memberships_changed += one.memberships_changed
+        return total, refused
 
     def match_stored(self, stored: list[StoredPaper]) -> Matches:
         """What topics each paper belongs to, and why."""

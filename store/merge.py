@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from parsing.model import Paper, new_guid
-from store.records import StoredPaper
+from store.records import StoredPaper, ordered_links
 
 
 def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
@@ -33,6 +33,9 @@ def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
         comments=paper.comments,
         first_seen=now,
         updated=now,
+        doi=paper.doi,
+        item_id=paper.item_id,
+        links=ordered_links(dict(paper.links)),
     )
 
 
@@ -49,14 +52,24 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
     - guid and first_seen: the older record's, so readers never see the paper twice;
     - title: kept's, unless other supersedes it (an arXiv 'replace' announcement), which
       also brings its abstract; otherwise the longer abstract wins;
-    - authors, url, arxiv_id: kept's when it has them, else other's;
+    - a record known only by its listing's item id (no arXiv id, no DOI) takes the title
+      and abstract of a newer sighting of the same item: the listing corrected them;
+    - authors, url, arxiv_id, doi, item_id: kept's when it has them, else other's;
+    - links: kept's, and other's of the kinds kept lacks;
     - categories and sources: both, kept's first;
     - published: the earlier date;
     - upvotes and comments: the more recently updated record's, when it has them.
     """
     older = _older(kept, other)
     fresher, staler = (other, kept) if other.updated >= kept.updated else (kept, other)
-    if supersedes:
+    corrected = (
+        kept.arxiv_id is None
+        and kept.doi is None
+        and kept.item_id is not None
+        and kept.item_id == other.item_id
+        and other.updated >= kept.updated
+    )
+    if supersedes or corrected:
         title, title_key = other.title, other.title_key
         abstract = other.abstract or kept.abstract
     else:
@@ -75,6 +88,9 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
         categories=tuple(dict.fromkeys(kept.categories + other.categories)),
         sources=tuple(sorted(set(kept.sources) | set(other.sources))),
         url=kept.url or other.url,
+        doi=kept.doi or other.doi,
+        item_id=kept.item_id or other.item_id,
+        links=ordered_links({**dict(other.links), **dict(kept.links)}),
         published=min(dates) if dates else None,
         upvotes=fresher.upvotes if fresher.upvotes is not None else staler.upvotes,
         comments=fresher.comments if fresher.comments is not None else staler.comments,

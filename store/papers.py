@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from parsing.model import Paper, arxiv_id_from
+from parsing.model import Paper, arxiv_id_from, doi_from
 from store.memberships import replace_memberships
 from store.merge import merge, sighting
 from store.records import Matches, StoredPaper, UpsertResult, to_stored
@@ -22,6 +22,7 @@ def _columns(record: StoredPaper) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in _STORED_COLUMNS if name != "id"}
     for name in ("authors", "categories", "sources"):
         values[name] = list(values[name])
+    values["links"] = dict(record.links)
     return values
 
 
@@ -59,31 +60,31 @@ class PaperStore:
     def _upsert_one(
         self, conn: Connection, paper: Paper, incoming: StoredPaper, result: UpsertResult
     ) -> None:
-        by_id = _first(conn, papers.c.arxiv_id == paper.arxiv_id) if paper.arxiv_id else None
-        by_title = _first(
-            conn,
-            papers.c.title_key == paper.title_key,
-            papers.c.arxiv_id.is_(None) if paper.arxiv_id else sa.true(),
-        )
-        if by_id is not None and by_title is not None and by_title.id != by_id.id:
-            # A paper first seen by title now arrives with its arXiv id: two records, one paper.
-            by_id = merge(by_id, by_title)
-            conn.execute(sa.delete(memberships).where(memberships.c.paper_id == by_title.id))
-            conn.execute(sa.delete(papers).where(papers.c.id == by_title.id))
-            conn.execute(sa.update(papers).where(papers.c.id == by_id.id).values(_columns(by_id)))
-            result.merged_away.append(by_title.id)  # type: ignore[arg-type]
-            result.changed.append(by_id.id)  # type: ignore[arg-type]
-        existing = by_id if by_id is not None else by_title
-        if existing is None:
+        found = _records_of(conn, paper)
+        if not found:
             inserted = conn.execute(sa.insert(papers).values(_columns(incoming)))
             result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
             return
+        existing, *duplicates = found
+        for other in duplicates:
+            # One paper stored twice (first seen by title or item id, now with its arXiv id
+            # or DOI): the records merge into the first, which keeps the oldest GUID.
+            existing = merge(existing, other)
+            conn.execute(sa.delete(memberships).where(memberships.c.paper_id == other.id))
+            conn.execute(sa.delete(papers).where(papers.c.id == other.id))
+            result.merged_away.append(other.id)  # type: ignore[arg-type]
+        if duplicates:
+            conn.execute(
+                sa.update(papers).where(papers.c.id == existing.id).values(_columns(existing))
+            )
+            result.changed.append(existing.id)  # type: ignore[arg-type]
         merged = merge(existing, incoming, supersedes=paper.supersedes)
         if merged is existing:
             result.unchanged += 1
             return
         conn.execute(sa.update(papers).where(papers.c.id == existing.id).values(_columns(merged)))
-        result.changed.append(existing.id)  # type: ignore[arg-type]
+        if existing.id not in result.changed:
+            result.changed.append(existing.id)  # type: ignore[arg-type]
 
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
@@ -114,8 +115,11 @@ class PaperStore:
             last = (rows[-1].first_seen, rows[-1].id)
 
     def find_paper(self, ref: str) -> StoredPaper | None:
-        """Look a paper up by arXiv id, GUID or database id."""
+        """Look a paper up by arXiv id, DOI, GUID or database id."""
         conditions = [papers.c.guid == ref]
+        doi = doi_from(ref)
+        if doi:
+            conditions.append(papers.c.doi == doi)
         arxiv_id = arxiv_id_from(ref)
         if arxiv_id:
             conditions.append(papers.c.arxiv_id == arxiv_id)
@@ -124,6 +128,30 @@ class PaperStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
         return to_stored(row) if row else None
+
+
+def _records_of(conn: Connection, paper: Paper) -> list[StoredPaper]:
+    """The stored records that describe paper, strongest identity first: by arXiv id, DOI,
+    the listing's item id, then title. A record whose arXiv id or DOI differs from the
+    paper's is another paper, whatever its title."""
+    compatible = [
+        sa.or_(column.is_(None), column == value)
+        for column, value in ((papers.c.arxiv_id, paper.arxiv_id), (papers.c.doi, paper.doi))
+        if value
+    ]
+    lookups = [
+        (papers.c.arxiv_id, paper.arxiv_id),
+        (papers.c.doi, paper.doi),
+        (papers.c.item_id, paper.item_id),
+        (papers.c.title_key, paper.title_key),
+    ]
+    found: dict[int, StoredPaper] = {}
+    for column, value in lookups:
+        if value:
+            record = _first(conn, column == value, *compatible)
+            if record is not None and record.id is not None:
+                found.setdefault(record.id, record)
+    return list(found.values())
 
 
 def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from parsing.model import LINK_KINDS
+
 Match = tuple[tuple[str, str], ...]  # (what matched, in which field)
 Matches = dict[int, dict[str, list[tuple[str, str]]]]  # paper id -> topic -> what matched
 
@@ -31,6 +33,9 @@ class StoredPaper:
     first_seen: datetime
     updated: datetime
     matched: Match = ()
+    doi: str | None = None
+    item_id: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (kind, url) in LINK_KINDS order
 
 
 @dataclass(frozen=True)
@@ -90,4 +95,12 @@ def to_stored(row: Any, matched: Any = None) -> StoredPaper:
         first_seen=values["first_seen"],
         updated=values["updated"],
         matched=tuple(tuple(pair) for pair in matched) if matched else (),  # type: ignore[misc]
+        doi=values["doi"],
+        item_id=values["item_id"],
+        links=ordered_links(values["links"] or {}),
     )
+
+
+def ordered_links(links: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Links in one fixed order (JSONB keeps no key order), known kinds only."""
+    return tuple((kind, links[kind]) for kind in LINK_KINDS if links.get(kind))

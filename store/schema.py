@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from parsing.model import MAX_DOI, MAX_ITEM_ID
+
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out; a naive value is taken as UTC."""
@@ -48,6 +50,10 @@ papers = sa.Table(
     sa.Column("published", UtcDateTime, nullable=True),
     sa.Column("upvotes", sa.Integer, nullable=True),
     sa.Column("comments", sa.Integer, nullable=True),
+    sa.Column("doi", sa.String(MAX_DOI), nullable=True, index=True),
+    sa.Column("item_id", sa.String(MAX_ITEM_ID), nullable=True, index=True),
+    # {kind: url} for the links a listing gives (code, project, pdf); see parsing.model.
+    sa.Column("links", Json, nullable=False, default=dict, server_default=sa.text("'{}'")),
     sa.Column("first_seen", UtcDateTime, nullable=False, index=True),
     sa.Column("updated", UtcDateTime, nullable=False),
 )

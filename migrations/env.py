@@ -11,6 +11,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        on_version_apply=context.config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -125,6 +125,18 @@ class PaperStore:
             row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
         return to_stored(row) if row else None
 
+    def find_papers_by_title(self, fragment: str, limit: int = 10) -> list[StoredPaper]:
+        """Papers whose title contains fragment (any case), newest first."""
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            sa.select(papers)
+            .where(papers.c.title.ilike(f"%{escaped}%", escape="\\"))
+            .order_by(papers.c.first_seen.desc(), papers.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [to_stored(row) for row in conn.execute(query)]
+
 
 def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper | None:
     """The oldest paper meeting the conditions."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 import feedparser
 import pytest
 import requests
 
+from progress import ProgressBars
 from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources
 
 
@@ -104,3 +108,243 @@ def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, wr
     assert result.returncode == 0
     assert "dead: error" in result.stdout and "could not connect" in result.stdout
     assert "431 papers stored" in result.stdout
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    """An expected failure: exit 2, no traceback, one or two lines saying what and how."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nonsense", "cannot be used"),
+        ("postgres://host:notaport/db", "cannot be used"),
+        ("mysql://user@host/db", "cannot be used"),
+        ("postgresql://nobody@127.0.0.1:9/db", "Connection refused"),
+        ("sqlite:////no/such/folder/paperfeed.db", "folder that does not exist"),
+    ],
+)
+@pytest.mark.parametrize("command", [("refresh",), ("migrate",), ("preview", "resnet")])
+def test_a_bad_database_url_is_one_line_and_exit_2(tmp_path, write_config, url, says, command):
+    result = run("--config", str(write_config()), "--database-url", url, *command, cwd=tmp_path)
+    assert says in _one_line_failure(result)
+    assert "DATABASE_URL" in result.stderr or "sqlite:///" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, write_config) -> None:
+    result = run(
+        "--config",
+        str(write_config()),
+        "--database-url",
+        "nonsense",
+        "--debug",
+        "migrate",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr and "cannot be used" in result.stderr
+
+
+def test_a_missing_postgres_database_is_one_line(tmp_path, write_config, pg_url) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/pf_no_such_database"
+    result = run(
+        "--config", str(write_config()), "--database-url", missing, "refresh", cwd=tmp_path
+    )
+    assert "does not exist" in _one_line_failure(result)
+
+
+def test_a_busy_port_fails_before_saying_serving(tmp_path, write_config) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'x.db'}"
+        result = run(
+            "--config",
+            str(write_config()),
+            "--database-url",
+            db,
+            "serve",
+            "--port",
+            str(port),
+            cwd=tmp_path,
+            env={"PORT": str(port)},
+        )
+    message = _one_line_failure(result)
+    assert f"cannot listen on 127.0.0.1:{port}" in message and "--port" in message
+    assert "serving" not in message
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda folder: folder, "is a folder"),
+        (lambda folder: folder / "missing.toml", "no such config file"),
+        (lambda folder: _write(folder / "bad.toml", "[service\n"), "not valid TOML"),
+        (lambda folder: _write(folder / "latin1.toml", b"title = '\xe9'"), "not UTF-8"),
+        (
+            lambda folder: _write(
+                folder / "kind.toml", '[[sources]]\nname = "x"\nkind = "rss"\nurl = "http://a/"\n'
+            ),
+            "kind 'rss' is not one of",
+        ),
+    ],
+)
+def test_config_mistakes_are_one_line_and_exit_2(tmp_path, make, says) -> None:
+    config = make(tmp_path)
+    for command in ("check", "refresh"):
+        assert says in _one_line_failure(run("--config", str(config), command, cwd=tmp_path))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_config_is_one_line(tmp_path) -> None:
+    config = _write(tmp_path / "secret.toml", "")
+    config.chmod(0)
+    assert "cannot be read" in _one_line_failure(
+        run("--config", str(config), "check", cwd=tmp_path)
+    )
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+def test_check_reports_every_mistake_in_one_run(tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        """
+[service]
+refresh_minuts = 5
+
+[[sources]]
+name = "papers"
+kind = "hf-text"
+path = "listings/*.txt"
+
+[[sources]]
+name = "papers"
+kind = "feed"
+url = "https://example.org/feed.xml"
+every = 5
+
+[topic.typo]
+query = "resnet"
+
+[topics.ok]
+query = "resnet"
+titel = "ResNets"
+
+[topics.broken]
+query = "resnet AND (vit OR"
+""",
+    )
+    result = run("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for expected in (
+        "6 config errors",
+        "unknown setting 'refresh_minuts'",
+        "unknown keys every",
+        "2 sources are named 'papers'",
+        "unknown table or key 'topic'",
+        "unknown keys titel",
+        "topic 'broken', column 19",
+    ):
+        assert expected in result.stderr, expected
+
+
+def test_check_catches_paths_that_match_nothing_and_empty_configs(tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        '[[sources]]\nname = "mine"\nkind = "hf-text"\npath = "nowhere/*.txt"\n',
+    )
+    result = run("--config", str(config), "check", cwd=tmp_path)
+    message = result.stderr
+    assert result.returncode == 2
+    assert f"path {tmp_path / 'nowhere' / '*.txt'} matches no file" in message
+    assert "no [topics.NAME]" in message
+    empty = _write(tmp_path / "empty.toml", "")
+    result = run("--config", str(empty), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no [[sources]]" in result.stderr and "no [topics.NAME]" in result.stderr
+
+
+def test_check_hints_at_lower_case_operators(tmp_path, write_config) -> None:
+    config = write_config(topics="[topics.diffusion]\nquery = 'diffusion and not medical'\n")
+    result = run("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "column 11: 'and' is searched as a word; did you mean AND?" in result.stdout
+    assert "column 15: 'not' is searched as a word; did you mean NOT?" in result.stdout
+
+
+def test_a_relative_sqlite_path_in_a_config_is_next_to_the_file(tmp_path, write_config) -> None:
+    config = write_config(service='database_url = "sqlite:///store/papers.db"')
+    (tmp_path / "store").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run("--config", str(config), "refresh", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "store" / "papers.db").exists()
+    assert not list(elsewhere.iterdir())
+    preview = run("--config", str(config), "preview", "resnet", cwd=tmp_path / "store")
+    assert "of 431 stored papers match" in preview.stdout
+
+
+def test_explain_takes_a_title_fragment_and_says_what_excluded_a_paper(
+    tmp_path, write_config
+) -> None:
+    config = write_config()
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert (
+        run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path).returncode == 0
+    )
+    matched = run(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "explain",
+        "imagenet",
+        "Deep Residual Learning",
+        cwd=tmp_path,
+    )
+    assert matched.returncode == 0, matched.stderr
+    assert "matched: imagenet (abstract)" in matched.stdout
+    excluded = run(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "explain",
+        "imagenet AND NOT residual",
+        "Deep Residual Learning",
+        cwd=tmp_path,
+    )
+    assert excluded.returncode == 1
+    assert "does not match" in excluded.stdout
+    assert "excluded by NOT" in excluded.stdout and "residual (title)" in excluded.stdout
+    several = run(
+        "--config", str(config), "--database-url", db, "explain", "residual", "the", cwd=tmp_path
+    )
+    assert several.returncode == 2 and "in several titles" in several.stderr
+    assert "Traceback" not in several.stderr
+
+
+def test_refresh_prints_plain_progress_lines_for_long_steps_off_a_terminal() -> None:
+    out = io.StringIO()
+    bars = ProgressBars(out, terminal=False)
+    for done in range(0, 5001):
+        bars("re-matching stored papers", done, 5000)
+    bars("migrating the database", 0, 3)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "re-matching stored papers: 0/5000"
+    assert lines[-1] == "re-matching stored papers: 5000/5000"
+    assert len(lines) == 11  # the start and every tenth; short tasks stay quiet

@@ -56,6 +56,12 @@ class QueryError(ValueError):
         where = f"column {self.column}: " if self.column else ""
         return f"{where}{self.message}"
 
+    def pointed(self, text: str, indent: str = "    ") -> str:
+        """The query on one line and a caret under the column of the mistake."""
+        line = text.replace("\n", " ").replace("\t", " ")
+        caret = " " * ((self.column or 1) - 1) + "^"
+        return f"{indent}{line}\n{indent}{caret}"
+
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
 

@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feeds.pages import PAGE_SIZE, activity_chart, short_authors
-from tests.helpers import FIXTURES, LISTINGS, refresh, toml_sources
+from tests.helpers import (
+    FIXTURES,
+    LISTINGS,
+    ROOT,
+    live_server,
+    need_tool,
+    refresh,
+    toml_sources,
+)
+
+SCREENSHOTS = ROOT / "test-artifacts" / "pages"
+WIDTHS = (1280, 390)
 
 RICH_SOURCES = toml_sources(
     {"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")},
@@ -28,11 +39,16 @@ query = 'diffusion and not medical'
 
 
 @pytest.fixture
-def site(make_app, write_config):  # type: ignore[no-untyped-def]
+def rich_app(make_app, write_config):  # type: ignore[no-untyped-def]
     app = make_app(write_config(sources=RICH_SOURCES, topics=TOPICS))
     refresh(app)
-    yield app.test_client()
+    yield app
     app.extensions["paperfeed"].store.dispose()
+
+
+@pytest.fixture
+def site(rich_app):  # type: ignore[no-untyped-def]
+    return rich_app.test_client()
 
 
 def _cards(page: str) -> list[str]:
@@ -187,3 +203,79 @@ def test_activity_chart_counts_papers_per_week_oldest_first() -> None:
     assert chart.last_week == "2026-11-23"
     tallest = max(chart.bars, key=lambda bar: bar["count"])
     assert tallest["height"] == chart.height - 2
+
+
+# ---- in a real browser ----------------------------------------------------------------------
+
+BROWSER_PAGES = {
+    "index": "/",
+    "topic-page-2": "/topics/imagenet?page=2",
+    "search-empty": "/search",
+    "search-results": "/search?q=%22residual+learning%22+OR+title%3Aresnet*",
+    "search-error": "/search?q=resnet+AND+%28vit+OR",
+    "why": "/why?q=imagenet+AND+NOT+residual&paper=1512.03385",
+}
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Chromium driven by the system's chromedriver (no browser download)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = need_tool("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(need_tool("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def axe_violations(browser, impacts: tuple[str, ...]) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's violations of the open page with one of these impacts, as short lines."""
+    from selenium_axe_python import Axe
+
+    axe = Axe(browser)
+    axe.inject()
+    return [
+        f"{violation['id']} {[node['target'] for node in violation['nodes'][:3]]}"
+        for violation in axe.run()["violations"]
+        if violation["impact"] in impacts
+    ]
+
+
+@pytest.mark.slow
+def test_pages_in_chromium_at_desktop_and_phone_width_pass_axe(rich_app, browser) -> None:
+    """Screenshots of every page kind at both widths (kept under test-artifacts/pages), no
+    sideways scrolling on a phone, and no serious or critical axe-core violation."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with live_server(rich_app) as base:
+        for width in WIDTHS:
+            for name, path in BROWSER_PAGES.items():
+                browser.set_window_size(width, 900)
+                browser.get(base + path)
+                height = browser.execute_script("return document.documentElement.scrollHeight")
+                browser.set_window_size(width, min(int(height) + 120, 8000))
+                browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
+                overflow = browser.execute_script(
+                    "return document.documentElement.scrollWidth - window.innerWidth"
+                )
+                if overflow > 0:
+                    problems.append(f"{name} at {width}px scrolls sideways by {overflow}px")
+                for violation in axe_violations(browser, ("serious", "critical")):
+                    problems.append(f"{name} at {width}px: {violation}")
+    assert not problems, "\n".join(problems)
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= len(WIDTHS) * len(BROWSER_PAGES)
+
+
+@pytest.mark.slow
+def test_the_accessibility_check_catches_a_serious_violation(browser) -> None:
+    """The check can fail: a page with an unlabelled input and low-contrast text does."""
+    browser.get(
+        "data:text/html,<html lang=en><title>t</title><main><input type=text>"
+        "<p style='color:%23bbb;background:%23fff'>faint</p></main></html>"
+    )
+    found = " ".join(axe_violations(browser, ("serious", "critical")))
+    assert "label" in found and "color-contrast" in found

@@ -8,24 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feeds.pages import PAGE_SIZE, activity_chart, short_authors
-from tests.helpers import (
-    FIXTURES,
-    LISTINGS,
-    ROOT,
-    live_server,
-    need_tool,
-    refresh,
-    toml_sources,
-)
+from tests.helpers import ROOT, live_server, need_tool, refresh, rich_sources
 
 SCREENSHOTS = ROOT / "test-artifacts" / "pages"
 WIDTHS = (1280, 390)
 
-RICH_SOURCES = toml_sources(
-    {"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")},
-    {"name": "arxiv", "kind": "arxiv-api", "path": str(FIXTURES / "arxiv_api.atom")},
-    {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")},
-)
 TOPICS = """
 [topics.imagenet]
 query = 'imagenet'
@@ -40,7 +27,7 @@ query = 'diffusion and not medical'
 
 @pytest.fixture
 def rich_app(make_app, write_config):  # type: ignore[no-untyped-def]
-    app = make_app(write_config(sources=RICH_SOURCES, topics=TOPICS))
+    app = make_app(write_config(sources=rich_sources(), topics=TOPICS))
     refresh(app)
     yield app
     app.extensions["paperfeed"].store.dispose()

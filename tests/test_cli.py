@@ -13,6 +13,7 @@ import feedparser
 import pytest
 import requests
 
+import cli
 from progress import ProgressBars
 from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources
 
@@ -110,6 +111,22 @@ def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, wr
     assert "431 papers stored" in result.stdout
 
 
+@pytest.fixture
+def paperfeed(capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """The CLI in this process (fast): main(argv) -> exit code, stdout, stderr. The
+    real-process tests above and below show the same messages end to end."""
+    monkeypatch.setattr(cli, "setup_logging", lambda *args: None)
+
+    def invoke(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return invoke
+
+
 def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
     """An expected failure: exit 2, no traceback, one or two lines saying what and how."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
@@ -130,29 +147,27 @@ def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
     ],
 )
 @pytest.mark.parametrize("command", [("refresh",), ("migrate",), ("preview", "resnet")])
-def test_a_bad_database_url_is_one_line_and_exit_2(tmp_path, write_config, url, says, command):
-    result = run("--config", str(write_config()), "--database-url", url, *command, cwd=tmp_path)
+def test_a_bad_database_url_is_one_line_and_exit_2(
+    paperfeed, tmp_path, write_config, url, says, command
+):
+    result = paperfeed(
+        "--config", str(write_config()), "--database-url", url, *command, cwd=tmp_path
+    )
     assert says in _one_line_failure(result)
     assert "DATABASE_URL" in result.stderr or "sqlite:///" in result.stderr
 
 
-def test_debug_shows_the_traceback(tmp_path, write_config) -> None:
-    result = run(
-        "--config",
-        str(write_config()),
-        "--database-url",
-        "nonsense",
-        "--debug",
-        "migrate",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2
-    assert "Traceback" in result.stderr and "cannot be used" in result.stderr
+def test_a_real_process_prints_one_line_and_debug_adds_the_traceback(tmp_path, write_config):
+    args = ["--config", str(write_config()), "--database-url", "postgres://h:notaport/x"]
+    assert "cannot be used" in _one_line_failure(run(*args, "refresh", cwd=tmp_path))
+    debug = run(*args, "--debug", "refresh", cwd=tmp_path)
+    assert debug.returncode == 2
+    assert "Traceback" in debug.stderr and "cannot be used" in debug.stderr
 
 
-def test_a_missing_postgres_database_is_one_line(tmp_path, write_config, pg_url) -> None:
+def test_a_missing_postgres_database_is_one_line(paperfeed, tmp_path, write_config, pg_url) -> None:
     missing = pg_url.rsplit("/", 1)[0] + "/pf_no_such_database"
-    result = run(
+    result = paperfeed(
         "--config", str(write_config()), "--database-url", missing, "refresh", cwd=tmp_path
     )
     assert "does not exist" in _one_line_failure(result)
@@ -195,10 +210,10 @@ def test_a_busy_port_fails_before_saying_serving(tmp_path, write_config) -> None
         ),
     ],
 )
-def test_config_mistakes_are_one_line_and_exit_2(tmp_path, make, says) -> None:
+def test_config_mistakes_are_one_line_and_exit_2(paperfeed, tmp_path, make, says) -> None:
     config = make(tmp_path)
     for command in ("check", "refresh"):
-        assert says in _one_line_failure(run("--config", str(config), command, cwd=tmp_path))
+        assert says in _one_line_failure(paperfeed("--config", str(config), command, cwd=tmp_path))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
@@ -218,7 +233,7 @@ def _write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def test_check_reports_every_mistake_in_one_run(tmp_path) -> None:
+def test_check_reports_every_mistake_in_one_run(paperfeed, tmp_path) -> None:
     config = _write(
         tmp_path / "paperfeed.toml",
         """
@@ -247,7 +262,7 @@ titel = "ResNets"
 query = "resnet AND (vit OR"
 """,
     )
-    result = run("--config", str(config), "check", cwd=tmp_path)
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     for expected in (
         "6 config errors",
@@ -261,52 +276,55 @@ query = "resnet AND (vit OR"
         assert expected in result.stderr, expected
 
 
-def test_check_catches_paths_that_match_nothing_and_empty_configs(tmp_path) -> None:
+def test_check_catches_paths_that_match_nothing_and_empty_configs(paperfeed, tmp_path) -> None:
     config = _write(
         tmp_path / "paperfeed.toml",
         '[[sources]]\nname = "mine"\nkind = "hf-text"\npath = "nowhere/*.txt"\n',
     )
-    result = run("--config", str(config), "check", cwd=tmp_path)
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
     message = result.stderr
     assert result.returncode == 2
     assert f"path {tmp_path / 'nowhere' / '*.txt'} matches no file" in message
     assert "no [topics.NAME]" in message
     empty = _write(tmp_path / "empty.toml", "")
-    result = run("--config", str(empty), "check", cwd=tmp_path)
+    result = paperfeed("--config", str(empty), "check", cwd=tmp_path)
     assert result.returncode == 2
     assert "no [[sources]]" in result.stderr and "no [topics.NAME]" in result.stderr
 
 
-def test_check_hints_at_lower_case_operators(tmp_path, write_config) -> None:
+def test_check_hints_at_lower_case_operators(paperfeed, tmp_path, write_config) -> None:
     config = write_config(topics="[topics.diffusion]\nquery = 'diffusion and not medical'\n")
-    result = run("--config", str(config), "check", cwd=tmp_path)
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 0
     assert "column 11: 'and' is searched as a word; did you mean AND?" in result.stdout
     assert "column 15: 'not' is searched as a word; did you mean NOT?" in result.stdout
 
 
-def test_a_relative_sqlite_path_in_a_config_is_next_to_the_file(tmp_path, write_config) -> None:
+def test_a_relative_sqlite_path_in_a_config_is_next_to_the_file(
+    paperfeed, tmp_path, write_config
+) -> None:
     config = write_config(service='database_url = "sqlite:///store/papers.db"')
     (tmp_path / "store").mkdir()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = run("--config", str(config), "refresh", cwd=elsewhere)
+    result = paperfeed("--config", str(config), "refresh", cwd=elsewhere)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "store" / "papers.db").exists()
     assert not list(elsewhere.iterdir())
-    preview = run("--config", str(config), "preview", "resnet", cwd=tmp_path / "store")
+    preview = paperfeed("--config", str(config), "preview", "resnet", cwd=tmp_path / "store")
     assert "of 431 stored papers match" in preview.stdout
 
 
 def test_explain_takes_a_title_fragment_and_says_what_excluded_a_paper(
-    tmp_path, write_config
+    paperfeed, tmp_path, write_config
 ) -> None:
     config = write_config()
     db = f"sqlite:///{tmp_path / 'x.db'}"
     assert (
-        run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path).returncode == 0
+        paperfeed("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path).returncode
+        == 0
     )
-    matched = run(
+    matched = paperfeed(
         "--config",
         str(config),
         "--database-url",
@@ -318,7 +336,7 @@ def test_explain_takes_a_title_fragment_and_says_what_excluded_a_paper(
     )
     assert matched.returncode == 0, matched.stderr
     assert "matched: imagenet (abstract)" in matched.stdout
-    excluded = run(
+    excluded = paperfeed(
         "--config",
         str(config),
         "--database-url",
@@ -331,7 +349,7 @@ def test_explain_takes_a_title_fragment_and_says_what_excluded_a_paper(
     assert excluded.returncode == 1
     assert "does not match" in excluded.stdout
     assert "excluded by NOT" in excluded.stdout and "residual (title)" in excluded.stdout
-    several = run(
+    several = paperfeed(
         "--config", str(config), "--database-url", db, "explain", "residual", "the", cwd=tmp_path
     )
     assert several.returncode == 2 and "in several titles" in several.stderr

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app import create_app
 from feeds.pages import PAGE_SIZE, activity_chart, short_authors
 from tests.helpers import ROOT, live_server, need_tool, refresh, rich_sources
 
@@ -26,11 +27,31 @@ query = 'diffusion and not medical'
 
 
 @pytest.fixture
-def rich_app(make_app, write_config):  # type: ignore[no-untyped-def]
-    app = make_app(write_config(sources=rich_sources(), topics=TOPICS))
-    refresh(app)
+def rich_app(rich_store):  # type: ignore[no-untyped-def]
+    """An app on the module's store, refreshed once: the pages only read it."""
+    config, database = rich_store
+    app = create_app(
+        {
+            "config_path": str(config),
+            "database_url": database,
+            "scheduler": "off",
+            "generation_check_seconds": 0,
+        }
+    )
     yield app
     app.extensions["paperfeed"].store.dispose()
+
+
+@pytest.fixture(scope="module")
+def rich_store(tmp_path_factory):  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("pages")
+    config = folder / "paperfeed.toml"
+    config.write_text(f"{rich_sources()}\n\n{TOPICS}")
+    database = f"sqlite:///{folder / 'paperfeed.db'}"
+    app = create_app({"config_path": str(config), "database_url": database, "scheduler": "off"})
+    refresh(app)
+    app.extensions["paperfeed"].store.dispose()
+    return config, database
 
 
 @pytest.fixture

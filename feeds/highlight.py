@@ -3,7 +3,8 @@ phrase, a field-limited term only in its field, nothing a NOT excludes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -11,8 +12,7 @@ from parsing.text import WORD, fold, stem
 from topics.query import And, Node, Or, Query, Regex, Words
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     start: int
     end: int
     word: str  # folded
@@ -34,8 +34,17 @@ class Highlighter:
     def __init__(self, query: Query) -> None:
         self.terms = _positive(query.root)
 
-    def __call__(self, field: str, text: str) -> Markup:
-        terms = [t for t in self.terms if field in t.fields]
+    def __call__(
+        self, field: str, text: str, matched: Collection[tuple[str, str]] | None = None
+    ) -> Markup:
+        """matched: the (term, field) pairs that put the paper in the topic; when given, a
+        term is marked only where it matched (and text nothing matched in is not scanned)."""
+        terms = [
+            t
+            for t in self.terms
+            if field in t.fields
+            and (matched is None or isinstance(t, Regex) or (t.label, field) in matched)
+        ]
         spans = self._spans(terms, text) if terms and text else []
         out: list[str] = []
         last = 0
@@ -47,10 +56,7 @@ class Highlighter:
         return Markup("".join(out))
 
     def _spans(self, terms: list[Words | Regex], text: str) -> list[tuple[int, int]]:
-        tokens = [
-            _Token(m.start(), m.end(), fold(m.group(0)), stem(fold(m.group(0))))
-            for m in WORD.finditer(text)
-        ]
+        tokens = _tokens(text)
         spans: list[tuple[int, int]] = []
         for term in terms:
             if isinstance(term, Regex):
@@ -61,6 +67,20 @@ class Highlighter:
                 if _words_at(term, tokens, first):
                     spans.append((tokens[first].start, tokens[first + size - 1].end))
         return spans
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Each word of text with its place, folded form and stem (as the matcher analyses it)."""
+    if text.isascii():  # lower-casing keeps every offset: fold the whole text at once
+        return [
+            _Token(m.start(), m.end(), m.group(0), stem(m.group(0)))
+            for m in WORD.finditer(text.lower())
+        ]
+    found = []
+    for m in WORD.finditer(text):
+        word = fold(m.group(0))
+        found.append(_Token(m.start(), m.end(), word, stem(word)))
+    return found
 
 
 def _words_at(term: Words, tokens: list[_Token], first: int) -> bool:

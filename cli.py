@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import sys
 import textwrap
@@ -22,7 +23,7 @@ from progress import ProgressBars
 from refresh.pipeline import Refresher
 from refresh.schedule import schedule
 from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config, verify
-from store import Store, StoredPaper, engine_url
+from store import Store, StoredPaper
 from topics import search
 from topics.analysis import Document
 from topics.hints import hints
@@ -62,9 +63,9 @@ def _config(args: argparse.Namespace) -> Config:
 def _shown_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
-        return make_url(engine_url(url)).render_as_string(hide_password=True)
+        return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return url[:100]
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)[:100]
 
 
 def _first_line(error: BaseException) -> str:

@@ -261,13 +261,10 @@ def _read_toml(config_path: Path) -> dict[str, Any]:
 
 def sqlite_relative_to(url: str, folder: Path) -> str:
     """A relative SQLite path written in a config file means: next to that file."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(.+)$", url)
+    if not match or match.group(2).startswith(("/", ":memory:", "file:")):
         return url
-    database = url[len(prefix) :]
-    if not database or database.startswith(("/", ":memory:")) or database.startswith("file:"):
-        return url
-    return prefix + str(folder / database)
+    return match.group(1) + str(folder / match.group(2))
 
 
 def verify(config: Config) -> list[str]:

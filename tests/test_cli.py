@@ -15,6 +15,7 @@ import requests
 
 import cli
 from progress import ProgressBars
+from settings import load_config
 from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources
 
 
@@ -366,3 +367,17 @@ def test_refresh_prints_plain_progress_lines_for_long_steps_off_a_terminal() -> 
     assert lines[0] == "re-matching stored papers: 0/5000"
     assert lines[-1] == "re-matching stored papers: 5000/5000"
     assert len(lines) == 11  # the start and every tenth; short tasks stay quiet
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://reader:s3cret@127.0.0.1:9/db", "postgres://reader:s3cret@host:port/db"]
+)
+def test_database_messages_never_show_the_password(paperfeed, tmp_path, write_config, url):
+    result = paperfeed("--config", str(write_config()), "--database-url", url, "refresh")
+    message = _one_line_failure(result)
+    assert "s3cret" not in message and "reader:***@" in message
+
+
+def test_a_relative_sqlite_url_with_a_driver_is_next_to_the_file_too(write_config) -> None:
+    config = load_config(write_config(service='database_url = "sqlite+pysqlite:///db/x.db"'))
+    assert config.database_url == f"sqlite+pysqlite:///{config.path.parent / 'db' / 'x.db'}"

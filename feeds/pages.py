@@ -6,13 +6,14 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from feeds import render
 from feeds.highlight import Highlighter
@@ -26,6 +27,7 @@ from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
 from topics.why import exclusions
 
+T = TypeVar("T")
 pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/static")
 
 PAGE_SIZE = 25
@@ -53,7 +55,7 @@ def _feed_links(name: str) -> dict[str, str]:
 @pages.route("/")
 def index() -> str:
     svc = service()
-    summaries = svc.store.topic_summaries()
+    summaries = _per_generation(svc, ("summaries",), svc.store.topic_summaries)
     topics = [
         {
             "name": name,
@@ -65,14 +67,33 @@ def index() -> str:
         for name, topic in svc.config.topics.items()
     ]
     now = datetime.now(UTC)
+    since = now - timedelta(weeks=CHART_WEEKS)
+    dates = _per_generation(
+        svc, ("dates", since.date()), lambda: svc.store.paper_dates_since(since)
+    )
     return render_template(
         "index.html",
         topics=topics,
         sources=_source_rows(svc),
         papers=svc.store.count_papers(),
-        chart=activity_chart(svc.store.paper_dates_since(now - timedelta(weeks=CHART_WEEKS)), now),
+        chart=activity_chart(dates, now),
         opml_url=absolute("feeds.opml_listing"),
     )
+
+
+def _per_generation(svc: Service, key: tuple[object, ...], build: Callable[[], T]) -> T:
+    """A store read that only changes with the store generation, kept in this process until
+    the generation moves (the index's counts and chart cost a scan of every membership)."""
+    generation = svc.generation()
+    memo: dict[tuple[object, ...], tuple[int, object]] = current_app.extensions.setdefault(
+        "paperfeed.pages", {}
+    )
+    kept = memo.get(key)
+    if kept is None or kept[0] != generation:
+        if len(memo) > 1000:  # topics and days come and go: never grow without bound
+            memo.clear()
+        kept = memo[key] = (generation, build())
+    return kept[1]  # type: ignore[return-value]
 
 
 def _source_rows(svc: Service) -> list[dict[str, object]]:
@@ -219,7 +240,7 @@ def topic_page(name: str) -> str:
     if topic is None:
         abort(404)
     number = _page_number()
-    total = svc.store.topic_summaries().get(name, TopicSummary(0, None, None)).items
+    total = _per_generation(svc, ("size", name), lambda: svc.store.topic_size(name))
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
     marker = Highlighter(topic.query)

@@ -59,6 +59,12 @@ class MembershipStore:
         with self.engine.connect() as conn:
             return [to_stored(row, row.matched) for row in conn.execute(query)]
 
+    def topic_size(self, topic: str) -> int:
+        """How many papers a topic has (an index-only count on the primary key)."""
+        query = sa.select(sa.func.count()).where(memberships.c.topic == topic)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def topic_summaries(self) -> dict[str, TopicSummary]:
         """Item count and newest paper of every topic, in one query."""
         ranked = (

@@ -157,3 +157,4 @@ def test_reads_the_pages_need_title_search_dates_and_topic_offsets(store: Store)
         )
     first, second = store.topic_items("all", 2), store.topic_items("all", 2, offset=2)
     assert [p.id for p in first + second] == ids[:4]
+    assert store.topic_size("all") == len(ids) and store.topic_size("none") == 0

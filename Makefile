@@ -30,6 +30,7 @@ test-all: lint
 bench: $(BIN)/paperfeed
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) *.egg-info paperfeed.db*

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from tests.helpers import refresh  # noqa: E402
 
 WORDS = [
     "residual",
@@ -107,10 +106,10 @@ def main() -> None:
             "generation_check_seconds": 0,
         }
     )
-    started = time.perf_counter()
-    refresh(app)
-    print(f"{args.papers} papers stored in {time.perf_counter() - started:.1f} s")
     client, svc = app.test_client(), app.extensions["paperfeed"]
+    started = time.perf_counter()
+    svc.refresher.run(force=True)
+    print(f"{args.papers} papers stored in {time.perf_counter() - started:.1f} s")
 
     def get(url: str) -> Callable[[], object]:
         def fetch() -> object:

@@ -286,8 +286,9 @@ def _find_paper(store: Store, ref: str) -> StoredPaper:
     if paper is not None:
         return paper
     found = store.find_papers_by_title(ref, limit=6)
-    if len(found) == 1:
-        return found[0]
+    exact = [p for p in found if p.title.casefold() == ref.strip().casefold()]
+    if len(found) == 1 or len(exact) == 1:
+        return (exact or found)[0]
     if not found:
         raise UsageError(
             f"no stored paper is {ref!r}: give an arXiv id, a GUID or a piece of its title "

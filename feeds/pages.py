@@ -63,6 +63,7 @@ def index() -> str:
             "query": topic.query.text,
             "summary": summaries.get(name, TopicSummary(0, None, None)),
             "links": _feed_links(name),
+            "hints": hints(topic.query),
         }
         for name, topic in svc.config.topics.items()
     ]

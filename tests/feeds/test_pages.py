@@ -156,7 +156,7 @@ def test_search_counts_pages_and_keeps_the_query_in_the_links(site) -> None:
 
 
 def test_lower_case_operators_get_a_hint_on_the_page(site) -> None:
-    for url in ("/search?q=diffusion+and+not+medical", "/topics/lowercase"):
+    for url in ("/search?q=diffusion+and+not+medical", "/topics/lowercase", "/"):
         page = site.get(url).get_data(as_text=True)
         assert "did you mean AND?" in page and "did you mean NOT?" in page
 

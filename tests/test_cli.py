@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -16,7 +17,7 @@ import requests
 import cli
 from progress import ProgressBars
 from settings import load_config
-from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources
+from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources, wait_for
 
 
 def test_refresh_then_refresh_again_stores_nothing_new(tmp_path, write_config) -> None:
@@ -381,3 +382,29 @@ def test_database_messages_never_show_the_password(paperfeed, tmp_path, write_co
 def test_a_relative_sqlite_url_with_a_driver_is_next_to_the_file_too(write_config) -> None:
     config = load_config(write_config(service='database_url = "sqlite+pysqlite:///db/x.db"'))
     assert config.database_url == f"sqlite+pysqlite:///{config.path.parent / 'db' / 'x.db'}"
+
+
+@pytest.mark.slow
+def test_a_reload_signal_serves_the_edited_config(tmp_path, write_config) -> None:
+    """README: after editing the config, `kill -HUP <pid of paperfeed serve>` applies it."""
+    config = write_config()
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [PAPERFEED, "--config", str(config), "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    index = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(lambda: "Residual connections" in requests.get(index, timeout=2).text, 30, "up")
+        config.write_text(config.read_text().replace("Residual connections", "Skip paths"))
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "Skip paths" in requests.get(index, timeout=2).text, 30, "reload")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

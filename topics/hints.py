@@ -20,6 +20,7 @@ _LOWERCASE_OPERATOR = re.compile(r'"[^"]*"|(?<![\w:])(and|or|not)(?![\w*:])', re
 class Hint:
     message: str
     column: int  # 1-based
+    suggestion: str  # what was probably meant: AND, OR or NOT
 
 
 def hints(query: Query) -> list[Hint]:
@@ -35,6 +36,7 @@ def hints(query: Query) -> list[Hint]:
             Hint(
                 f"'{word}' is searched as a word; did you mean {upper}? (operators are upper case)",
                 match.start(1) + 1,
+                upper,
             )
         )
     return found

@@ -218,13 +218,20 @@ def test_config_mistakes_are_one_line_and_exit_2(paperfeed, tmp_path, make, says
         assert says in _one_line_failure(paperfeed("--config", str(config), command, cwd=tmp_path))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_config_is_one_line(tmp_path) -> None:
+def test_an_unreadable_config_is_one_line(paperfeed, tmp_path, monkeypatch) -> None:
     config = _write(tmp_path / "secret.toml", "")
     config.chmod(0)
-    assert "cannot be read" in _one_line_failure(
-        run("--config", str(config), "check", cwd=tmp_path)
-    )
+    if os.geteuid() == 0:  # root reads any file: refuse the read as the OS would for others
+        real_read = Path.read_text
+
+        def refuse(path: Path, *args: object, **kwargs: object) -> str:
+            if path == config:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_read(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "read_text", refuse)
+    result = paperfeed("--config", str(config), "check")
+    assert "cannot be read (permission denied)" in _one_line_failure(result)
 
 
 def _write(path: Path, content: str | bytes) -> Path:

@@ -31,6 +31,7 @@ bench: $(BIN)/paperfeed
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/refuse.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) *.egg-info paperfeed.db*

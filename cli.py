@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import socket
 import sys
 import textwrap
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+
 from logs import setup_logging
 from migrations import upgrade
+from progress import ProgressBars
 from refresh.pipeline import Refresher
 from refresh.schedule import schedule
-from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config
-from store import Store
+from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config, verify
+from store import Store, StoredPaper
 from topics import search
 from topics.analysis import Document
-from topics.query import QueryError, format_matches, parse
+from topics.hints import hints
+from topics.query import Query, QueryError, format_matches, parse
+from topics.why import exclusions
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,6 +49,10 @@ settings ([service] table of the config file; environment variables override it)
 """
 
 
+class UsageError(Exception):
+    """An expected failure: says what went wrong and how to fix it; shown without a traceback."""
+
+
 def _config(args: argparse.Namespace) -> Config:
     overrides: dict[str, Any] = {}
     if args.database_url:
@@ -45,16 +60,79 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config, overrides=overrides)
 
 
-def _store(config: Config) -> Store:
-    store = Store(config.database_url)
-    if config.auto_migrate:
-        upgrade(store.engine)
+def _shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)[:100]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _engine_store(config: Config) -> Store:
+    """A Store on the configured URL, or a UsageError when the URL cannot be one."""
+    url = config.database_url
+    try:
+        store = Store(url)
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as error:
+        raise UsageError(
+            f"database URL {_shown_url(url)!r} cannot be used ({_first_line(error)}); "
+            "write sqlite:///path/to/file.db or postgresql://user:password@host/dbname"
+        ) from error
+    database = store.engine.url.database
+    if store.engine.dialect.name == "sqlite" and database and database != ":memory:":
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise UsageError(
+                f"the SQLite file {database} is in a folder that does not exist ({folder}); "
+                "create the folder or change DATABASE_URL (or database_url in the config)"
+            )
     return store
+
+
+def _store(config: Config, steps: ProgressBars | None = None) -> Store:
+    """The store, reachable and migrated (when auto_migrate), or a UsageError saying why not."""
+    store = _engine_store(config)
+    with _database_errors(config.database_url):
+        with store.engine.connect():
+            pass
+        if config.auto_migrate:
+            upgrade(store.engine, steps=steps)
+    return store
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        raise UsageError(
+            f"cannot use the database {_shown_url(url)}: {_first_line(error)}; "
+            "check DATABASE_URL (or --database-url) and that the server is running"
+        ) from error
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before gunicorn starts (and before saying 'serving') when the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {error.strerror}; "
+                "stop the other program or choose another port (--port N or PORT=N)"
+            ) from error
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web service under gunicorn with the Procfile's settings."""
     config = _config(args)  # fail here, with a clear message, before gunicorn starts
+    _store(config, ProgressBars()).dispose()
     env = dict(os.environ)
     if args.config:
         env["PAPERFEED_CONFIG"] = str(Path(args.config).resolve())
@@ -63,6 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env.setdefault("PORT", str(args.port))
     env.setdefault("HOST", args.host)
     env.setdefault("WEB_CONCURRENCY", str(args.workers))
+    if not env["PORT"].isdigit():
+        raise UsageError(f"PORT={env['PORT']!r} is not a port number")
+    _check_port(env["HOST"], int(env["PORT"]))
     print(
         f"paperfeed: serving {len(config.topics)} topics on http://{env['HOST']}:{env['PORT']}/",
         file=sys.stderr,
@@ -82,14 +163,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    """Refresh sources now and print what each gave."""
+    """Refresh sources now and print what each gave.
+
+    Exit codes: 0 refreshed (some sources may have failed: see their lines), 1 every source
+    failed, 2 a usage error (config, database), 3 another process holds the refresh lease."""
     config = _config(args)
-    store = _store(config)
+    bars = ProgressBars()
+    store = _store(config, bars)
     show = sys.stderr.isatty() or args.verbose
     refresher = Refresher(
-        config, store, progress=(lambda m: print(m, file=sys.stderr)) if show else None
+        config,
+        store,
+        progress=(lambda m: print(m, file=sys.stderr)) if show else None,
+        steps=bars,
     )
-    report = refresher.run(force=not args.if_due, only=args.source or None)
+    with _database_errors(config.database_url):
+        report = refresher.run(force=not args.if_due, only=args.source or None)
+    bars.close()
     if not report.ran:
         print(f"another process is refreshing ({report.holder}); nothing done", file=sys.stderr)
         return 3
@@ -102,59 +192,119 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Load the config and compile every topic; print what each topic means."""
-    config = _config(args)
+    """Validate the config as the first refresh would, print every problem at once, then what
+    each topic means. Exit code 2 when there is a problem."""
+    config = _config(args)  # every mistake in the file itself comes out of here at once
+    problems = verify(config)
+    try:
+        _engine_store(config).dispose()
+    except UsageError as error:
+        problems.append(str(error))
     print(f"{config.path}: {len(config.sources)} sources, {len(config.topics)} topics")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
         print(f"  source {source.name} [{source.kind}] {source.url or source.path}{state}")
     for name, topic in config.topics.items():
         print(f"  topic {name}: {topic.query.text}\n      = {topic.query.describe()}")
+        for hint in hints(topic.query):
+            print(f"      hint, column {hint.column}: {hint.message}")
+    if problems:
+        print(f"paperfeed: {_problems(problems)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _problems(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"config error: {problems[0]}"
+    listed = "\n".join(f"  - {p}" for p in problems)
+    return f"{len(problems)} config errors:\n{listed}"
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """Print what a query would match in the current store."""
     config = _config(args)
-    query = parse(args.query)
-    store = _store(config)
+    query = _query(args.query)
+    store = _store(config, ProgressBars())
     print(f"query: {query.describe()}")
+    for hint in hints(query):
+        print(f"hint, column {hint.column}: {hint.message}")
     shown = 0
     for paper, matched in search.matches(store.iter_papers(), query):
         shown += 1
         if shown <= args.limit:
             ref = paper.arxiv_id or paper.guid
             print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
-    print(f"{shown} of {store.count_papers()} stored papers match")
+    stored = store.count_papers()
+    print(f"{shown} of {stored} stored papers match")
+    if not stored:
+        print(
+            f"the store {_shown_url(config.database_url)} is empty: run `paperfeed refresh` "
+            "(with the same --config and folder) first",
+            file=sys.stderr,
+        )
     return 0
 
 
+def _query(text: str) -> Query:
+    try:
+        return parse(text)
+    except QueryError as error:
+        raise UsageError(f"bad query: {error}\n{error.pointed(text)}") from error
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
-    """Say what a topic or query means and, for a paper, which terms matched where."""
+    """Say what a topic or query means and, for a paper (arXiv id, GUID or a piece of its
+    title), which terms matched where, or which part of the rule kept it out."""
     config = _config(args)
     topic = config.topics.get(args.rule)
-    query = topic.query if topic else parse(args.rule)
+    query = topic.query if topic else _query(args.rule)
     print(f"{'topic ' + args.rule if topic else 'query'}: {query.text}")
     print(f"means: {query.describe()}")
+    for hint in hints(query):
+        print(f"hint, column {hint.column}: {hint.message}")
     if not args.paper:
         return 0
     store = _store(config)
-    paper = store.find_paper(args.paper)
-    if paper is None:
-        print(
-            f"no stored paper {args.paper!r} (give an arXiv id, a GUID or an id)", file=sys.stderr
-        )
-        return 1
-    matched = query.explain(Document.of_paper(paper))
+    paper = _find_paper(store, args.paper)
+    document = Document.of_paper(paper)
+    matched = query.explain(document)
     print(f"paper: {paper.title}")
-    print(f"matched: {format_matches(matched)}" if matched else "does not match")
-    return 0 if matched else 1
+    print(f"id: {paper.arxiv_id or paper.guid}")
+    if matched:
+        print(f"matched: {format_matches(matched)}")
+        return 0
+    print("does not match:")
+    for reason in exclusions(query, document):
+        print(f"  {reason}")
+    return 1
+
+
+def _find_paper(store: Store, ref: str) -> StoredPaper:
+    """By arXiv id or GUID, else by a piece of the title; several titles: say which."""
+    paper = store.find_paper(ref)
+    if paper is not None:
+        return paper
+    found = store.find_papers_by_title(ref, limit=6)
+    exact = [p for p in found if p.title.casefold() == ref.strip().casefold()]
+    if len(found) == 1 or len(exact) == 1:
+        return (exact or found)[0]
+    if not found:
+        raise UsageError(
+            f"no stored paper is {ref!r}: give an arXiv id, a GUID or a piece of its title "
+            "(topic pages show both)"
+        )
+    listed = "\n".join(f"  {p.arxiv_id or p.guid}  {p.title}" for p in found[:5])
+    more = " (and more)" if len(found) > 5 else ""
+    raise UsageError(f"{ref!r} is in several titles{more}; give one of these ids:\n{listed}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply database migrations (the Procfile's release phase)."""
     config = _config(args)
-    upgrade(Store(config.database_url).engine)
+    store = _engine_store(config)
+    with _database_errors(config.database_url):
+        upgrade(store.engine, steps=ProgressBars())
     print("database schema is up to date")
     return 0
 
@@ -162,8 +312,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_clock(args: argparse.Namespace) -> int:
     """Run the refresh scheduler alone (the Procfile's clock process)."""
     config = _config(args)
-    setup_logging(config.log_format, config.log_level)
     store = _store(config)
+    setup_logging(config.log_format, config.log_level)
     schedule(Refresher(config, store), blocking=True)
     return 0
 
@@ -177,6 +327,9 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--config", metavar="PATH", help="TOML config file (default: bundled samples)")
     top.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
+    top.add_argument(
+        "--debug", action="store_true", help="show tracebacks and debug logs of failures"
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -208,7 +361,9 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--limit", type=int, default=20, help="papers to print (default 20)")
     explain = add("explain", cmd_explain, "explain a topic or query, optionally for one paper")
     explain.add_argument("rule", metavar="TOPIC|QUERY", help="a topic name or a query")
-    explain.add_argument("paper", nargs="?", metavar="PAPER", help="arXiv id, GUID or store id")
+    explain.add_argument(
+        "paper", nargs="?", metavar="PAPER", help="arXiv id, GUID or a piece of the title"
+    )
     add("migrate", cmd_migrate, "apply database migrations")
     add("clock", cmd_clock, "run only the refresh scheduler (use with scheduler = off on web)")
     return top
@@ -216,14 +371,29 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.handler not in (cmd_serve, cmd_clock):
+        # One-shot commands print their results; logs are for failures (or --debug).
+        setup_logging("text", "DEBUG" if args.debug else "ERROR")
     try:
         return int(args.handler(args))
-    except ConfigError as error:
-        print(f"paperfeed: config error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, UsageError, OperationalError, InterfaceError) as error:
+        if args.debug:
+            traceback.print_exception(error)
+        print(f"paperfeed: {_failure(error)}", file=sys.stderr)
         return 2
-    except QueryError as error:
-        print(f"paperfeed: bad query: {error}", file=sys.stderr)
-        return 2
+
+
+def _failure(error: Exception) -> str:
+    """What an expected failure says, on one line (config errors: one line per mistake)."""
+    if isinstance(error, ConfigError):
+        return _problems(error.problems)
+    if isinstance(error, UsageError):
+        return str(error)
+    return (
+        f"database error: {_first_line(error)}; check DATABASE_URL and that the server is running"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tomllib
@@ -30,7 +31,13 @@ def setting(default: Any, help: str, env: str | None = None) -> Any:
 
 
 class ConfigError(ValueError):
-    """A config that cannot be used; says the file, the place in it, and what is wrong."""
+    """A config that cannot be used; says the file, the place in it, and what is wrong.
+
+    problems holds every mistake found, so a user fixes them all in one go."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -142,12 +149,19 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         ) from None
 
 
+_TOP_LEVEL_KEYS = {"service", "sources", "topics"}
+_SOURCE_KEYS = {"name", "kind", "url", "path", "every_minutes", "enabled", "days"}
+_TOPIC_KEYS = {"query", "title", "description"}
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Read the config file, apply environment and explicit overrides, compile every topic."""
+    """Read the config file, apply environment and explicit overrides, compile every topic.
+
+    Raises ConfigError listing every mistake found, not only the first."""
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
     config_path = Path(
@@ -156,23 +170,38 @@ def load_config(
         or environ.get("PAPERFEED_CONFIG")
         or DEFAULT_CONFIG
     ).resolve()
-    try:
-        document = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{config_path}: no such config file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
+    document = _read_toml(config_path)
+    problems: list[str] = []
 
+    def collect(check: Any, *args: Any) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            return None
+
+    for key in sorted(set(document) - _TOP_LEVEL_KEYS):
+        problems.append(
+            f"{config_path}: unknown table or key {key!r}: "
+            "use [service], [[sources]] and [topics.NAME]"
+        )
     values = {s.name: s.default for s in SETTINGS}
     service = document.get("service", {})
     for key, value in service.items():
         if key not in _BY_NAME:
-            raise ConfigError(f"{config_path}: [service] has unknown setting {key!r}")
-        values[key] = _coerce(_BY_NAME[key], value, f"{config_path}: [service]")
+            problems.append(f"{config_path}: [service] has unknown setting {key!r}")
+            continue
+        coerced = collect(_coerce, _BY_NAME[key], value, f"{config_path}: [service]")
+        if coerced is not None:
+            values[key] = coerced
+    if isinstance(service.get("database_url"), str):
+        values["database_url"] = sqlite_relative_to(values["database_url"], config_path.parent)
     for setting in SETTINGS:
         for variable in (f"PAPERFEED_{setting.name.upper()}", setting.env):
             if variable and environ.get(variable):
-                values[setting.name] = _coerce(setting, environ[variable], f"${variable}")
+                coerced = collect(_coerce, setting, environ[variable], f"${variable}")
+                if coerced is not None:
+                    values[setting.name] = coerced
     topics_override = overrides.pop("topics", None)
     sources_override = overrides.pop("sources", None)
     for key, value in overrides.items():
@@ -180,17 +209,78 @@ def load_config(
             raise ConfigError(f"unknown setting {key!r}")
         values[key] = _coerce(_BY_NAME[key], value, "override")
     if values["scheduler"] not in ("embedded", "web", "off"):
-        raise ConfigError(f"scheduler = {values['scheduler']!r}: use embedded, web or off")
+        problems.append(f"scheduler = {values['scheduler']!r}: use embedded, web or off")
 
     base = config_path.parent
     raw_sources = sources_override if sources_override is not None else document.get("sources", [])
     raw_topics = topics_override if topics_override is not None else document.get("topics", {})
+    if not isinstance(raw_sources, list):
+        problems.append(f"{config_path}: sources must be [[sources]] tables")
+        raw_sources = []
+    if not isinstance(raw_topics, dict):
+        problems.append(f"{config_path}: topics must be [topics.NAME] tables")
+        raw_topics = {}
+    sources = [collect(_source, config_path, base, i, s) for i, s in enumerate(raw_sources)]
+    topics = {n: collect(_topic, config_path, n, t) for n, t in raw_topics.items()}
+    names = [s.get("name") for s in raw_sources if isinstance(s, dict)]
+    for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+        problems.append(
+            f"{config_path}: {names.count(name)} sources are named {name!r}: "
+            "each source needs its own name (its state is kept under it)"
+        )
+    if problems:
+        raise ConfigError(*problems)
     return Config(
         path=config_path,
-        sources=tuple(_source(config_path, base, i, s) for i, s in enumerate(raw_sources)),
-        topics={n: _topic(config_path, n, t) for n, t in raw_topics.items()},
+        sources=tuple(s for s in sources if s is not None),
+        topics={n: t for n, t in topics.items() if t is not None},
         **values,
     )
+
+
+def _read_toml(config_path: Path) -> dict[str, Any]:
+    """The parsed file, or a one-line ConfigError saying what is wrong and how to fix it."""
+    try:
+        return tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{config_path}: no such config file (give --config PATH or set PAPERFEED_CONFIG)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{config_path}: is a folder; give the TOML file in it "
+            f"(e.g. {config_path / 'paperfeed.toml'})"
+        ) from None
+    except PermissionError:
+        raise ConfigError(f"{config_path}: cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{config_path}: is not UTF-8 text; is it the right file?") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
+
+
+def sqlite_relative_to(url: str, folder: Path) -> str:
+    """A relative SQLite path written in a config file means: next to that file."""
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(.+)$", url)
+    if not match or match.group(2).startswith(("/", ":memory:", "file:")):
+        return url
+    return match.group(1) + str(folder / match.group(2))
+
+
+def verify(config: Config) -> list[str]:
+    """What a valid config would still trip on at the first refresh: sources whose path
+    matches no file, and a config with nothing to do."""
+    problems = []
+    for source in config.sources:
+        if source.path and not glob.glob(source.path):
+            problems.append(
+                f"{config.path}: source {source.name!r}: path {source.path} matches no file"
+            )
+    if not config.sources:
+        problems.append(f"{config.path}: no [[sources]]: add one so there is something to read")
+    if not config.topics:
+        problems.append(f"{config.path}: no [topics.NAME]: add one so there is a feed to serve")
+    return problems
 
 
 def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig:
@@ -204,9 +294,12 @@ def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig
     kind = raw.get("kind")
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
-    unknown = set(raw) - {"name", "kind", "url", "path", "every_minutes", "enabled", "days"}
+    unknown = set(raw) - _SOURCE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"{where}: unknown keys {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(_SOURCE_KEYS))})"
+        )
     url, path = raw.get("url"), raw.get("path")
     if bool(url) == bool(path):
         raise ConfigError(f"{where}: give exactly one of url or path")
@@ -235,14 +328,18 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
         raw = {"query": raw}
     if not isinstance(raw, dict) or not isinstance(raw.get("query"), str):
         raise ConfigError(f"{where}: needs query = '...'")
+    unknown = set(raw) - _TOPIC_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown keys {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(_TOPIC_KEYS))})"
+        )
     try:
         query = parse_query(raw["query"])
     except QueryError as error:
         column = f", column {error.column}" if error.column else ""
         raise ConfigError(
-            f"{where}{column}: {error.message}\n    {raw['query']}\n    "
-            + (" " * ((error.column or 1) - 1))
-            + "^"
+            f"{where}{column}: {error.message}\n{error.pointed(raw['query'])}"
         ) from None
     return TopicConfig(
         name=name,

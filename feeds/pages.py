@@ -1,52 +1,91 @@
-"""HTML pages: the index, a topic's preview and the search page, with matched words marked."""
+"""HTML pages: the index, a topic's papers, the search page and "why does this match?".
+
+Server-rendered, no JavaScript (paging by links, abstracts in <details>), one stylesheet.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, render_template, request
-from markupsafe import Markup, escape
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from feeds import render
-from feeds.routes import absolute, limit_param, service
+from feeds.highlight import Highlighter
+from feeds.routes import absolute, service
 from feeds.service import Service
-from parsing.text import WORD, fold, stem
 from store import StoredPaper, TopicSummary
 from topics import search
-from topics.query import And, Node, Or, Query, QueryError, Words, format_matches
+from topics.analysis import Document
+from topics.hints import hints
+from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
+from topics.why import exclusions
 
-pages = Blueprint("pages", __name__)
+T = TypeVar("T")
+pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/static")
+
+PAGE_SIZE = 25
+SEARCH_COUNT_LIMIT = 1000  # a search page counts matches up to here ("1000+ papers")
+CHART_WEEKS = 52
+CARD_AUTHORS = 3  # a card names this many authors, then "and N more"
 
 
 def _feed_links(name: str) -> dict[str, str]:
     return {fmt: absolute("feeds.feed", name=name, fmt=fmt) for fmt in render.FORMATS}
 
 
+# ---- the index ----------------------------------------------------------------------------
+
+
 @pages.route("/")
 def index() -> str:
     svc = service()
-    summaries = svc.store.topic_summaries()
+    summaries = _per_generation(svc, ("summaries",), svc.store.topic_summaries)
     topics = [
         {
             "name": name,
             "title": topic.title,
             "query": topic.query.text,
-            "description": topic.query.describe(),
             "summary": summaries.get(name, TopicSummary(0, None, None)),
             "links": _feed_links(name),
+            "hints": hints(topic.query),
         }
         for name, topic in svc.config.topics.items()
     ]
+    now = datetime.now(UTC)
+    since = now - timedelta(weeks=CHART_WEEKS)
+    dates = _per_generation(
+        svc, ("dates", since.date()), lambda: svc.store.paper_dates_since(since)
+    )
     return render_template(
         "index.html",
         topics=topics,
         sources=_source_rows(svc),
         papers=svc.store.count_papers(),
+        chart=activity_chart(dates, now),
         opml_url=absolute("feeds.opml_listing"),
-        search_base=absolute("feeds.feed", name="search", fmt="rss"),
     )
+
+
+def _per_generation(svc: Service, key: tuple[object, ...], build: Callable[[], T]) -> T:
+    """A store read that only changes with the store generation, kept in this process until
+    the generation moves (the index's counts and chart cost a scan of every membership)."""
+    generation = svc.generation()
+    memo: dict[tuple[object, ...], tuple[int, object]] = current_app.extensions.setdefault(
+        "paperfeed.pages", {}
+    )
+    kept = memo.get(key)
+    if kept is None or kept[0] != generation:
+        if len(memo) > 1000:  # topics and days come and go: never grow without bound
+            memo.clear()
+        kept = memo[key] = (generation, build())
+    return kept[1]  # type: ignore[return-value]
 
 
 def _source_rows(svc: Service) -> list[dict[str, object]]:
@@ -67,19 +106,139 @@ def _source_rows(svc: Service) -> list[dict[str, object]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Chart:
+    """Papers per week as bars of an inline SVG (no script, no image request)."""
+
+    bars: list[dict[str, object]]
+    width: int
+    height: int
+    total: int
+    busiest: int
+    first_week: str
+    last_week: str
+
+
+def activity_chart(dates: Iterable[datetime], now: datetime) -> Chart:
+    """Count papers (by their own date) in each of the last CHART_WEEKS weeks, oldest first."""
+    counts = [0] * CHART_WEEKS
+    this_monday = (now - timedelta(days=now.weekday())).date()
+    for moment in dates:
+        monday = (moment - timedelta(days=moment.weekday())).date()
+        age = (this_monday - monday).days // 7
+        if 0 <= age < CHART_WEEKS:
+            counts[CHART_WEEKS - 1 - age] += 1
+    height, bar = 48, 6
+    busiest = max(counts) or 1
+    bars = []
+    for index, count in enumerate(counts):
+        monday = this_monday - timedelta(weeks=CHART_WEEKS - 1 - index)
+        size = round(count / busiest * (height - 2)) if count else 0
+        bars.append(
+            {"x": index * bar, "y": height - size, "height": size, "count": count, "week": monday}
+        )
+    return Chart(
+        bars=bars,
+        width=CHART_WEEKS * bar,
+        height=height,
+        total=sum(counts),
+        busiest=max(counts),
+        first_week=str(bars[0]["week"]),
+        last_week=str(this_monday),
+    )
+
+
+# ---- paper cards ----------------------------------------------------------------------------
+
+
+def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[str, object]:
+    """What a card shows: every known link, the paper's own date, what matched, why."""
+    links = render.paper_links(paper)
+    return {
+        "paper": paper,
+        "ref": paper.arxiv_id or paper.guid,
+        "href": links.get("abs") or links.get("hf") or next(iter(links.values()), None),
+        "title": marker("title", paper.title, paper.matched),
+        "abstract": marker("abstract", paper.abstract, paper.matched),
+        "authors": render.authors_line(paper, shown=CARD_AUTHORS),
+        "links": [(render.LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
+        "date": paper.published or paper.first_seen,
+        "date_label": "published" if paper.published else "first seen",
+        "matched": format_matches(list(paper.matched)),
+        "why_url": why_url,
+    }
+
+
+@dataclass(frozen=True)
+class Paging:
+    number: int
+    total: int | None  # None: more than SEARCH_COUNT_LIMIT matched
+    first: int  # 1-based index of the first item shown
+    shown: int
+    prev_url: str | None
+    next_url: str | None
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def summary(self) -> str:
+        """'431 papers', or 'more than 1000 papers' when a search stopped counting."""
+        if self.total is None:
+            return f"more than {SEARCH_COUNT_LIMIT} papers"
+        return f"{self.total} paper{'' if self.total == 1 else 's'}"
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        abort(Response(f"page must be a whole number from 1 up, not {raw[:20]!r}", status=400))
+    return int(raw)
+
+
+def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:
+    if number > 1 and shown == 0:
+        abort(404)
+
+    def page_url(page: int) -> str:
+        query = {**args, **({"page": str(page)} if page > 1 else {})}
+        return request.path + (f"?{urlencode(query)}" if query else "")
+
+    return Paging(
+        number=number,
+        total=total,
+        first=(number - 1) * PAGE_SIZE + 1,
+        shown=shown,
+        prev_url=page_url(number - 1) if number > 1 else None,
+        next_url=page_url(number + 1) if has_more else None,
+    )
+
+
+# ---- topic and search pages -------------------------------------------------------------------
+
+
 @pages.route("/topics/<name>")
 def topic_page(name: str) -> str:
     svc = service()
     topic = svc.config.topics.get(name)
     if topic is None:
         abort(404)
-    items = svc.store.topic_items(name, limit_param())
+    number = _page_number()
+    total = _per_generation(svc, ("size", name), lambda: svc.store.topic_size(name))
+    items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
+    marker = Highlighter(topic.query)
     return render_template(
         "topic.html",
         topic=topic,
-        items=[_item_view(p, topic.query) for p in items],
+        cards=[
+            paper_card(p, marker, url_for("pages.why", topic=name, paper=p.guid)) for p in items
+        ],
+        paging=paging,
         links=_feed_links(name),
         description=topic.query.describe(),
+        hints=hints(topic.query),
     )
 
 
@@ -87,66 +246,86 @@ def topic_page(name: str) -> str:
 def search_page() -> Response | str:
     svc = service()
     text = request.args.get("q", "")
+    if not text.strip():
+        return render_template("search.html", q="", error=None, cards=None)
     try:
         query = parse_query(text)
     except QueryError as error:
         return Response(
-            render_template("search.html", q=text, error=str(error), items=[], links={}),
+            render_template("search.html", q=text, error=error, cards=None),
             status=400,
         )
-    items = search.newest(svc.store.iter_papers(), query, limit_param())
+    number = _page_number()
+    start = (number - 1) * PAGE_SIZE
+    found = search.matches(svc.store.iter_papers(), query)
+    counted = list(islice(found, SEARCH_COUNT_LIMIT + 1))
+    total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
+    window = counted[start : start + PAGE_SIZE]
+    has_more = start + PAGE_SIZE < len(counted)
+    paging = _paging(number, total, len(window), has_more, q=text)
+    marker = Highlighter(query)
     links = {
         fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
         for fmt in render.FORMATS
     }
+    cards = [
+        paper_card(
+            _with_matches(paper, matched), marker, url_for("pages.why", q=text, paper=paper.guid)
+        )
+        for paper, matched in window
+    ]
     return render_template(
         "search.html",
         q=text,
         error=None,
         description=query.describe(),
-        items=[_item_view(p, query) for p in items],
+        hints=hints(query),
+        cards=cards,
+        paging=paging,
         links=links,
     )
 
 
-def _item_view(paper: StoredPaper, query: Query) -> dict[str, object]:
-    marker = highlighter(query)
-    return {
-        "paper": paper,
-        "link": render.item_link(paper),
-        "title": marker(paper.title),
-        "abstract": marker(paper.abstract),
-        "matched": format_matches(list(paper.matched)),
-    }
+def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredPaper:
+    return replace(paper, matched=tuple(matched))
 
 
-def _positive_words(node: Node) -> list[Words]:
-    if isinstance(node, Words):
-        return [node]
-    if isinstance(node, And | Or):
-        return [w for child in node.children for w in _positive_words(child)]
-    return []
+# ---- why does a paper match ------------------------------------------------------------------
 
 
-def highlighter(query: Query) -> Callable[[str], Markup]:
-    """Wrap the words of text that the query's (positive) terms look for in <mark>."""
-    stems = {
-        s for w in _positive_words(query.root) for s in (w.stems[:-1] if w.prefix else w.stems)
-    }
-    prefixes = tuple(w.stems[-1] for w in _positive_words(query.root) if w.prefix)
-
-    def mark(text: str) -> Markup:
-        out: list[str] = []
-        last = 0
-        for match in WORD.finditer(text):
-            word = fold(match.group(0))
-            out.append(str(escape(text[last : match.start()])))
-            piece = str(escape(match.group(0)))
-            if stem(word) in stems or (prefixes and word.startswith(prefixes)):
-                piece = f"<mark>{piece}</mark>"
-            out.append(piece)
-            last = match.end()
-        out.append(str(escape(text[last:])))
-        return Markup("".join(out))
-
-    return mark
+@pages.route("/why")
+def why() -> Response | str:
+    """What a rule means for one paper: the words that matched, or what kept it out."""
+    svc = service()
+    name, text, ref = request.args.get("topic"), request.args.get("q"), request.args.get("paper")
+    if not ref or not (name or text):
+        abort(Response("give paper= and topic= or q=", status=400))
+    query: Query
+    if name:
+        topic = svc.config.topics.get(name)
+        if topic is None:
+            abort(404)
+        query, rule = topic.query, name
+    else:
+        try:
+            query = parse_query(text or "")
+        except QueryError as error:
+            abort(Response(f"bad query: {error}", status=400))
+        rule = text or ""
+    paper = svc.store.find_paper(ref)
+    if paper is None:
+        abort(404)
+    document = Document.of_paper(paper)
+    matched = query.explain(document)
+    marker = Highlighter(query)
+    return render_template(
+        "why.html",
+        topic_name=name,
+        query=query,
+        description=query.describe(),
+        card=paper_card(_with_matches(paper, matched), marker, ""),
+        matched=format_matches(matched),
+        reasons=exclusions(query, document),
+        command=f"paperfeed explain {shlex.quote(rule)} {shlex.quote(paper.arxiv_id or ref)}",
+        hints=hints(query),
+    )

@@ -89,14 +89,18 @@ def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     return f"https://huggingface.co/papers?q={quote_plus(title)}"
 
 
-def shown_authors(paper: StoredPaper) -> tuple[list[str], int]:
-    """The authors an item lists, and how many more it does not."""
-    names = [name for name in (_xml_safe(a) for a in paper.authors[:SHOWN_AUTHORS]) if name]
-    return names, max(len(paper.authors) - SHOWN_AUTHORS, 0)
+def shown_authors(paper: StoredPaper, shown: int = SHOWN_AUTHORS) -> tuple[list[str], int]:
+    """The first `shown` authors, and how many more there are ("and 1 more" never: the one
+    name takes less room than saying so)."""
+    if len(paper.authors) <= shown + 1:
+        shown = len(paper.authors)
+    names = [name for name in (_xml_safe(a) for a in paper.authors[:shown]) if name]
+    return names, max(len(paper.authors) - shown, 0)
 
 
-def authors_line(paper: StoredPaper) -> str:
-    names, more = shown_authors(paper)
+def authors_line(paper: StoredPaper, shown: int = SHOWN_AUTHORS) -> str:
+    """'A, B and 480 more': feed items show 20 names, page cards fewer."""
+    names, more = shown_authors(paper, shown)
     return ", ".join(names) + (f" and {more} more" if more else "")
 
 

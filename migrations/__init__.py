@@ -2,42 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 
 
-def alembic_config(engine: Engine) -> Config:
+# (task, done, total), as the refresh pipeline reports long steps; the CLI draws a bar.
+Steps = Callable[[str, int, int], None]
+
+
+def alembic_config(engine: Engine, steps: Steps | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.attributes["engine"] = engine
+    if steps is not None:
+        config.attributes["on_version_apply"] = _counter(config, engine, steps)
     return config
+
+
+def _counter(config: Config, engine: Engine, steps: Steps) -> Callable[..., None]:
+    """Report each applied revision as one step of those still to apply."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    pending = list(ScriptDirectory.from_config(config).iterate_revisions("heads", current))
+    done = 0
+    if pending:
+        steps("migrating the database", 0, len(pending))
+
+    def applied(**_: object) -> None:
+        nonlocal done
+        done += 1
+        steps("migrating the database", done, len(pending))
+
+    return applied
 
 
 _MIGRATION_LOCK = 72_417_001  # any constant: the key of a PostgreSQL advisory lock
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", steps: Steps | None = None) -> None:
     """Apply every migration up to revision, one process at a time."""
     if engine.dialect.name == "sqlite":
         with _sqlite_file_lock(engine):
-            command.upgrade(alembic_config(engine), revision)
+            command.upgrade(alembic_config(engine, steps), revision)
         return
     if engine.dialect.name != "postgresql":
-        command.upgrade(alembic_config(engine), revision)
+        command.upgrade(alembic_config(engine, steps), revision)
         return
     # Several web processes starting at once on a new database must not race to migrate.
     with engine.connect() as lock:
         lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
         try:
-            command.upgrade(alembic_config(engine), revision)
+            command.upgrade(alembic_config(engine, steps), revision)
         finally:
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
 

@@ -14,7 +14,12 @@ with engine.connect() as connection:
         # The pragma only takes effect outside a transaction, hence before begin().
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     try:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=sqlite)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=sqlite,
+            on_version_apply=context.config.attributes.get("on_version_apply"),
+        )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

@@ -8,9 +8,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -28,6 +29,7 @@ log = logging.getLogger("paperfeed.refresh")
 LEASE = "refresh"
 # The database is unreachable, not refusing one record: storing one by one cannot help.
 _DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
+T = TypeVar("T")
 
 
 @dataclass
@@ -98,6 +100,17 @@ class _LeaseKeeper:
 
 
 Progress = Callable[[str], None]
+# (task, done, total): long steps report how far they are; the CLI draws it as a bar.
+Steps = Callable[[str, int, int], None]
+
+
+def counted(items: Iterable[T], task: str, steps: Steps, total: int | None = None) -> Iterator[T]:
+    """Yield items, reporting each one done to steps (total: len(items) unless given)."""
+    total = len(items) if total is None else total  # type: ignore[arg-type]
+    steps(task, 0, total)
+    for done, item in enumerate(items, start=1):
+        yield item
+        steps(task, done, total)
 
 
 class Refresher:
@@ -111,6 +124,7 @@ class Refresher:
         *,
         holder: str | None = None,
         progress: Progress | None = None,
+        steps: Steps | None = None,
         on_outcome: Callable[[SourceOutcome], None] | None = None,
     ) -> None:
         self.config = config
@@ -118,6 +132,7 @@ class Refresher:
         self.fetcher = fetcher or make_fetcher(config)
         self.holder = holder or new_holder()
         self.progress = progress or (lambda message: None)
+        self.steps = steps or (lambda task, done, total: None)
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.matcher = TopicMatcher({n: t.query for n, t in config.topics.items()})
         self._running = threading.Lock()
@@ -268,7 +283,8 @@ class Refresher:
         if not papers:
             return UpsertResult(), 0
         try:
-            return self.store.upsert(papers, source, now, match=self.match_stored), 0
+            batch = counted(papers, f"{source}: storing papers", self.steps)
+            return self.store.upsert(batch, source, now, match=self.match_stored), 0
         except _DATABASE_DOWN:
             raise
         except Exception:
@@ -302,7 +318,11 @@ class Refresher:
         """What topics each paper belongs to, and why."""
         if not self.matcher.queries:
             return {}
-        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored if p.id is not None}
+        return {
+            p.id: self.matcher.match(Document.of_paper(p))
+            for p in counted(stored, "matching against topics", self.steps)
+            if p.id is not None
+        }
 
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""
@@ -320,7 +340,13 @@ class Refresher:
         if not changed:
             return rows
         self.progress(f"matching every paper against changed topics: {', '.join(sorted(changed))}")
-        found = search.rematch(self.store.iter_papers(), changed)
+        every = counted(
+            self.store.iter_papers(),
+            "re-matching stored papers",
+            self.steps,
+            total=self.store.count_papers(),
+        )
+        found = search.rematch(every, changed)
         for name, query in changed.items():
             rows += self.store.set_topic(name, query.fingerprint, found[name])
         return rows

@@ -46,17 +46,24 @@ class MembershipStore:
             conn.execute(sa.delete(topics).where(topics.c.name.not_in(names)))
         return gone.rowcount or 0
 
-    def topic_items(self, topic: str, limit: int) -> list[StoredPaper]:
-        """The newest papers of a topic, newest first (by first_seen)."""
+    def topic_items(self, topic: str, limit: int, offset: int = 0) -> list[StoredPaper]:
+        """The newest papers of a topic, newest first (by first_seen); offset for paging."""
         query = (
             sa.select(papers, memberships.c.matched)
             .join(memberships, memberships.c.paper_id == papers.c.id)
             .where(memberships.c.topic == topic)
             .order_by(papers.c.first_seen.desc(), papers.c.id.desc())
             .limit(limit)
+            .offset(offset)
         )
         with self.engine.connect() as conn:
             return [to_stored(row, row.matched) for row in conn.execute(query)]
+
+    def topic_size(self, topic: str) -> int:
+        """How many papers a topic has (an index-only count on the primary key)."""
+        query = sa.select(sa.func.count()).where(memberships.c.topic == topic)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def topic_summaries(self) -> dict[str, TopicSummary]:
         """Item count and newest paper of every topic, in one query."""

@@ -129,6 +129,24 @@ class PaperStore:
             row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
         return to_stored(row) if row else None
 
+    def paper_dates_since(self, since: datetime) -> list[datetime]:
+        """Each paper's own date (first_seen when unknown) from since on: the activity chart."""
+        when = sa.func.coalesce(papers.c.published, papers.c.first_seen)
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(when).where(when >= since)).scalars())
+
+    def find_papers_by_title(self, fragment: str, limit: int = 10) -> list[StoredPaper]:
+        """Papers whose title contains fragment (any case), newest first."""
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            sa.select(papers)
+            .where(papers.c.title.ilike(f"%{escaped}%", escape="\\"))
+            .order_by(papers.c.first_seen.desc(), papers.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [to_stored(row) for row in conn.execute(query)]
+
 
 def _records_of(conn: Connection, paper: Paper) -> list[StoredPaper]:
     """The stored records that describe paper, strongest identity first: by arXiv id, DOI,

@@ -51,6 +51,15 @@ query = 'upvotes:[20 TO *]'
 """
 
 
+def rich_sources() -> str:
+    """The bundled listings plus fixtures with arXiv ids, dates, authors, links and upvotes."""
+    return toml_sources(
+        {"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")},
+        {"name": "arxiv", "kind": "arxiv-api", "path": str(FIXTURES / "arxiv_api.atom")},
+        {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")},
+    )
+
+
 def toml_sources(*sources: dict[str, object]) -> str:
     blocks = []
     for source in sources:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
+import signal
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 import feedparser
 import pytest
 import requests
 
+import cli
+from progress import ProgressBars
+from settings import load_config
 from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources, wait_for
 
 
@@ -105,3 +112,307 @@ def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, wr
     assert result.returncode == 0
     assert "dead: error" in result.stdout and "could not connect" in result.stdout
     assert "431 papers stored" in result.stdout
+
+
+@pytest.fixture
+def paperfeed(capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """The CLI in this process (fast): main(argv) -> exit code, stdout, stderr. The
+    real-process tests above and below show the same messages end to end."""
+    monkeypatch.setattr(cli, "setup_logging", lambda *args: None)
+
+    def invoke(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return invoke
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    """An expected failure: exit 2, no traceback, one or two lines saying what and how."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nonsense", "cannot be used"),
+        ("postgres://host:notaport/db", "cannot be used"),
+        ("mysql://user@host/db", "cannot be used"),
+        ("postgresql://nobody@127.0.0.1:9/db", "Connection refused"),
+        ("sqlite:////no/such/folder/paperfeed.db", "folder that does not exist"),
+    ],
+)
+@pytest.mark.parametrize("command", [("refresh",), ("migrate",), ("preview", "resnet")])
+def test_a_bad_database_url_is_one_line_and_exit_2(
+    paperfeed, tmp_path, write_config, url, says, command
+):
+    result = paperfeed(
+        "--config", str(write_config()), "--database-url", url, *command, cwd=tmp_path
+    )
+    assert says in _one_line_failure(result)
+    assert "DATABASE_URL" in result.stderr or "sqlite:///" in result.stderr
+
+
+def test_a_real_process_prints_one_line_and_debug_adds_the_traceback(tmp_path, write_config):
+    args = ["--config", str(write_config()), "--database-url", "postgres://h:notaport/x"]
+    assert "cannot be used" in _one_line_failure(run(*args, "refresh", cwd=tmp_path))
+    debug = run(*args, "--debug", "refresh", cwd=tmp_path)
+    assert debug.returncode == 2
+    assert "Traceback" in debug.stderr and "cannot be used" in debug.stderr
+
+
+def test_a_missing_postgres_database_is_one_line(paperfeed, tmp_path, write_config, pg_url) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/pf_no_such_database"
+    result = paperfeed(
+        "--config", str(write_config()), "--database-url", missing, "refresh", cwd=tmp_path
+    )
+    assert "does not exist" in _one_line_failure(result)
+
+
+def test_a_busy_port_fails_before_saying_serving(tmp_path, write_config) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'x.db'}"
+        result = run(
+            "--config",
+            str(write_config()),
+            "--database-url",
+            db,
+            "serve",
+            "--port",
+            str(port),
+            cwd=tmp_path,
+            env={"PORT": str(port)},
+        )
+    message = _one_line_failure(result)
+    assert f"cannot listen on 127.0.0.1:{port}" in message and "--port" in message
+    assert "serving" not in message
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda folder: folder, "is a folder"),
+        (lambda folder: folder / "missing.toml", "no such config file"),
+        (lambda folder: _write(folder / "bad.toml", "[service\n"), "not valid TOML"),
+        (lambda folder: _write(folder / "latin1.toml", b"title = '\xe9'"), "not UTF-8"),
+        (
+            lambda folder: _write(
+                folder / "kind.toml", '[[sources]]\nname = "x"\nkind = "rss"\nurl = "http://a/"\n'
+            ),
+            "kind 'rss' is not one of",
+        ),
+    ],
+)
+def test_config_mistakes_are_one_line_and_exit_2(paperfeed, tmp_path, make, says) -> None:
+    config = make(tmp_path)
+    for command in ("check", "refresh"):
+        assert says in _one_line_failure(paperfeed("--config", str(config), command, cwd=tmp_path))
+
+
+def test_an_unreadable_config_is_one_line(paperfeed, tmp_path, monkeypatch) -> None:
+    config = _write(tmp_path / "secret.toml", "")
+    config.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: refuse the read as the OS would for others
+        real_read = Path.read_text
+
+        def refuse(path: Path, *args: object, **kwargs: object) -> str:
+            if path == config:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_read(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "read_text", refuse)
+    result = paperfeed("--config", str(config), "check")
+    assert "cannot be read (permission denied)" in _one_line_failure(result)
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+def test_check_reports_every_mistake_in_one_run(paperfeed, tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        """
+[service]
+refresh_minuts = 5
+
+[[sources]]
+name = "papers"
+kind = "hf-text"
+path = "listings/*.txt"
+
+[[sources]]
+name = "papers"
+kind = "feed"
+url = "https://example.org/feed.xml"
+every = 5
+
+[topic.typo]
+query = "resnet"
+
+[topics.ok]
+query = "resnet"
+titel = "ResNets"
+
+[topics.broken]
+query = "resnet AND (vit OR"
+""",
+    )
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for expected in (
+        "6 config errors",
+        "unknown setting 'refresh_minuts'",
+        "unknown keys every",
+        "2 sources are named 'papers'",
+        "unknown table or key 'topic'",
+        "unknown keys titel",
+        "topic 'broken', column 19",
+    ):
+        assert expected in result.stderr, expected
+
+
+def test_check_catches_paths_that_match_nothing_and_empty_configs(paperfeed, tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        '[[sources]]\nname = "mine"\nkind = "hf-text"\npath = "nowhere/*.txt"\n',
+    )
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    message = result.stderr
+    assert result.returncode == 2
+    assert f"path {tmp_path / 'nowhere' / '*.txt'} matches no file" in message
+    assert "no [topics.NAME]" in message
+    empty = _write(tmp_path / "empty.toml", "")
+    result = paperfeed("--config", str(empty), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no [[sources]]" in result.stderr and "no [topics.NAME]" in result.stderr
+
+
+def test_check_hints_at_lower_case_operators(paperfeed, tmp_path, write_config) -> None:
+    config = write_config(topics="[topics.diffusion]\nquery = 'diffusion and not medical'\n")
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "column 11: 'and' is searched as a word; did you mean AND?" in result.stdout
+    assert "column 15: 'not' is searched as a word; did you mean NOT?" in result.stdout
+
+
+def test_a_relative_sqlite_path_in_a_config_is_next_to_the_file(
+    paperfeed, tmp_path, write_config
+) -> None:
+    config = write_config(service='database_url = "sqlite:///store/papers.db"')
+    (tmp_path / "store").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = paperfeed("--config", str(config), "refresh", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "store" / "papers.db").exists()
+    assert not list(elsewhere.iterdir())
+    preview = paperfeed("--config", str(config), "preview", "resnet", cwd=tmp_path / "store")
+    assert "of 431 stored papers match" in preview.stdout
+
+
+def test_explain_takes_a_title_fragment_and_says_what_excluded_a_paper(
+    paperfeed, tmp_path, write_config
+) -> None:
+    config = write_config()
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert (
+        paperfeed("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path).returncode
+        == 0
+    )
+    matched = paperfeed(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "explain",
+        "imagenet",
+        "Deep Residual Learning",
+        cwd=tmp_path,
+    )
+    assert matched.returncode == 0, matched.stderr
+    assert "matched: imagenet (abstract)" in matched.stdout
+    excluded = paperfeed(
+        "--config",
+        str(config),
+        "--database-url",
+        db,
+        "explain",
+        "imagenet AND NOT residual",
+        "Deep Residual Learning",
+        cwd=tmp_path,
+    )
+    assert excluded.returncode == 1
+    assert "does not match" in excluded.stdout
+    assert "excluded by NOT" in excluded.stdout and "residual (title)" in excluded.stdout
+    several = paperfeed(
+        "--config", str(config), "--database-url", db, "explain", "residual", "the", cwd=tmp_path
+    )
+    assert several.returncode == 2 and "in several titles" in several.stderr
+    assert "Traceback" not in several.stderr
+
+
+def test_refresh_prints_plain_progress_lines_for_long_steps_off_a_terminal() -> None:
+    out = io.StringIO()
+    bars = ProgressBars(out, terminal=False)
+    for done in range(0, 5001):
+        bars("re-matching stored papers", done, 5000)
+    bars("migrating the database", 0, 3)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "re-matching stored papers: 0/5000"
+    assert lines[-1] == "re-matching stored papers: 5000/5000"
+    assert len(lines) == 11  # the start and every tenth; short tasks stay quiet
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://reader:s3cret@127.0.0.1:9/db", "postgres://reader:s3cret@host:port/db"]
+)
+def test_database_messages_never_show_the_password(paperfeed, tmp_path, write_config, url):
+    result = paperfeed("--config", str(write_config()), "--database-url", url, "refresh")
+    message = _one_line_failure(result)
+    assert "s3cret" not in message and "reader:***@" in message
+
+
+def test_a_relative_sqlite_url_with_a_driver_is_next_to_the_file_too(write_config) -> None:
+    config = load_config(write_config(service='database_url = "sqlite+pysqlite:///db/x.db"'))
+    assert config.database_url == f"sqlite+pysqlite:///{config.path.parent / 'db' / 'x.db'}"
+
+
+@pytest.mark.slow
+def test_a_reload_signal_serves_the_edited_config(tmp_path, write_config) -> None:
+    """README: after editing the config, `kill -HUP <pid of paperfeed serve>` applies it."""
+    config = write_config()
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [PAPERFEED, "--config", str(config), "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    index = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(lambda: "Residual connections" in requests.get(index, timeout=2).text, 30, "up")
+        config.write_text(config.read_text().replace("Residual connections", "Skip paths"))
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "Skip paths" in requests.get(index, timeout=2).text, 30, "reload")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

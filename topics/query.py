@@ -56,6 +56,12 @@ class QueryError(ValueError):
         where = f"column {self.column}: " if self.column else ""
         return f"{where}{self.message}"
 
+    def pointed(self, text: str, indent: str = "    ") -> str:
+        """The query on one line and a caret under the column of the mistake."""
+        line = text.replace("\n", " ").replace("\t", " ")
+        caret = " " * ((self.column or 1) - 1) + "^"
+        return f"{indent}{line}\n{indent}{caret}"
+
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
 
@@ -496,9 +502,21 @@ class _Compiler:
         fields = self.text_fields(node, fields)
         pattern = node.value[1:-1]
         try:
-            compiled = re2.compile("(?i)" + pattern)
+            compiled = re2.compile("(?i)" + pattern, _RE2_OPTIONS)
         except re2.error as error:
             raise QueryError(
-                f"bad regular expression /{pattern}/: {error}", self.column(node)
+                f"bad regular expression /{pattern}/: {_re2_reason(error)}", self.column(node)
             ) from None
         return Regex(fields=fields, pattern=pattern, compiled=compiled)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the QueryError says it; RE2 would also print to stderr
+
+
+def _re2_reason(error: Exception) -> str:
+    """RE2's reason in words: b'missing ): (?i)res(' -> 'missing )'."""
+    reason = error.args[0] if error.args else str(error)
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", errors="replace")
+    return str(reason).split(": (?i)")[0]

@@ -162,3 +162,23 @@ def test_lease_is_exclusive_until_it_expires(store: Store) -> None:
     assert store.acquire_lease("refresh", "b", ttl, now=T0 + timedelta(seconds=41))  # expired
     store.release_lease("refresh", "b")
     assert store.acquire_lease("refresh", "c", ttl)
+
+
+def test_reads_the_pages_need_title_search_dates_and_topic_offsets(store: Store) -> None:
+    for name, batch in fixture_papers():
+        store.upsert(batch, name, T0)
+    found = store.find_papers_by_title("deep RESIDUAL learning")
+    assert [p.arxiv_id for p in found] == ["1512.03385"]
+    assert store.find_papers_by_title("100%_") == []  # LIKE wildcards are literal
+    dates = store.paper_dates_since(datetime(1900, 1, 1, tzinfo=UTC))
+    assert datetime(2015, 12, 10, 19, 51, 55, tzinfo=UTC) in dates  # the paper's own date
+    assert len(dates) == store.count_papers()
+    ids = [p.id for p in store.iter_papers()]
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO memberships (topic, paper_id, matched) VALUES (:t, :p, :m)"),
+            [{"t": "all", "p": pid, "m": "[]"} for pid in ids],
+        )
+    first, second = store.topic_items("all", 2), store.topic_items("all", 2, offset=2)
+    assert [p.id for p in first + second] == ids[:4]
+    assert store.topic_size("all") == len(ids) and store.topic_size("none") == 0

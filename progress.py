@@ -1,0 +1,54 @@
+"""Progress of long CLI steps (storing, matching, re-matching, migrating): bars on a terminal,
+a few plain lines otherwise (logs and CI keep them readable)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+# Off a terminal only long tasks print lines: a quiet console for the everyday refresh.
+PLAIN_LINES_FROM = 1000
+
+
+class ProgressBars:
+    """A (task, done, total) callback: one bar per task while it runs."""
+
+    def __init__(self, stream: TextIO = sys.stderr, terminal: bool | None = None) -> None:
+        self.stream = stream
+        self.terminal = stream.isatty() if terminal is None else terminal
+        self._bar: tqdm | None = None  # type: ignore[type-arg]
+        self._task: str | None = None
+        self._last_tenth = -1
+
+    def __call__(self, task: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        if self.terminal:
+            self._draw(task, done, total)
+        elif total >= PLAIN_LINES_FROM:
+            self._line(task, done, total)
+
+    def _draw(self, task: str, done: int, total: int) -> None:
+        if task != self._task or self._bar is None:
+            self.close()
+            self._bar = tqdm(total=total, desc=task, unit="", file=self.stream, leave=True)
+            self._task = task
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self.close()
+
+    def _line(self, task: str, done: int, total: int) -> None:
+        """Start, every tenth and the end, so a 45k-paper refresh says it is alive."""
+        tenth = done * 10 // total
+        if task != self._task:
+            self._task, self._last_tenth = task, -1
+        if tenth > self._last_tenth:
+            self._last_tenth = tenth
+            print(f"{task}: {done}/{total}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._task = None, None

@@ -1,0 +1,52 @@
+"""Hints for queries that parse but probably do not mean what their writer meant.
+
+Lucene operators are upper case: `diffusion and not medical` searches for the words "and"
+and "not" and finds nothing. The query is still valid, so this is a hint, not an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from topics.query import And, Node, Not, Or, Query, Words
+
+_OPERATOR_WORDS = {"and": "AND", "or": "OR", "not": "NOT"}
+# A lower-case operator word outside "quotes" (a phrase may say "and" on purpose).
+_LOWERCASE_OPERATOR = re.compile(r'"[^"]*"|(?<![\w:])(and|or|not)(?![\w*:])', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Hint:
+    message: str
+    column: int  # 1-based
+    suggestion: str  # what was probably meant: AND, OR or NOT
+
+
+def hints(query: Query) -> list[Hint]:
+    """Lower-case and / or / not used as words: 'did you mean AND?', with the column."""
+    searched = {w.label for w in _words(query.root)} & set(_OPERATOR_WORDS)
+    found: list[Hint] = []
+    for match in _LOWERCASE_OPERATOR.finditer(query.text):
+        word = match.group(1)
+        if word is None or word.lower() not in searched or word.isupper():
+            continue
+        upper = _OPERATOR_WORDS[word.lower()]
+        found.append(
+            Hint(
+                f"'{word}' is searched as a word; did you mean {upper}? (operators are upper case)",
+                match.start(1) + 1,
+                upper,
+            )
+        )
+    return found
+
+
+def _words(node: Node) -> list[Words]:
+    if isinstance(node, Words):
+        return [node]
+    if isinstance(node, And | Or):
+        return [w for child in node.children for w in _words(child)]
+    if isinstance(node, Not):
+        return _words(node.child)
+    return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -43,12 +44,16 @@ def absolute(endpoint: str, **values: str) -> str:
 # ---- feeds ------------------------------------------------------------------------------
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def limit_param() -> int:
     config = service().config
     raw = request.args.get("limit")
     if raw is None:
         return int(config.feed_items)
-    if not raw.isdigit() or not 1 <= int(raw) <= config.max_feed_items:
+    # ASCII digits only: str.isdigit() also accepts "²" and "৩", which int() refuses.
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= config.max_feed_items:
         abort(_bad_request(f"limit must be a whole number from 1 to {config.max_feed_items}"))
     return int(raw)
 

@@ -107,7 +107,9 @@ def test_head_has_the_headers_and_no_body(loaded) -> None:
     assert head.headers["Content-Length"] == get.headers["Content-Length"]
 
 
-@pytest.mark.parametrize("limit", ["0", "501", "-1", "ten", "1.5", ""])
+@pytest.mark.parametrize(
+    "limit", ["0", "501", "-1", "ten", "1.5", "", "²", "৩", "1_0", " 5", "+5", "9" * 5000]
+)
 def test_limit_outside_bounds_is_400(loaded, limit) -> None:
     response = loaded.get(f"/feeds/residual.rss?limit={limit}")
     assert response.status_code == 400

@@ -82,7 +82,8 @@ class Config:
     connect_timeout: float = setting(5.0, "seconds to connect to a source")
     read_timeout: float = setting(20.0, "seconds a source may stay silent while sending")
     fetch_deadline: float = setting(
-        60.0, "seconds one fetch may take in all (checked while the body is read)"
+        60.0,
+        "seconds one fetch may take in all: connect, redirects, retries and their waits, body",
     )
     max_body_bytes: int = setting(20 * 1024 * 1024, "largest listing body read from a source")
     retries: int = setting(3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)")

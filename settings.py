@@ -69,7 +69,16 @@ class Config:
     refresh_minutes: float = setting(30.0, "minutes between refreshes of every source")
     feed_items: int = setting(50, "items in a feed when no ?limit= is given")
     max_feed_items: int = setting(500, "largest ?limit= a feed accepts")
-    base_url: str = setting("", "absolute URL the service is reached at (else taken from requests)")
+    base_url: str = setting(
+        "",
+        "absolute URL the service is reached at (else taken from the request; set one of "
+        "base_url or allowed_hosts in production)",
+    )
+    allowed_hosts: str = setting(
+        "",
+        "comma-separated hosts (with :port if not the default) links may name when base_url "
+        "is unset; a request for another host gets links to the first",
+    )
     scheduler: str = setting(
         "embedded",
         "embedded|web: refresh on a timer inside each serving process (a database lease "

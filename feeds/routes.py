@@ -138,7 +138,7 @@ def respond(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body for a cached feed (304 when the reader's copy is current);
     the route and the fast path both answer here."""
-    status, headers, body = answer(cached, fmt, header, svc.max_age)
+    status, headers, body = answer(cached, fmt, header, svc.max_age, svc.request_base.vary)
     svc.metrics.count_feed_request(fmt, status)
     return status, headers, body
 

@@ -16,8 +16,9 @@ _URL_IN_TEXT = re.compile(
     r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^\s/?#@]*@)?"
     r"(?P<rest>[^\s?#'\"<>]*)(?P<query>\?[^\s#'\"<>]*)?(?:#[^\s'\"<>]*)?"
 )
-# urllib3 names the failing path without its host: "Max retries exceeded with url: /p?k=v".
-_QUERY_AFTER_PATH = re.compile(r"(?P<path>(?:^|[\s(])/[^\s?#'\"<>]*)\?[^\s#'\"<>)]+")
+# urllib3 names the failing path without its host: "Max retries exceeded with url: /p?k=v",
+# "Incremented Retry for (url='/p?k=v')".
+_QUERY_AFTER_PATH = re.compile(r"(?P<path>(?:^|[\s('\"=])/[^\s?#'\"<>]*)\?[^\s#'\"<>)]+")
 
 
 def redact_url(url: str) -> str:

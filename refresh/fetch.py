@@ -15,15 +15,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import socket
 import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
@@ -57,11 +61,38 @@ _ARXIV_HOSTS = ("arxiv.org",)
 
 
 class Deadline:
-    """A moment on the monotonic clock that one fetch must finish by."""
+    """A moment on the monotonic clock that one fetch must finish by, and the sockets the
+    fetch reads from: when the moment comes, a timer shuts them down, which ends any read
+    blocked on them (a read returns only when its buffer is full or the peer goes silent for
+    read_timeout, so a peer trickling bytes, in the head or the body, would hold it)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self._expired:
+                _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -76,9 +107,44 @@ class OutOfTime(Exception):
     """Raised inside urllib3 or requests when the fetch deadline leaves no room to go on."""
 
 
-# The deadline of the fetch running in this thread, for the retry policy (urllib3 builds a
-# new Retry per attempt from the session's one, so it cannot carry a per-fetch value).
+# The deadline of the fetch running in this thread, for the retry policy and the connections
+# (urllib3 builds a new Retry per attempt from the session's one and pools connections across
+# fetches, so neither can carry a per-fetch value).
 _current_deadline: ContextVar[Deadline | None] = ContextVar("fetch_deadline", default=None)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing is blocked on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedConnection(HTTPConnection):
+    """A connection that hands its socket to the running fetch's deadline before it reads a
+    response (a pooled keep-alive connection too)."""
+
+    def getresponse(self) -> BaseHTTPResponse:  # type: ignore[override]
+        deadline = _current_deadline.get()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
 class _DeadlineTimeout(Timeout):
@@ -155,7 +221,7 @@ class Fetcher:
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = _DeadlineAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = user_agent
@@ -205,13 +271,19 @@ class Fetcher:
         self._pace_arxiv(urlsplit(url).hostname or "")
         deadline = Deadline(self.deadline)
         shown = redact_url(url)  # what errors and logs may say: no credentials, no query
+        with deadline:
+            token = _current_deadline.set(deadline)
+            try:
+                return self._get(url, headers, deadline, shown)
+            finally:
+                _current_deadline.reset(token)
 
+    def _get(self, url: str, headers: dict[str, str], deadline: Deadline, shown: str) -> Fetched:
         def check_deadline(response: requests.Response, *args: object, **kwargs: object) -> None:
             if deadline.remaining() <= 0:  # each redirect answer passes here
                 response.close()
                 raise OutOfTime(f"took longer than {deadline.seconds:g} s")
 
-        token = _current_deadline.set(deadline)
         try:
             response = self.session.get(
                 url,
@@ -227,12 +299,14 @@ class Fetcher:
             late = deadline.remaining() <= 0
             reason = f"took longer than {deadline.seconds:g} s" if late else _reason(error)
             raise FetchError(f"{shown}: {reason}") from None
-        finally:
-            _current_deadline.reset(token)
         with response:
             if response.status_code == 304:
                 return Fetched(
-                    url, not_modified=True, etag=etag, last_modified=last_modified, status=304
+                    url,
+                    not_modified=True,
+                    etag=headers.get("If-None-Match"),
+                    last_modified=headers.get("If-Modified-Since"),
+                    status=304,
                 )
             if response.status_code >= 400:
                 raise FetchError(
@@ -253,16 +327,10 @@ class Fetcher:
             )
 
     def _read_capped(self, url: str, response: requests.Response, deadline: Deadline) -> bytes:
-        """Read the (decompressed) body, stopping at the size cap and the deadline.
-
-        A read blocks until its chunk is full, so a trickling body would hold it far past the
-        deadline: a timer shuts the socket down when the deadline comes, which ends the read.
-        """
+        """Read the (decompressed) body, stopping at the size cap and the deadline (whose
+        timer shuts the socket down, ending a read that a trickling body holds)."""
         chunks: list[bytes] = []
         size = 0
-        watchdog = threading.Timer(max(0.0, deadline.remaining()), _shut_down, (response,))
-        watchdog.daemon = True
-        watchdog.start()
         try:
             for chunk in response.iter_content(chunk_size=64 * 1024):
                 size += len(chunk)
@@ -276,18 +344,9 @@ class Fetcher:
         except requests.RequestException as error:
             if deadline.remaining() > 0:
                 raise FetchError(f"{url}: {_reason(error)}") from None
-        finally:
-            watchdog.cancel()
         if deadline.remaining() <= 0:
             raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
         return b"".join(chunks)
-
-
-def _shut_down(response: requests.Response) -> None:
-    """Stop a read blocked in another thread (urllib3 shuts the socket's reading side)."""
-    # Already released or closed: then nothing is blocked on it.
-    with contextlib.suppress(RuntimeError, ValueError, OSError):
-        response.raw.shutdown()
 
 
 def _reason(error: Exception) -> str:

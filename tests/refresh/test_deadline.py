@@ -4,6 +4,7 @@ with the next source."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,6 +75,32 @@ def test_a_trickling_body_ends_at_the_deadline(httpserver, app_reading) -> None:
     stop.set()
     assert_slow_source_failed_and_rest_read(report, f"took longer than {DEADLINE:g} s")
     assert elapsed < DEADLINE + 1 + report.sources[1].seconds, elapsed
+
+
+def test_a_trickling_response_head_ends_at_the_deadline(app_reading) -> None:
+    """The status line, then a header a byte at a time: no read ever times out."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(0.3):
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    app = app_reading(f"http://127.0.0.1:{listener.getsockname()[1]}/api")
+    try:
+        report, _ = refresh_within(app, DEADLINE + 4)
+    finally:
+        stop.set()
+        listener.close()
+    assert_slow_source_failed_and_rest_read(report, f"took longer than {DEADLINE:g} s")
 
 
 def test_a_long_retry_after_is_not_waited_for(httpserver, app_reading) -> None:

@@ -10,6 +10,7 @@ feed bodies depend on these headers, and responses say so in Vary.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -23,6 +24,7 @@ _HOST = re.compile(
 HOST_HEADERS = "Host, X-Forwarded-Host, X-Forwarded-Proto"
 
 
+@functools.lru_cache(maxsize=1024)  # the few hosts a service is reached at, on the hot path
 def well_formed_host(host: str | None) -> bool:
     return bool(host) and len(host) <= 260 and _HOST.fullmatch(host) is not None  # type: ignore[arg-type]
 

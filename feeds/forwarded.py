@@ -14,6 +14,8 @@ import functools
 import re
 from typing import Any
 
+from settings import ConfigError
+
 _SCHEMES = ("http", "https")
 # A DNS name or IPv4 address, or a bracketed IPv6 address, each with an optional port.
 _HOST = re.compile(
@@ -37,7 +39,7 @@ class RequestBase:
         self.allowed = tuple(h.strip().lower() for h in allowed_hosts.split(",") if h.strip())
         for host in self.allowed:
             if not well_formed_host(host):
-                raise ValueError(f"allowed_hosts: {host!r} is not a host name[:port]")
+                raise ConfigError(f"allowed_hosts: {host!r} is not a host name[:port]")
 
     @property
     def vary(self) -> str:

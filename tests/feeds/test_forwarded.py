@@ -8,6 +8,7 @@ import feedparser
 import pytest
 
 from feeds.headers import CONTENT_SECURITY_POLICY
+from settings import ConfigError
 from tests.helpers import refresh
 
 HOST_VARY = "Accept-Encoding, Host, X-Forwarded-Host, X-Forwarded-Proto"
@@ -85,7 +86,7 @@ def test_allowed_hosts_pins_the_host_of_links(make_app) -> None:
 
 
 def test_a_malformed_allowed_host_stops_start_up(make_app) -> None:
-    with pytest.raises(ValueError, match="allowed_hosts"):
+    with pytest.raises(ConfigError, match="allowed_hosts"):
         make_app(allowed_hosts="feeds.example.com/path")
 
 

@@ -47,14 +47,17 @@ def readyz() -> Response:
     return jsonify({"ready": True})
 
 
-@bp.app_errorhandler(StoreError)
-def database_unavailable(error: StoreError) -> Response:
+def database_unavailable(error: Exception) -> Response:
     """A request that needed the database while it was unreachable: 503, try again later."""
     svc = service()
     svc.database.failed(error, f"answering {request.path}")
     response = _json({"error": "database unavailable", "database": svc.database.as_json()}, 503)
     response.headers["Retry-After"] = "30"
     return response
+
+
+for _unavailable in StoreError:
+    bp.app_errorhandler(_unavailable)(database_unavailable)
 
 
 @bp.route("/status")

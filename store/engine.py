@@ -15,10 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, ExceptionContext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-# Any failure to reach or use the database; the web layer serves what it has cached instead.
-StoreError = SQLAlchemyError
+# The database cannot be reached or used right now (down, restarting, dropped, read-only,
+# pool exhausted); the web layer serves what it has cached instead. Not programming errors:
+# those stay 500s.
+StoreError = (OperationalError, InterfaceError, PoolTimeout)
 
 # SQLite errors after which this connection should not be used again.
 _SQLITE_BROKEN = (

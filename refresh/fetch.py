@@ -173,13 +173,14 @@ class _DeadlineRetry(Retry):
 
     def sleep(self, response: object = None) -> None:
         deadline = _current_deadline.get()
-        wait = None
+        retry_after = None
         if self.respect_retry_after_header and response is not None:
-            wait = self.get_retry_after(response)  # type: ignore[arg-type]
-        if wait is None:
-            wait = self.get_backoff_time()
+            retry_after = self.get_retry_after(response)  # type: ignore[arg-type]
+        wait = retry_after if retry_after is not None else self.get_backoff_time()
         if deadline is not None and wait >= deadline.remaining():
-            asked = f"Retry-After {wait:g} s" if wait else "a retry"
+            asked = (
+                f"Retry-After {wait:g} s" if retry_after is not None else f"a {wait:g} s backoff"
+            )
             raise OutOfTime(
                 f"{asked} would end past the {deadline.seconds:g} s deadline; giving up"
             )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app import create_app
 from settings import load_config
 from store import Store
-from tests.helpers import DEFAULT_TOPICS, LISTINGS, toml_sources
+from tests.helpers import DEFAULT_TOPICS, LISTINGS, refresh, toml_sources
 
 
 @pytest.fixture
@@ -75,6 +75,29 @@ def make_app(write_config: Callable[..., Path], database_url: str):  # type: ign
 @pytest.fixture
 def app(make_app):  # type: ignore[no-untyped-def]
     application = make_app()
+    yield application
+    application.extensions["paperfeed"].store.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """An app on the bundled samples, refreshed once and shared by a module's tests that
+    only read (requests with odd parameters and headers)."""
+    folder = tmp_path_factory.mktemp("shared")
+    config = folder / "paperfeed.toml"
+    config.write_text(
+        toml_sources({"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")})
+        + "\n"
+        + DEFAULT_TOPICS
+    )
+    application = create_app(
+        {
+            "config_path": str(config),
+            "database_url": f"sqlite:///{folder / 'paperfeed.db'}",
+            "scheduler": "off",
+        }
+    )
+    refresh(application)
     yield application
     application.extensions["paperfeed"].store.dispose()
 

@@ -14,10 +14,9 @@ from tests.helpers import refresh
 HOST_VARY = "Accept-Encoding, Host, X-Forwarded-Host, X-Forwarded-Proto"
 
 
-@pytest.fixture
-def loaded(app):  # type: ignore[no-untyped-def]
-    refresh(app)
-    return app.test_client()
+@pytest.fixture(scope="module")
+def loaded(shared_app):  # type: ignore[no-untyped-def]
+    return shared_app.test_client()
 
 
 def links_of(body: bytes) -> list[str]:

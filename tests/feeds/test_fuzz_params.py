@@ -8,8 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import refresh
-
 PATHS = [
     "/feeds/residual.rss",
     "/feeds/residual.json",
@@ -28,27 +26,8 @@ VALUES = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from app import create_app
-    from tests.helpers import DEFAULT_TOPICS, LISTINGS, toml_sources
-
-    folder = tmp_path_factory.mktemp("fuzz")
-    config = folder / "paperfeed.toml"
-    config.write_text(
-        toml_sources({"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")})
-        + "\n"
-        + DEFAULT_TOPICS
-    )
-    app = create_app(
-        {
-            "config_path": str(config),
-            "database_url": f"sqlite:///{folder / 'p.db'}",
-            "scheduler": "off",
-        }
-    )
-    refresh(app)
-    yield app.test_client()
-    app.extensions["paperfeed"].store.dispose()
+def client(shared_app):  # type: ignore[no-untyped-def]
+    return shared_app.test_client()
 
 
 @settings(

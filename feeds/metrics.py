@@ -41,6 +41,11 @@ class Metrics:
         self.cache_bytes = Gauge(
             "paperfeed_feed_cache_bytes", "Bytes held by the feed cache", registry=self.registry
         )
+        self.stem_cache_bytes = Gauge(
+            "paperfeed_stem_cache_bytes",
+            "Bytes held by the word-stem cache (bounded by parsing.text.STEM_CACHE_BYTES)",
+            registry=self.registry,
+        )
         self.papers = Gauge("paperfeed_papers", "Distinct papers stored", registry=self.registry)
         self.database_errors = Counter(
             "paperfeed_database_errors",

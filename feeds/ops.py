@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from feeds.service import Service
+from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
@@ -130,6 +131,7 @@ def metrics() -> Response:
     svc.metrics.cache_hits.set(svc.cache.hits)
     svc.metrics.cache_misses.set(svc.cache.misses)
     svc.metrics.cache_bytes.set(svc.cache.used)
+    svc.metrics.stem_cache_bytes.set(stem_cache_bytes())
     return Response(
         svc.metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
     )

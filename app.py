@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the config file plus the given overrides (tests pass a dict)."""
     from feeds import ops, pages, routes
     from feeds.fastpath import FastFeeds
+    from feeds.headers import add_response_headers
     from feeds.service import Service
     from logs import setup_logging
     from migrations import upgrade
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(routes.bp)
     app.register_blueprint(pages.pages)
     app.register_blueprint(ops.bp)
+    app.after_request(add_response_headers)
     return app
 
 

@@ -76,7 +76,16 @@ class Config:
     refresh_minutes: float = setting(30.0, "minutes between refreshes of every source")
     feed_items: int = setting(50, "items in a feed when no ?limit= is given")
     max_feed_items: int = setting(500, "largest ?limit= a feed accepts")
-    base_url: str = setting("", "absolute URL the service is reached at (else taken from requests)")
+    base_url: str = setting(
+        "",
+        "absolute URL the service is reached at (else taken from the request; set one of "
+        "base_url or allowed_hosts in production)",
+    )
+    allowed_hosts: str = setting(
+        "",
+        "comma-separated hosts (with :port if not the default) links may name when base_url "
+        "is unset; a request for another host gets links to the first",
+    )
     scheduler: str = setting(
         "embedded",
         "embedded|web: refresh on a timer inside each serving process (a database lease "
@@ -89,7 +98,8 @@ class Config:
     connect_timeout: float = setting(5.0, "seconds to connect to a source")
     read_timeout: float = setting(20.0, "seconds a source may stay silent while sending")
     fetch_deadline: float = setting(
-        60.0, "seconds one fetch may take in all (checked while the body is read)"
+        60.0,
+        "seconds one fetch may take in all: connect, redirects, retries and their waits, body",
     )
     max_body_bytes: int = setting(20 * 1024 * 1024, "largest listing body read from a source")
     retries: int = setting(3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)")

@@ -29,15 +29,21 @@ def accepts_gzip(header: str | None) -> bool:
 
 
 def answer(
-    cached: CachedFeed, fmt: str, header: Callable[[str], str | None], max_age: int
+    cached: CachedFeed,
+    fmt: str,
+    header: Callable[[str], str | None],
+    max_age: int,
+    vary: str = "Accept-Encoding",
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body) for a request whose headers header(name) returns."""
+    """(status, headers, body) for a request whose headers header(name) returns; vary names
+    every request header the body depends on (shared caches key on them)."""
     gzipped = accepts_gzip(header("Accept-Encoding"))
     headers = [
         ("ETag", cached.gzip_etag if gzipped else cached.etag),
         ("Last-Modified", cached.http_date),
         ("Cache-Control", f"public, max-age={max_age}"),
-        ("Vary", "Accept-Encoding"),
+        ("Vary", vary),
+        ("X-Content-Type-Options", "nosniff"),
     ]
     if is_fresh(cached, header("If-None-Match"), header("If-Modified-Since")):
         return 304, headers, b""

@@ -55,7 +55,23 @@ class Metrics:
         self.cache_bytes = Gauge(
             "paperfeed_feed_cache_bytes", "Bytes held by the feed cache", registry=self.registry
         )
+        self.stem_cache_bytes = Gauge(
+            "paperfeed_stem_cache_bytes",
+            "Bytes held by the word-stem cache (bounded by parsing.text.STEM_CACHE_BYTES)",
+            registry=self.registry,
+        )
         self.papers = Gauge("paperfeed_papers", "Distinct papers stored", registry=self.registry)
+        self.database_errors = Counter(
+            "paperfeed_database_errors",
+            "Database failures this process met (it served cached feeds meanwhile)",
+            registry=self.registry,
+        )
+        self.database_up = Gauge(
+            "paperfeed_database_up",
+            "1 when this process last reached the database, 0 during an outage",
+            registry=self.registry,
+        )
+        self.database_up.set(1)
         self.generation = Gauge(
             "paperfeed_store_generation",
             "Store generation this process has seen",

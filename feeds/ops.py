@@ -1,4 +1,5 @@
-"""Operations routes: /healthz, /status, /metrics and POST /admin/refresh."""
+"""Operations routes: /healthz (liveness), /readyz (readiness), /status, /metrics and
+POST /admin/refresh; and the answer to a request the database failed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from feeds.service import Service
+from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
+from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
+from store import StoreError
 
 bp = Blueprint("ops", __name__)
 
@@ -26,7 +30,35 @@ def _iso(moment: datetime | None) -> str | None:
 
 @bp.route("/healthz")
 def healthz() -> Response:
+    """Liveness: the process answers. It never touches the database, so a database outage
+    does not get every worker restarted (they keep serving cached feeds)."""
     return jsonify({"ok": True})
+
+
+@bp.route("/readyz")
+def readyz() -> Response:
+    """Readiness, for a load balancer: 503 while the database cannot be reached."""
+    svc = service()
+    try:
+        svc.store.ping()
+    except StoreError as error:
+        svc.database.failed(error, "checking readiness")
+        return _json({"ready": False, "database": svc.database.as_json()}, 503)
+    svc.database.succeeded()
+    return jsonify({"ready": True})
+
+
+def database_unavailable(error: Exception) -> Response:
+    """A request that needed the database while it was unreachable: 503, try again later."""
+    svc = service()
+    svc.database.failed(error, f"answering {request.path}")
+    response = _json({"error": "database unavailable", "database": svc.database.as_json()}, 503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+for _unavailable in StoreError:
+    bp.app_errorhandler(_unavailable)(database_unavailable)
 
 
 @bp.route("/status")
@@ -42,10 +74,10 @@ def status() -> Response:
         sources[source.name] = {
             "kind": source.kind,
             "enabled": source.enabled,
-            "location": source.url or source.path,
+            "location": redact_url(source.url) if source.url else source.path,
             "last_refresh": _iso(last_attempt),
             "last_success": _iso(state.last_success if state else None),
-            "last_error": state.last_error if state else None,
+            "last_error": redact_text(state.last_error) if state and state.last_error else None,
             "last_error_at": _iso(state.last_error_at if state else None),
             "failing": bool(state and state.failing),
             "papers_seen": state.papers_seen if state else 0,
@@ -65,6 +97,8 @@ def status() -> Response:
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
             "lease": {"holder": lease[0], "expires": _iso(lease[1])} if lease else None,
+            "database": svc.database.as_json(),
+            "refresh_failure": _failure(svc),
             "recent_refreshes": [
                 {
                     "holder": r["holder"],
@@ -80,13 +114,24 @@ def status() -> Response:
     )
 
 
+def _failure(svc: Service) -> dict[str, Any] | None:
+    """This process's last refresh, when it failed as a whole (sources failing alone are in
+    "sources")."""
+    failure = svc.refresher.last_failure
+    return {"at": _iso(failure[0]), "error": failure[1]} if failure else None
+
+
 @bp.route("/metrics")
 def metrics() -> Response:
     svc = service()
-    svc.metrics.papers.set(svc.store.count_papers())
+    try:
+        svc.metrics.papers.set(svc.store.count_papers())
+    except StoreError as error:  # the other metrics still tell what this process sees
+        svc.database.failed(error, "counting papers for /metrics")
     svc.metrics.cache_hits.set(svc.cache.hits)
     svc.metrics.cache_misses.set(svc.cache.misses)
     svc.metrics.cache_bytes.set(svc.cache.used)
+    svc.metrics.stem_cache_bytes.set(stem_cache_bytes())
     return Response(
         svc.metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
     )

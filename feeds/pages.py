@@ -17,8 +17,9 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from feeds import render
 from feeds.highlight import Highlighter
-from feeds.routes import absolute, service
+from feeds.routes import absolute, service, whole_number
 from feeds.service import Service
+from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics import search
 from topics.analysis import Document
@@ -99,7 +100,10 @@ def _source_rows(svc: Service) -> list[dict[str, object]]:
                 "kind": source.kind,
                 "enabled": source.enabled,
                 "last_success": state.last_success if state else None,
-                "last_error": state.last_error if state and state.failing else None,
+                # Errors stored before redaction existed may still name a secret.
+                "last_error": redact_text(state.last_error)
+                if state and state.failing and state.last_error
+                else None,
                 "papers": state.papers_seen if state else 0,
             }
         )
@@ -192,9 +196,10 @@ class Paging:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    number = whole_number(raw, 1, 10**9 - 1)
+    if number is None:
         abort(Response(f"page must be a whole number from 1 up, not {raw[:20]!r}", status=400))
-    return int(raw)
+    return number
 
 
 def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:

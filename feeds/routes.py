@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -43,14 +44,26 @@ def absolute(endpoint: str, **values: str) -> str:
 # ---- feeds ------------------------------------------------------------------------------
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(raw: str, low: int, high: int) -> int | None:
+    """raw as a whole number from low to high, or None. ASCII digits only: str.isdigit()
+    also accepts "²" and "৩", which int() refuses (a 500) or reads as another digit."""
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        return None
+    return int(raw)
+
+
 def limit_param() -> int:
     config = service().config
     raw = request.args.get("limit")
     if raw is None:
         return int(config.feed_items)
-    if not raw.isdigit() or not 1 <= int(raw) <= config.max_feed_items:
+    limit = whole_number(raw, 1, config.max_feed_items)
+    if limit is None:
         abort(_bad_request(f"limit must be a whole number from 1 to {config.max_feed_items}"))
-    return int(raw)
+    return limit
 
 
 def _bad_request(message: str, **extra: object) -> Response:
@@ -133,7 +146,7 @@ def respond(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body for a cached feed (304 when the reader's copy is current);
     the route and the fast path both answer here."""
-    status, headers, body = answer(cached, fmt, header, svc.max_age)
+    status, headers, body = answer(cached, fmt, header, svc.max_age, svc.request_base.vary)
     svc.metrics.count_feed_request(fmt, status)
     return status, headers, body
 

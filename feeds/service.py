@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from feeds.cache import FeedCache
+from feeds.forwarded import RequestBase
 from feeds.metrics import Metrics
 from refresh.pipeline import Refresher
+from refresh.redact import redact_text
 from settings import Config
-from store import Store
+from store import Store, StoreError
+
+log = logging.getLogger("paperfeed.web")
+
+
+@dataclass
+class DatabaseHealth:
+    """What this process saw of the database: failures are counted and the last one kept,
+    and logged once per outage rather than once per request."""
+
+    metrics: Metrics
+    failures: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    down_since: datetime | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+    def failed(self, error: Exception, doing: str) -> None:
+        self.failures += 1
+        self.last_error = redact_text(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+        self.last_error_at = datetime.now(UTC)
+        self.metrics.database_errors.inc()
+        self.metrics.database_up.set(0)
+        if self.down_since is None:
+            self.down_since = self.last_error_at
+            log.error(
+                "database unreachable while %s, serving cached feeds: %s", doing, self.last_error
+            )
+
+    def succeeded(self) -> None:
+        if self.down_since is not None:
+            log.warning("database reachable again (down since %s)", self.down_since.isoformat())
+            self.down_since = None
+            self.metrics.database_up.set(1)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "up": self.up,
+            "down_since": self.down_since.isoformat() if self.down_since else None,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
+        }
 
 
 @dataclass
@@ -21,9 +70,15 @@ class Service:
     cache: FeedCache
     metrics: Metrics
     scheduler: object | None = None
+    database: DatabaseHealth = field(init=False)
+    request_base: RequestBase = field(init=False)
     _generation: int = -1
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.database = DatabaseHealth(self.metrics)
+        self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
 
     @classmethod
     def build(cls, config: Config) -> Service:
@@ -33,34 +88,50 @@ class Service:
         return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
 
     def generation(self) -> int:
-        """The store generation, read from the database at most every few seconds."""
+        """The store generation, read from the database at most every few seconds.
+
+        One thread reads it while the others go on with the value they have. When the
+        database cannot be read, the last generation seen stays: cached feeds keep being
+        served, byte for byte, until the database is back.
+        """
         now = time.monotonic()
         if now - self._checked_at < self.config.generation_check_seconds and self._generation >= 0:
             return self._generation
-        with self._lock:
+        if not self._lock.acquire(blocking=self._generation < 0):
+            return self._generation  # another thread is asking the database right now
+        try:
             if (
                 now - self._checked_at >= self.config.generation_check_seconds
                 or self._generation < 0
             ):
-                current = self.store.generation()
-                if current != self._generation:
-                    self.cache.drop_older_than(current)
-                    self.metrics.generation.set(current)
-                self._generation, self._checked_at = current, now
+                self._read_generation(now)
+        finally:
+            self._lock.release()
         return self._generation
+
+    def _read_generation(self, now: float) -> None:
+        try:
+            current = self.store.generation()
+        except StoreError as error:
+            if self._generation < 0:
+                raise  # nothing seen yet: nothing to fall back on
+            self.database.failed(error, "checking the store generation")
+            # Ask again after a pause, not on every request of an outage.
+            self._checked_at = now + max(1.0, self.config.generation_check_seconds)
+            return
+        self.database.succeeded()
+        if current != self._generation:
+            self.cache.drop_older_than(current)
+            self.metrics.generation.set(current)
+        self._generation, self._checked_at = current, now
 
     @property
     def max_age(self) -> int:
         return round(self.config.refresh_minutes * 60)
 
     def base_url(self, environ: dict) -> str:  # type: ignore[type-arg]
-        """Configured base_url, else the request's scheme and Host (after ProxyFix)."""
-        if self.config.base_url:
-            return self.config.base_url.rstrip("/")
-        host = environ.get("HTTP_HOST") or (
-            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-        )
-        return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+        """Configured base_url, else the request's scheme and host when they are safe to use."""
+        return self.request_base.of(environ)
 
     def invalidate(self) -> None:
         """Look at the database on the next request (after this process refreshed)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
 
 from pylatexenc.latex2text import LatexNodes2Text
@@ -139,17 +140,33 @@ def title_key(title: str) -> str:
     return " ".join(words(title))
 
 
+# Words seen and their stems. Bounded in bytes, not entries: queries bring words of any
+# length, and 500,000 entries once came to about 1 GB in a worker. Cleared when full (an
+# LRU would cost a lock and bookkeeping on the hottest path of matching).
+STEM_CACHE_BYTES = 16 * 1024 * 1024
 _STEMS: dict[str, str] = {}
+_stems_bytes = 0
+_DICT_SLOT = 100  # a dict entry's share of the table, with room for its growth
 
 
 def stem(word: str) -> str:
     """Reduce an English plural to its singular: networks -> network, ViTs -> vit."""
+    global _stems_bytes
     found = _STEMS.get(word)
     if found is None:
-        if len(_STEMS) > 500_000:  # bound the memory a flood of odd words can take
+        found = _singular(word)
+        cost = sys.getsizeof(word) + (sys.getsizeof(found) if found != word else 0) + _DICT_SLOT
+        if _stems_bytes + cost > STEM_CACHE_BYTES:
             _STEMS.clear()
-        found = _STEMS[word] = _singular(word)
+            _stems_bytes = 0
+        _STEMS[word] = found
+        _stems_bytes += cost
     return found
+
+
+def stem_cache_bytes() -> int:
+    """About how many bytes the stem cache holds now (for tests and /metrics)."""
+    return _stems_bytes
 
 
 def stems_of(raw: list[str]) -> list[str]:

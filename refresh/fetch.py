@@ -1,4 +1,10 @@
-"""Fetch listing bytes: one requests Session with timeouts, retries, conditional GET, a size cap.
+"""Fetch listing bytes: one requests Session with timeouts, retries, conditional GET, a size cap,
+and one wall-clock deadline per fetch.
+
+The deadline covers everything a fetch can wait on: connecting, each redirect, each retry and
+its Retry-After or backoff wait, and reading the body. urllib3 alone bounds each socket
+operation, not the whole: a body trickling one byte a second never trips a read timeout, and
+it honours Retry-After up to six hours.
 
 Local paths are read from disk; their content hash plays the part of an ETag so that an
 unchanged file is not parsed again.
@@ -6,18 +12,27 @@ unchanged file is not parsed again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import socket
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
+
+from refresh.redact import redact_text, redact_url
 
 log = logging.getLogger("paperfeed.fetch")
 
@@ -45,6 +60,134 @@ class Fetched:
 _ARXIV_HOSTS = ("arxiv.org",)
 
 
+class Deadline:
+    """A moment on the monotonic clock that one fetch must finish by, and the sockets the
+    fetch reads from: when the moment comes, a timer shuts them down, which ends any read
+    blocked on them (a read returns only when its buffer is full or the peer goes silent for
+    read_timeout, so a peer trickling bytes, in the head or the body, would hold it)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self._expired:
+                _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def cap(self, seconds: float) -> float:
+        """seconds, or what is left of the deadline when that is less (never 0: that would
+        make the socket non-blocking)."""
+        return max(0.01, min(seconds, self.remaining()))
+
+
+class OutOfTime(Exception):
+    """Raised inside urllib3 or requests when the fetch deadline leaves no room to go on."""
+
+
+# The deadline of the fetch running in this thread, for the retry policy and the connections
+# (urllib3 builds a new Retry per attempt from the session's one and pools connections across
+# fetches, so neither can carry a per-fetch value).
+_current_deadline: ContextVar[Deadline | None] = ContextVar("fetch_deadline", default=None)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing is blocked on it
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedConnection(HTTPConnection):
+    """A connection that hands its socket to the running fetch's deadline before it reads a
+    response (a pooled keep-alive connection too)."""
+
+    def getresponse(self) -> BaseHTTPResponse:  # type: ignore[override]
+        deadline = _current_deadline.get()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineTimeout(Timeout):
+    """Connect and read timeouts that never reach past the fetch deadline, on every attempt
+    (urllib3 clones the timeout for each retry; requests reuses it for each redirect)."""
+
+    def __init__(self, deadline: Deadline, connect: float, read: float) -> None:
+        super().__init__(connect=connect, read=read)
+        self.deadline = deadline
+
+    def clone(self) -> _DeadlineTimeout:
+        return _DeadlineTimeout(self.deadline, self._connect, self._read)  # type: ignore[arg-type]
+
+    @property
+    def connect_timeout(self) -> float:
+        return self.deadline.cap(self._connect)  # type: ignore[arg-type]
+
+    @property
+    def read_timeout(self) -> float:
+        return self.deadline.cap(self._read)  # type: ignore[arg-type]
+
+
+class _DeadlineRetry(Retry):
+    """urllib3's retry policy, but a wait (Retry-After or backoff) that would end past the
+    fetch deadline ends the fetch now instead."""
+
+    def sleep(self, response: object = None) -> None:
+        deadline = _current_deadline.get()
+        retry_after = None
+        if self.respect_retry_after_header and response is not None:
+            retry_after = self.get_retry_after(response)  # type: ignore[arg-type]
+        wait = retry_after if retry_after is not None else self.get_backoff_time()
+        if deadline is not None and wait >= deadline.remaining():
+            asked = (
+                f"Retry-After {wait:g} s" if retry_after is not None else f"a {wait:g} s backoff"
+            )
+            raise OutOfTime(
+                f"{asked} would end past the {deadline.seconds:g} s deadline; giving up"
+            )
+        if wait > 0:
+            time.sleep(wait)
+
+
 class Fetcher:
     """Reads URLs and local paths for the refresher."""
 
@@ -66,7 +209,7 @@ class Fetcher:
         self.arxiv_interval = arxiv_interval
         self._last_arxiv_request = 0.0
         self._arxiv_lock = threading.Lock()
-        retry = Retry(
+        retry = _DeadlineRetry(
             total=retries,
             connect=retries,
             read=0,  # a server that hung once will hang again: fail within read_timeout
@@ -79,7 +222,7 @@ class Fetcher:
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = _DeadlineAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = user_agent
@@ -94,7 +237,7 @@ class Fetcher:
             return self._fetch_url(location, etag, last_modified)
         if scheme in ("", "file") or len(scheme) == 1:  # C:\... on Windows
             return self._read_file(location, etag)
-        raise FetchError(f"{location}: only http(s) URLs and local paths can be read")
+        raise FetchError(f"{redact_url(location)}: only http(s) URLs and local paths can be read")
 
     def _read_file(self, location: str, etag: str | None) -> Fetched:
         path = Path(location.removeprefix("file://"))
@@ -127,26 +270,55 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         self._pace_arxiv(urlsplit(url).hostname or "")
-        started = time.monotonic()
+        deadline = Deadline(self.deadline)
+        shown = redact_url(url)  # what errors and logs may say: no credentials, no query
+        with deadline:
+            token = _current_deadline.set(deadline)
+            try:
+                return self._get(url, headers, deadline, shown)
+            finally:
+                _current_deadline.reset(token)
+
+    def _get(self, url: str, headers: dict[str, str], deadline: Deadline, shown: str) -> Fetched:
+        def check_deadline(response: requests.Response, *args: object, **kwargs: object) -> None:
+            if deadline.remaining() <= 0:  # each redirect answer passes here
+                response.close()
+                raise OutOfTime(f"took longer than {deadline.seconds:g} s")
+
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeouts, stream=True)
+            response = self.session.get(
+                url,
+                headers=headers,
+                # requests hands a urllib3 Timeout to urllib3 as it is.
+                timeout=_DeadlineTimeout(deadline, *self.timeouts),  # type: ignore[arg-type]
+                stream=True,
+                hooks={"response": check_deadline},
+            )
+        except OutOfTime as error:
+            raise FetchError(f"{shown}: {error}") from None
         except requests.RequestException as error:
-            raise FetchError(f"{url}: {_reason(error)}") from None
+            late = deadline.remaining() <= 0
+            reason = f"took longer than {deadline.seconds:g} s" if late else _reason(error)
+            raise FetchError(f"{shown}: {reason}") from None
         with response:
             if response.status_code == 304:
                 return Fetched(
-                    url, not_modified=True, etag=etag, last_modified=last_modified, status=304
+                    url,
+                    not_modified=True,
+                    etag=headers.get("If-None-Match"),
+                    last_modified=headers.get("If-Modified-Since"),
+                    status=304,
                 )
             if response.status_code >= 400:
                 raise FetchError(
-                    f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip()
+                    f"{shown}: HTTP {response.status_code} {response.reason or ''}".rstrip()
                 )
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise FetchError(
-                    f"{url}: body of {declared} bytes is over the {self.max_bytes}-byte cap"
+                    f"{shown}: body of {declared} bytes is over the {self.max_bytes}-byte cap"
                 )
-            body = self._read_capped(url, response, started)
+            body = self._read_capped(shown, response, deadline)
             return Fetched(
                 url,
                 body=body,
@@ -155,8 +327,9 @@ class Fetcher:
                 status=response.status_code,
             )
 
-    def _read_capped(self, url: str, response: requests.Response, started: float) -> bytes:
-        """Read the (decompressed) body, stopping at the size cap and the deadline."""
+    def _read_capped(self, url: str, response: requests.Response, deadline: Deadline) -> bytes:
+        """Read the (decompressed) body, stopping at the size cap and the deadline (whose
+        timer shuts the socket down, ending a read that a trickling body holds)."""
         chunks: list[bytes] = []
         size = 0
         try:
@@ -166,11 +339,14 @@ class Fetcher:
                     raise FetchError(
                         f"{url}: body cut off at the {self.max_bytes}-byte cap (compressed or not)"
                     )
-                if time.monotonic() - started > self.deadline:
-                    raise FetchError(f"{url}: took longer than {self.deadline:g} s")
+                if deadline.remaining() <= 0:
+                    break
                 chunks.append(chunk)
         except requests.RequestException as error:
-            raise FetchError(f"{url}: {_reason(error)}") from None
+            if deadline.remaining() > 0:
+                raise FetchError(f"{url}: {_reason(error)}") from None
+        if deadline.remaining() <= 0:
+            raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
         return b"".join(chunks)
 
 
@@ -181,7 +357,7 @@ def _reason(error: Exception) -> str:
     if isinstance(error, requests.Timeout) or isinstance(reason, TimeoutError | ReadTimeoutError):
         return "timed out"
     if isinstance(error, requests.exceptions.RetryError):
-        return f"gave up after retries ({error})"
+        return redact_text(f"gave up after retries ({error})")
     if isinstance(error, requests.ConnectionError):
         return "could not connect"
-    return str(error) or type(error).__name__
+    return redact_text(str(error)) or type(error).__name__

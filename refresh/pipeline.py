@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-import sqlalchemy as sa
-
 import parsing
 from refresh.fetch import Fetcher, FetchError
 from refresh.locations import locations
+from refresh.redact import redact_text, redact_url
 from settings import Config, SourceConfig
-from store import Matches, Store, StoredPaper, UpsertResult
+from store import LeaseLost, Matches, Store, StoredPaper, StoreError, UpsertResult
 from topics import search
 from topics.analysis import Document
 from topics.matcher import TopicMatcher
@@ -27,8 +26,6 @@ from topics.matcher import TopicMatcher
 log = logging.getLogger("paperfeed.refresh")
 
 LEASE = "refresh"
-# The database is unreachable, not refusing one record: storing one by one cannot help.
-_DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 T = TypeVar("T")
 
 
@@ -52,6 +49,7 @@ class RefreshReport:
     sources: list[SourceOutcome] = field(default_factory=list)
     memberships_changed: int = 0
     generation: int | None = None
+    lease_lost: bool = False  # stopped because another process took the lease over
 
     @property
     def new(self) -> int:
@@ -76,12 +74,24 @@ def new_holder() -> str:
 
 
 class _LeaseKeeper:
-    """Renew the lease in the background while a refresh runs, so a slow fetch keeps it."""
+    """Renew the lease in the background while a refresh runs, so a slow fetch keeps it;
+    notice when it could not, so the refresh stops before its next write."""
 
     def __init__(self, store: Store, holder: str, ttl: timedelta) -> None:
         self.store, self.holder, self.ttl = store, holder, ttl
+        self._renewed_at = time.monotonic()  # the lease was just taken
+        self._refused = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    @property
+    def lost(self) -> bool:
+        """Taken over, or not renewed for a whole lease time (e.g. this process was paused)."""
+        return self._refused or time.monotonic() - self._renewed_at >= self.ttl.total_seconds()
+
+    def check(self) -> None:
+        if self.lost:
+            raise LeaseLost(f"{self.holder} could not renew the {LEASE} lease: stopping")
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()
@@ -93,8 +103,14 @@ class _LeaseKeeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.ttl.total_seconds() / 3):
+            beat = time.monotonic()
             try:
-                self.store.renew_lease(LEASE, self.holder, self.ttl)
+                if self.store.renew_lease(LEASE, self.holder, self.ttl):
+                    self._renewed_at = beat
+                else:
+                    self._refused = True
+                    log.warning("refresh lease taken over from %s", self.holder)
+                    return
             except Exception:  # the database may be restarting: try again next beat
                 log.exception("could not renew the refresh lease")
 
@@ -136,6 +152,8 @@ class Refresher:
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.matcher = TopicMatcher({n: t.query for n, t in config.topics.items()})
         self._running = threading.Lock()
+        # When this process's last refresh failed as a whole (the database), and why.
+        self.last_failure: tuple[datetime, str] | None = None
 
     @property
     def busy(self) -> bool:
@@ -151,21 +169,39 @@ class Refresher:
         if not self._running.acquire(blocking=False):
             return RefreshReport(ran=False, holder=self.holder)
         try:
-            if not self.store.acquire_lease(LEASE, self.holder, self.lease_ttl):
-                held = self.store.lease_holder(LEASE)
-                log.info(
-                    "refresh skipped: lease held by %s", held[0] if held else "another process"
-                )
-                return RefreshReport(ran=False, holder=held[0] if held else None)
-            try:
-                with _LeaseKeeper(self.store, self.holder, self.lease_ttl):
-                    return self._run_with_lease(force, only)
-            finally:
-                self.store.release_lease(LEASE, self.holder)
+            report = self._run_leased(force, only)
+        except Exception as error:  # the database failed: /status of this process says so
+            first_line = f"{type(error).__name__}: {error}".splitlines()[0]
+            self.last_failure = (datetime.now(UTC), redact_text(first_line)[:500])
+            raise
         finally:
             self._running.release()
+        if report.ran:
+            self.last_failure = None
+        return report
 
-    def _run_with_lease(self, force: bool, only: list[str] | None) -> RefreshReport:
+    def _run_leased(self, force: bool, only: list[str] | None) -> RefreshReport:
+        if not self.store.acquire_lease(LEASE, self.holder, self.lease_ttl):
+            held = self.store.lease_holder(LEASE)
+            log.info("refresh skipped: lease held by %s", held[0] if held else "another process")
+            return RefreshReport(ran=False, holder=held[0] if held else None)
+        try:
+            with (
+                _LeaseKeeper(self.store, self.holder, self.lease_ttl) as keeper,
+                self.store.fenced(LEASE, self.holder),
+            ):
+                return self._run_with_lease(keeper, force, only)
+        except LeaseLost as lost:
+            # Another process holds the lease now: what this one wrote so far is committed
+            # source by source; the rest is the new holder's job.
+            log.warning("refresh stopped: %s", lost)
+            return RefreshReport(ran=True, holder=self.holder, lease_lost=True)
+        finally:
+            self.store.release_lease(LEASE, self.holder)
+
+    def _run_with_lease(
+        self, keeper: _LeaseKeeper, force: bool, only: list[str] | None
+    ) -> RefreshReport:
         started = datetime.now(UTC)
         report = RefreshReport(ran=True, holder=self.holder)
         report.memberships_changed += self.sync_topics()
@@ -177,7 +213,8 @@ class Refresher:
             if not force and not self.is_due(source):
                 report.sources.append(SourceOutcome(source.name, "not_due"))
                 continue
-            outcome, upserted = self.refresh_source_safely(source)
+            keeper.check()
+            outcome, upserted = self.refresh_source_safely(source, before_write=keeper.check)
             report.sources.append(outcome)
             report.memberships_changed += upserted.memberships_changed
             # Publish each source's papers at once: a slow source must not hold back the rest.
@@ -197,11 +234,16 @@ class Refresher:
         # A tick that comes a little early still counts: the interval is not a stopwatch.
         return datetime.now(UTC) >= state.last_attempt + timedelta(minutes=minutes * 0.9)
 
-    def refresh_source_safely(self, source: SourceConfig) -> tuple[SourceOutcome, UpsertResult]:
+    def refresh_source_safely(
+        self, source: SourceConfig, before_write: Callable[[], None] = lambda: None
+    ) -> tuple[SourceOutcome, UpsertResult]:
         """refresh_source, with any unexpected error costing this source only: it is
-        recorded (when the database lets us) and shown in /status and /metrics."""
+        recorded (when the database lets us) and shown in /status and /metrics. A lost
+        lease is not such an error: it stops the whole refresh, writing nothing more."""
         try:
-            return self.refresh_source(source)
+            return self.refresh_source(source, before_write)
+        except LeaseLost:
+            raise
         except Exception as error:
             log.exception("source %s: refresh failed", source.name)
             now = datetime.now(UTC)
@@ -217,8 +259,11 @@ class Refresher:
             self.on_outcome(outcome)
             return outcome, UpsertResult()
 
-    def refresh_source(self, source: SourceConfig) -> tuple[SourceOutcome, UpsertResult]:
-        """Fetch, parse and store one source; a failure of a location is recorded, never raised."""
+    def refresh_source(
+        self, source: SourceConfig, before_write: Callable[[], None] = lambda: None
+    ) -> tuple[SourceOutcome, UpsertResult]:
+        """Fetch, parse and store one source; a failure to read a location is recorded, never
+        raised (before_write may raise to stop before anything is written)."""
         started = time.monotonic()
         now = datetime.now(UTC)
         validators = self.store.validators(source.name)
@@ -229,7 +274,7 @@ class Refresher:
         fetched_any = False
         for location in locations(source):
             etag, last_modified = validators.get(location, (None, None))
-            self.progress(f"{source.name}: reading {location}")
+            self.progress(f"{source.name}: reading {redact_url(location)}")
             try:
                 fetched = self.fetcher.fetch(location, etag=etag, last_modified=last_modified)
                 if fetched.not_modified:
@@ -240,14 +285,17 @@ class Refresher:
                 log.warning("source %s: %s", source.name, error)
                 continue
             except Exception as error:  # a bug must not stop the other sources
-                errors.append(f"internal error: {type(error).__name__}: {error}")
-                log.exception("source %s: unexpected error reading %s", source.name, location)
+                errors.append(f"internal error: {type(error).__name__}: {redact_text(str(error))}")
+                log.exception(
+                    "source %s: unexpected error reading %s", source.name, redact_url(location)
+                )
                 continue
             fetched_any = True
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
             fresh[location] = (fetched.etag, fetched.last_modified)
+        before_write()  # fetching can take long: is the lease still ours?
         upserted, refused = self.store_papers(source.name, papers, now)
         outcome.skipped += refused
         outcome.papers, outcome.new, outcome.changed = (
@@ -258,7 +306,8 @@ class Refresher:
         outcome.seconds = time.monotonic() - started
         values: dict[str, object] = {"last_attempt": now}
         if errors:
-            outcome.status, outcome.error = "error", "; ".join(errors)[:2000]
+            # Stored and shown on / and /status: no credentials or query strings of URLs.
+            outcome.status, outcome.error = "error", redact_text("; ".join(errors))[:2000]
             values.update(last_error=outcome.error, last_error_at=now)
         else:
             outcome.status = "ok" if fetched_any else "not_modified"
@@ -285,7 +334,7 @@ class Refresher:
         try:
             batch = counted(papers, f"{source}: storing papers", self.steps)
             return self.store.upsert(batch, source, now, match=self.match_stored), 0
-        except _DATABASE_DOWN:
+        except (*StoreError, LeaseLost):
             raise
         except Exception:
             log.warning("source %s: the store refused the batch; storing one by one", source)
@@ -293,7 +342,7 @@ class Refresher:
         for index, paper in enumerate(papers):
             try:
                 one = self.store.upsert([paper], source, now, match=self.match_stored)
-            except _DATABASE_DOWN:
+            except (*StoreError, LeaseLost):
                 raise
             except Exception as error:
                 refused += 1

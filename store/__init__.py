@@ -7,16 +7,21 @@ function in store.merge; the tables and column types are in store.schema.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from store.coordination import CoordinationStore, Validators
-from store.engine import engine_url, make_engine
+from store.engine import StoreError, engine_url, make_engine
+from store.fencing import LeaseLost
 from store.memberships import MembershipStore
 from store.papers import PaperStore
 from store.records import Matches, SourceState, StoredPaper, TopicSummary, UpsertResult
 
 __all__ = [
+    "LeaseLost",
     "Matches",
     "SourceState",
     "Store",
+    "StoreError",
     "StoredPaper",
     "TopicSummary",
     "UpsertResult",
@@ -31,6 +36,15 @@ class Store(PaperStore, MembershipStore, CoordinationStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers a query now."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from store.fencing import Transactions
 from store.records import SourceState
 from store.schema import leases, refresh_runs, source_validators, sources, state
 
@@ -21,9 +21,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class CoordinationStore:
-    engine: Engine
-
+class CoordinationStore(Transactions):
     # ---- sources ------------------------------------------------------------------------
 
     def source_state(self, name: str) -> SourceState:
@@ -44,7 +42,7 @@ class CoordinationStore:
 
     def save_source(self, name: str, validators: Validators | None = None, **values: Any) -> None:
         """Record a refresh of one source: its state and, when given, its validators."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             updated = conn.execute(
                 sa.update(sources).where(sources.c.name == name).values(**values)
             )
@@ -76,7 +74,7 @@ class CoordinationStore:
 
     def bump_generation(self, now: datetime | None = None) -> int:
         moment = now or utcnow()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             updated = conn.execute(
                 sa.update(state)
                 .where(state.c.key == "generation")
@@ -100,7 +98,7 @@ class CoordinationStore:
 
     def record_run(self, holder: str, started: datetime, sources_tried: int, new: int) -> None:
         """Log one refresh that fetched something (shown in /status)."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 sa.insert(refresh_runs).values(
                     holder=holder,

@@ -1,11 +1,47 @@
-"""Engines for the two supported databases: SQLite (the embedded default) and PostgreSQL."""
+"""Engines for the two supported databases: SQLite (the embedded default) and PostgreSQL.
+
+Connections that failed are thrown away, not pooled: SQLAlchemy drops a connection whose
+error it recognises as a disconnect (PostgreSQL restarted, the database dropped), and the
+SQLite errors below count as such too. A connection SQLite opened while the file could not be
+written stays read-only for its whole life, so without this a moment of read-only disk
+(a remount, permissions, an immutable flag) broke every later refresh of the process: such a
+connection is noted when opened, and replaced at checkout once the file is writable again.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+# The database cannot be reached or used right now (down, restarting, dropped, read-only,
+# pool exhausted); the web layer serves what it has cached instead. Not programming errors:
+# those stay 500s.
+StoreError = (OperationalError, InterfaceError, PoolTimeout)
+
+# SQLite errors after which this connection should not be used again.
+_SQLITE_BROKEN = (
+    "attempt to write a readonly database",
+    "disk i/o error",
+    "unable to open database file",
+    "database disk image is malformed",
+    "no such table",  # the file was replaced under us (restored from a backup)
+)
+
+
+def _writable(path: str) -> bool:
+    """Can this process open the file for writing (as SQLite will try to)?"""
+    if path == ":memory:" or path.startswith("file:") or not os.path.exists(path):
+        return True
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError:
+        return False
+    return True
 
 
 def engine_url(url: str) -> str:
@@ -31,5 +67,31 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        path = engine.url.database or ""
+
+        @sa.event.listens_for(engine, "connect")
+        def _note_read_only(_dbapi_connection: Any, record: Any) -> None:
+            record.info["opened_read_only"] = bool(path) and not _writable(path)
+
+        @sa.event.listens_for(engine, "checkout")
+        def _reopen_when_writable(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            if record.info.get("opened_read_only") and _writable(path):
+                # The pool closes this one and opens another, read-write this time.
+                raise sa.exc.DisconnectionError("the SQLite file is writable again")
+
+        @sa.event.listens_for(engine, "handle_error")
+        def _discard_broken_sqlite(context: ExceptionContext) -> None:
+            message = str(context.original_exception).lower()
+            if any(sign in message for sign in _SQLITE_BROKEN):
+                context.is_disconnect = True  # the pool closes it; the next one is opened anew
+
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=10,
+        # An unreachable host must fail a request in seconds, not hang it for minutes.
+        connect_args={"connect_timeout": 5},
+    )

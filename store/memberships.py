@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
+from store.fencing import Transactions
 from store.records import Matches, StoredPaper, TopicSummary, to_stored
 from store.schema import memberships, papers, topics
 
@@ -17,9 +18,7 @@ def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
     return [list(pair) for pair in matched]
 
 
-class MembershipStore:
-    engine: Engine
-
+class MembershipStore(Transactions):
     def topic_fingerprints(self) -> dict[str, str]:
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(topics.c.name, topics.c.fingerprint)).all())  # type: ignore[arg-type]
@@ -28,7 +27,7 @@ class MembershipStore:
         self, name: str, fingerprint: str, paper_matches: dict[int, list[tuple[str, str]]]
     ) -> int:
         """Replace every membership of one topic (its rule changed) and record its fingerprint."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             old = {
                 (row.topic, row.paper_id): row.matched
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
@@ -41,7 +40,7 @@ class MembershipStore:
 
     def drop_topics_except(self, keep: Iterable[str]) -> int:
         names = list(keep)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             gone = conn.execute(sa.delete(memberships).where(memberships.c.topic.not_in(names)))
             conn.execute(sa.delete(topics).where(topics.c.name.not_in(names)))
         return gone.rowcount or 0

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
+from store.fencing import Transactions
 from store.memberships import replace_memberships
 from store.merge import merge, sighting
 from store.records import Matches, StoredPaper, UpsertResult, to_stored
@@ -30,9 +31,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class PaperStore:
-    engine: Engine
-
+class PaperStore(Transactions):
     def upsert(
         self,
         batch: Iterable[Paper],
@@ -47,7 +46,7 @@ class PaperStore:
         """
         now = now or utcnow()
         result = UpsertResult()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             for paper in batch:
                 self._upsert_one(conn, paper, sighting(paper, source, now), result)
             if match is not None and result.touched:

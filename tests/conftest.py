@@ -80,18 +80,41 @@ def app(make_app):  # type: ignore[no-untyped-def]
     application.extensions["paperfeed"].store.dispose()
 
 
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory, samples_database: Path):  # type: ignore[no-untyped-def]
+    """An app on a copy of the refreshed samples, shared by a module's tests that only read
+    (requests with odd parameters and headers)."""
+    folder = tmp_path_factory.mktemp("shared")
+    shutil.copyfile(samples_database, folder / "paperfeed.db")
+    application = create_app(
+        {
+            "config_path": str(samples_config(folder)),
+            "database_url": f"sqlite:///{folder / 'paperfeed.db'}",
+            "scheduler": "off",
+        }
+    )
+    yield application
+    application.extensions["paperfeed"].store.dispose()
+
+
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+def samples_config(folder: Path) -> Path:
+    """A config in folder: the bundled listings as one source, the default topics."""
+    sources = toml_sources({"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")})
+    config = folder / "paperfeed.toml"
+    config.write_text(f"[service]\n\n{sources}\n\n{DEFAULT_TOPICS}\n")
+    return config
 
 
 @pytest.fixture(scope="session")
 def samples_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file holding the bundled samples refreshed once, with the default topics."""
     folder = tmp_path_factory.mktemp("samples")
-    sources = toml_sources({"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")})
-    config = folder / "paperfeed.toml"
-    config.write_text(f"[service]\n\n{sources}\n\n{DEFAULT_TOPICS}\n")
+    config = samples_config(folder)
     path = folder / "samples.db"
     template = create_app(
         {"config_path": str(config), "database_url": f"sqlite:///{path}", "scheduler": "off"}

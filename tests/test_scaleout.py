@@ -1,5 +1,6 @@
 """Scale-out on PostgreSQL with real processes: the Procfile under honcho, SIGKILL of a
-refresher mid-write, and a database outage under traffic."""
+refresher mid-write, a database outage under traffic, and a refresher paused (SIGSTOP)
+past its lease."""
 
 from __future__ import annotations
 
@@ -353,3 +354,52 @@ def test_no_scheduler_in_the_gunicorn_master(tmp_path, write_config, preload) ->
         if "scheduler started" in line
     }
     assert started == workers and master.pid not in started
+
+
+def test_a_refresher_paused_past_its_lease_cannot_commit(
+    tmp_path, pg_url, write_config, httpserver
+) -> None:
+    """SIGSTOP while it fetches, the lease taken over meanwhile, SIGCONT: nothing written."""
+    from datetime import timedelta
+
+    from werkzeug import Request, Response
+
+    fetching, answer = threading.Event(), threading.Event()
+
+    def listing(request: Request) -> Response:
+        fetching.set()
+        answer.wait(30)
+        return Response(big_listing(200))
+
+    httpserver.expect_request("/api").respond_with_handler(listing)
+    config = write_config(
+        sources=toml_sources({"name": "hf", "kind": "hf-api", "url": httpserver.url_for("/api")}),
+        service="lease_seconds = 2\nread_timeout = 30\nfetch_deadline = 60\n",
+    )
+    store = Store(pg_url)
+    upgrade(store.engine)
+    paused = subprocess.Popen(
+        [str(BIN / "paperfeed"), "refresh"],
+        env=environment(pg_url, config),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fetching.wait(30), "the refresher never asked for the listing"
+        paused.send_signal(signal.SIGSTOP)
+        wait_for(lambda: store.lease_holder("refresh") is None, 10, "the lease to expire")
+        assert store.acquire_lease("refresh", "the-new-holder", timedelta(minutes=1))
+        answer.set()  # the listing is waiting in the socket when the refresher wakes up
+        paused.send_signal(signal.SIGCONT)
+        _, stderr = paused.communicate(timeout=60)
+    finally:
+        answer.set()
+        if paused.poll() is None:
+            paused.send_signal(signal.SIGCONT)
+            paused.kill()
+    assert store.count_papers() == 0, "the paused refresher wrote after losing its lease"
+    assert store.source_state("hf").last_attempt is None
+    assert store.lease_holder("refresh")[0] == "the-new-holder"  # type: ignore[index]
+    assert "lease" in stderr, stderr  # it says why it stopped
+    store.dispose()

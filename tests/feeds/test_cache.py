@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from feeds.cache import CachedFeed, FeedCache
+from feeds.cache import CachedFeed, FeedCache, key_size
 
 MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -15,7 +15,8 @@ def feed(text: str) -> CachedFeed:
 
 def test_a_hot_feed_read_through_the_fast_path_survives_eviction() -> None:
     entries = {name: feed(name) for name in ("hot", "cold", "new")}
-    cache = FeedCache(budget_bytes=entries["hot"].size + entries["cold"].size + 10)
+    cost = {name: entry.size + key_size(name) for name, entry in entries.items()}
+    cache = FeedCache(budget_bytes=cost["hot"] + cost["cold"] + 10)  # room for two
     cache.get_or_build("hot", lambda: entries["hot"])
     cache.get_or_build("cold", lambda: entries["cold"])
     assert cache.peek("hot") is entries["hot"]  # what the fast path does on every poll
@@ -31,7 +32,9 @@ def test_the_budget_counts_bytes_and_a_body_larger_than_it_is_served_but_not_kep
     assert cache.get_or_build("huge", lambda: huge) is huge
     assert len(cache) == 0 and cache.used == 0
     cache.get_or_build("small", lambda: small)
-    assert cache.used == small.size and (cache.hits, cache.misses) == (0, 2)
+    # The key and the entry's overhead count too, not only the bodies.
+    assert cache.used == small.size + key_size("small") > len(small.body) + len(small.gzipped)
+    assert (cache.hits, cache.misses) == (0, 2)
 
 
 def test_past_generations_are_dropped() -> None:

@@ -29,7 +29,8 @@ def test_content_types_and_caching_headers(loaded, fmt, content_type) -> None:
     etag = response.headers["ETag"]
     assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
     assert response.headers["Cache-Control"] == "public, max-age=1800"
-    assert response.headers["Vary"] == "Accept-Encoding"
+    # No base_url here: the body's links come from the request's host, and Vary says so.
+    assert response.headers["Vary"] == "Accept-Encoding, Host, X-Forwarded-Host, X-Forwarded-Proto"
     assert parsedate_to_datetime(response.headers["Last-Modified"])
 
 
@@ -107,6 +108,18 @@ def test_limit_outside_bounds_is_400(loaded, limit) -> None:
     response = loaded.get(f"/feeds/residual.rss?limit={limit}")
     assert response.status_code == 400
     assert "limit must be a whole number from 1 to 500" in response.get_json()["error"]
+
+
+def test_limit_takes_ascii_digits_only(loaded) -> None:
+    # "²" passes str.isdigit() and fails int(): it was a 500. "৩" and "٣" were read as 3.
+    for limit in ["²", "৩", "1_0", " 5", "+5", "٣", "9" * 5000]:
+        for path in ("/feeds/residual.rss", "/feeds/search.rss?q=vit&"):
+            sep = "" if path.endswith("&") else "?"
+            response = loaded.get(f"{path}{sep}limit={limit}")
+            assert response.status_code == 400, (path, limit)
+        # Pages are paged with ?page=, read by the same parser.
+        for path in ("/topics/vit?", "/search?q=vit&"):
+            assert loaded.get(f"{path}page={limit}").status_code == 400, (path, limit)
 
 
 def test_unknown_methods_are_405(loaded) -> None:

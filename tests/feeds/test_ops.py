@@ -46,6 +46,9 @@ def test_metrics_in_prometheus_format(app, client) -> None:
     assert 'paperfeed_feed_requests_total{format="rss",status="200"} 1.0' in text
     assert 'paperfeed_feed_requests_total{format="rss",status="304"} 1.0' in text
     assert "paperfeed_refresh_seconds_bucket" in text
+    assert "paperfeed_database_up 1.0" in text and "paperfeed_database_errors_total 0.0" in text
+    stems = [line for line in text.splitlines() if line.startswith("paperfeed_stem_cache_bytes ")]
+    assert stems and float(stems[0].split()[1]) > 0  # refreshing stemmed every paper's words
     assert "paperfeed_feed_cache_hits" in text
 
 

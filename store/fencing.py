@@ -1,0 +1,65 @@
+"""Write transactions, fenced by the refresh lease.
+
+A refresher paused past its lease (SIGSTOP, a long GC pause, a frozen VM) wakes up still
+believing it holds the lease. Under fenced(), every write transaction first re-asserts the
+lease with an UPDATE of its row: that row lock (PostgreSQL) or write lock (SQLite) is held
+until the commit, so no other process can take the lease over between the check and the
+commit, and a holder that lost it has its transaction refused before it writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from store.schema import leases
+
+
+class LeaseLost(Exception):
+    """The lease this writer holds expired or was taken over: its writes are refused."""
+
+
+# (lease name, holder) of the fenced block running in this thread or task.
+_fence: ContextVar[tuple[str, str] | None] = ContextVar("store_fence", default=None)
+
+
+class Transactions:
+    engine: Engine
+
+    @contextmanager
+    def fenced(self, lease: str, holder: str) -> Iterator[None]:
+        """Refuse every write transaction inside the block unless holder still has lease."""
+        token = _fence.set((lease, holder))
+        try:
+            yield
+        finally:
+            _fence.reset(token)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction; inside fenced(), it first proves the lease is still held."""
+        with self.engine.begin() as conn:
+            fence = _fence.get()
+            if fence is not None:
+                assert_lease_held(conn, *fence)
+            yield conn
+
+
+def assert_lease_held(conn: Connection, lease: str, holder: str) -> None:
+    """Lock the lease row if holder holds it and it has not expired; else raise LeaseLost."""
+    held = conn.execute(
+        sa.update(leases)
+        .where(
+            leases.c.name == lease,
+            leases.c.holder == holder,
+            leases.c.expires_at > datetime.now(UTC),
+        )
+        .values(holder=leases.c.holder)
+    )
+    if not held.rowcount:
+        raise LeaseLost(f"{holder} no longer holds the {lease} lease: write refused")

@@ -166,7 +166,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources now and print what each gave.
 
     Exit codes: 0 refreshed (some sources may have failed: see their lines), 1 every source
-    failed, 2 a usage error (config, database), 3 another process holds the refresh lease."""
+    failed, 2 a usage error (config, database), 3 another process holds the refresh lease (or
+    took it over during this refresh)."""
     config = _config(args)
     bars = ProgressBars()
     store = _store(config, bars)
@@ -182,6 +183,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     bars.close()
     if not report.ran:
         print(f"another process is refreshing ({report.holder}); nothing done", file=sys.stderr)
+        return 3
+    if report.lease_lost:
+        print(
+            "refresh stopped: another process took over the refresh lease while this one "
+            "was paused or cut off; what was not written is the new holder's job",
+            file=sys.stderr,
+        )
         return 3
     for outcome in report.sources:
         line = f"{outcome.name}: {outcome.status}, {outcome.new} new, {outcome.changed} changed"

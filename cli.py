@@ -141,8 +141,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env.setdefault("PORT", str(args.port))
     env.setdefault("HOST", args.host)
     env.setdefault("WEB_CONCURRENCY", str(args.workers))
-    if not env["PORT"].isdigit():
-        raise UsageError(f"PORT={env['PORT']!r} is not a port number")
+    if not (env["PORT"].isascii() and env["PORT"].isdigit() and 0 < int(env["PORT"]) < 65536):
+        raise UsageError(f"PORT={env['PORT']!r} is not a port number (1 to 65535)")
     _check_port(env["HOST"], int(env["PORT"]))
     print(
         f"paperfeed: serving {len(config.topics)} topics on http://{env['HOST']}:{env['PORT']}/",

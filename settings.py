@@ -24,10 +24,10 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "samples" / "paperfeed.toml"
 
 
-def setting(default: Any, help: str, env: str | None = None) -> Any:
-    """A field of Config that is a setting: its default, its help, and a platform variable
-    read besides PAPERFEED_<NAME>."""
-    return field(default=default, metadata={"help": help, "env": env})
+def setting(default: Any, help: str, env: str | None = None, minimum: float | None = None) -> Any:
+    """A field of Config that is a setting: its default, its help, a platform variable read
+    besides PAPERFEED_<NAME>, and for numbers the smallest value that makes sense."""
+    return field(default=default, metadata={"help": help, "env": env, "minimum": minimum})
 
 
 class ConfigError(ValueError):
@@ -73,9 +73,11 @@ class Config:
         "SQLAlchemy URL of the store; postgres:// URLs are accepted",
         env="DATABASE_URL",
     )
-    refresh_minutes: float = setting(30.0, "minutes between refreshes of every source")
-    feed_items: int = setting(50, "items in a feed when no ?limit= is given")
-    max_feed_items: int = setting(500, "largest ?limit= a feed accepts")
+    refresh_minutes: float = setting(
+        30.0, "minutes between refreshes of every source", minimum=0.05
+    )
+    feed_items: int = setting(50, "items in a feed when no ?limit= is given", minimum=1)
+    max_feed_items: int = setting(500, "largest ?limit= a feed accepts", minimum=1)
     base_url: str = setting(
         "",
         "absolute URL the service is reached at (else taken from the request; set one of "
@@ -91,24 +93,39 @@ class Config:
         "embedded|web: refresh on a timer inside each serving process (a database lease "
         "lets one run at a time); off: only `paperfeed clock`, the CLI or the admin route",
     )
-    cache_bytes: int = setting(64 * 1024 * 1024, "byte budget of the in-process feed cache")
-    generation_check_seconds: float = setting(
-        2.0, "how often a web process looks for a new store generation"
+    cache_bytes: int = setting(
+        64 * 1024 * 1024, "byte budget of the in-process feed cache", minimum=0
     )
-    connect_timeout: float = setting(5.0, "seconds to connect to a source")
-    read_timeout: float = setting(20.0, "seconds a source may stay silent while sending")
+    generation_check_seconds: float = setting(
+        2.0, "how often a web process looks for a new store generation", minimum=0
+    )
+    connect_timeout: float = setting(5.0, "seconds to connect to a source", minimum=0.01)
+    read_timeout: float = setting(
+        20.0, "seconds a source may stay silent while sending", minimum=0.01
+    )
     fetch_deadline: float = setting(
         60.0,
         "seconds one fetch may take in all: connect, redirects, retries and their waits, body",
+        minimum=0.01,
     )
-    max_body_bytes: int = setting(20 * 1024 * 1024, "largest listing body read from a source")
-    retries: int = setting(3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)")
-    backoff_seconds: float = setting(1.0, "base of the exponential backoff between retries")
-    arxiv_interval: float = setting(3.0, "minimum seconds between two requests to arXiv hosts")
+    max_body_bytes: int = setting(
+        20 * 1024 * 1024, "largest listing body read from a source", minimum=1
+    )
+    retries: int = setting(
+        3, "retries of a failed fetch (429 and 5xx, honouring Retry-After)", minimum=0
+    )
+    backoff_seconds: float = setting(
+        1.0, "base of the exponential backoff between retries", minimum=0
+    )
+    arxiv_interval: float = setting(
+        3.0, "minimum seconds between two requests to arXiv hosts", minimum=0
+    )
     user_agent: str = setting(
         "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed)", "User-Agent sent to sources"
     )
-    lease_seconds: int = setting(120, "how long a refresher holds the lease between renewals")
+    lease_seconds: int = setting(
+        120, "how long a refresher holds the lease between renewals", minimum=1
+    )
     auto_migrate: bool = setting(
         True, "apply database migrations at start-up (the release phase does it on Heroku)"
     )
@@ -128,11 +145,19 @@ class Setting:
     default: Any
     help: str
     env: str | None
+    minimum: float | None
 
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
 SETTINGS = [
-    Setting(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"], f.metadata["env"])
+    Setting(
+        f.name,
+        _TYPES[str(f.type)],
+        f.default,
+        f.metadata["help"],
+        f.metadata["env"],
+        f.metadata["minimum"],
+    )
     for f in fields(Config)
     if "help" in f.metadata
 ]
@@ -152,11 +177,14 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
-        return setting.type(value)
+        number = setting.type(value)
     except (TypeError, ValueError):
         raise ConfigError(
             f"{where}: {setting.name} = {value!r} is not a {setting.type.__name__}"
         ) from None
+    if setting.minimum is not None and number < setting.minimum:
+        raise ConfigError(f"{where}: {setting.name} = {value!r} is below {setting.minimum:g}")
+    return number
 
 
 _TOP_LEVEL_KEYS = {"service", "sources", "topics"}
@@ -220,6 +248,11 @@ def load_config(
         values[key] = _coerce(_BY_NAME[key], value, "override")
     if values["scheduler"] not in ("embedded", "web", "off"):
         problems.append(f"scheduler = {values['scheduler']!r}: use embedded, web or off")
+    if values["feed_items"] > values["max_feed_items"]:
+        problems.append(
+            f"feed_items = {values['feed_items']} is more than max_feed_items = "
+            f"{values['max_feed_items']}: a feed could not be served at its own default"
+        )
 
     base = config_path.parent
     raw_sources = sources_override if sources_override is not None else document.get("sources", [])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import socket
@@ -145,24 +146,28 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`paperfeed ARGS` in folder cwd, run in this process (cli.main, as the console script
-    calls it) so that a test does not pay for starting Python; output and exit code captured."""
+    calls it) so that a test does not pay for starting Python; output and exit code captured.
+    The environment and the root logger (the CLI sets up its own) are restored after."""
     import cli  # here: only CLI tests need it
 
     out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
+    saved_environ = dict(os.environ)
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)
     os.environ.update(env or {})
     try:
-        with contextlib.chdir(cwd), redirect_stdout(out), redirect_stderr(err):
+        with contextlib.chdir(cwd or Path.cwd()), redirect_stdout(out), redirect_stderr(err):
             try:
                 code = cli.main(list(args))
             except SystemExit as exit:  # argparse: --help, usage errors
                 code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
     finally:
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(saved_environ)
+        root.handlers[:], root.level = saved_logging
     return subprocess.CompletedProcess([PAPERFEED, *args], code, out.getvalue(), err.getvalue())
 
 

@@ -14,7 +14,6 @@ import feedparser
 import pytest
 import requests
 
-import cli
 from progress import ProgressBars
 from settings import load_config
 from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources, wait_for
@@ -115,19 +114,10 @@ def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, wr
 
 
 @pytest.fixture
-def paperfeed(capsys, monkeypatch):  # type: ignore[no-untyped-def]
-    """The CLI in this process (fast): main(argv) -> exit code, stdout, stderr. The
-    real-process tests above and below show the same messages end to end."""
-    monkeypatch.setattr(cli, "setup_logging", lambda *args: None)
-
-    def invoke(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        if cwd is not None:
-            monkeypatch.chdir(cwd)
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return invoke
+def paperfeed():  # type: ignore[no-untyped-def]
+    """The CLI in this process (fast): tests.helpers.run. The real-process tests above and
+    below show the same messages end to end."""
+    return run
 
 
 def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -416,3 +406,39 @@ def test_a_reload_signal_serves_the_edited_config(tmp_path, write_config) -> Non
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+def test_settings_that_make_no_sense_are_refused_all_at_once(paperfeed, tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        "[service]\nfeed_items = -5\nmax_feed_items = 0\nrefresh_minutes = 0\n",
+    )
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for problem in (
+        "feed_items = -5 is below 1",
+        "max_feed_items = 0 is below 1",
+        "refresh_minutes",
+    ):
+        assert problem in result.stderr, problem
+
+
+def test_a_default_feed_larger_than_the_largest_is_refused(paperfeed, tmp_path) -> None:
+    config = _write(tmp_path / "paperfeed.toml", "[service]\nfeed_items = 600\n")
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "more than max_feed_items = 500" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "²"])
+def test_a_port_out_of_range_is_one_line(tmp_path, write_config, port: str) -> None:
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = run(
+        "--config",
+        str(write_config()),
+        "--database-url",
+        db,
+        "serve",
+        cwd=tmp_path,
+        env={"PORT": port},
+    )
+    assert "is not a port number" in _one_line_failure(result)

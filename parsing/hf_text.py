@@ -77,7 +77,9 @@ def parse(body: bytes, *, today: date | None = None) -> ParseResult:
             continue
         day = listing_date(line, today)
         if day is not None and not _looks_like_abstract(line):
-            current_date = day
+            # "Jul 28" names no year: a guessed year would show a 2021 paper as this year's.
+            # The line still ends the block; only a date with its year becomes `published`.
+            current_date = day if _DATE_LINE.match(line)["year"] else None  # type: ignore[index]
             continue
         if _looks_like_abstract(line):
             if pending is None:

@@ -49,12 +49,22 @@ def test_first_title_of_the_trending_layout_is_read_from_the_subscribe_line() ->
     )
 
 
-def test_daily_layout_date_line_is_the_listing_date() -> None:
+def test_a_date_line_without_a_year_gives_no_paper_date() -> None:
+    """The capture says "Jul 28" and nothing more: its papers may be from any year, and a
+    guessed year (this year, or last) would show an old paper as new. No date beats a wrong
+    one; the line is still read as a date line, not as a title."""
     body = (LISTINGS / "002_ef8e4038be73e72e.txt").read_bytes()
     papers = parsing.parse("hf-text", body, today=TODAY).papers
-    assert {p.published for p in papers} == {datetime(2026, 7, 28, tzinfo=UTC)}
-    earlier = parsing.parse("hf-text", body, today=date(2026, 3, 1)).papers
-    assert earlier[0].published == datetime(2025, 7, 28, tzinfo=UTC)
+    assert papers and {p.published for p in papers} == {None}
+    assert all(p.title != "Jul 28" for p in papers)
+
+
+def test_a_date_line_with_its_year_is_the_listing_date() -> None:
+    body = (
+        "Daily Papers\n\nJul 28, 2023\n\nA title\n\n" + "An abstract that reads like prose. " * 10
+    )
+    (paper,) = parsing.parse("hf-text", body.encode(), today=TODAY).papers
+    assert paper.published == datetime(2023, 7, 28, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -78,11 +78,15 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
 
 
 def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
-    """The item's link: the best real page of the paper (Hugging Face, else the arXiv
-    abstract, the listing's own page, the DOI, the project). Only when none is known (a
-    title-only listing) a Hugging Face search for the title, so that every item opens."""
+    """The item's link: the best real page of the paper (its Hugging Face page when Hugging
+    Face lists it, else the arXiv abstract, the listing's own page, the DOI, the project).
+    Only when none is known (a title-only listing) a Hugging Face search for the title, so
+    that every item opens."""
     links = paper_links(paper) if links is None else links
-    best = next((links[k] for k in ("hf", "abs", "source", "doi", "project") if k in links), None)
+    # A paper Hugging Face lists (it has upvotes) opens there, with its discussion; any
+    # other arXiv paper opens at its arXiv abstract.
+    first = ("hf", "abs") if paper.upvotes is not None else ("abs", "hf")
+    best = next((links[k] for k in (*first, "source", "doi", "project") if k in links), None)
     if best:
         return best
     title = clean_text(paper.title, max_length=500)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import socket
@@ -266,6 +267,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     title), which terms matched where, or which part of the rule kept it out."""
     config = _config(args)
     topic = config.topics.get(args.rule)
+    if topic is None:
+        # A mistyped topic name is a valid one-word query that matches nothing useful.
+        close = difflib.get_close_matches(args.rule, list(config.topics), n=1, cutoff=0.8)
+        if close:
+            print(
+                f"no topic {args.rule!r}: reading it as a query (did you mean {close[0]!r}?)",
+                file=sys.stderr,
+            )
     query = topic.query if topic else _query(args.rule)
     print(f"{'topic ' + args.rule if topic else 'query'}: {query.text}")
     print(f"means: {query.describe()}")

@@ -442,3 +442,9 @@ def test_a_port_out_of_range_is_one_line(tmp_path, write_config, port: str) -> N
         env={"PORT": port},
     )
     assert "is not a port number" in _one_line_failure(result)
+
+
+def test_explain_says_when_a_rule_looks_like_a_mistyped_topic(tmp_path, write_config) -> None:
+    result = run("--config", str(write_config()), "explain", "imagenet-not-medicl", cwd=tmp_path)
+    assert "no topic 'imagenet-not-medicl'" in result.stderr
+    assert "did you mean 'imagenet-not-medical'?" in result.stderr

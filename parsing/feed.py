@@ -10,7 +10,7 @@ import feedparser
 
 from parsing.errors import ParseError, ParseResult
 from parsing.model import arxiv_id_from, doi_from
-from parsing.text import plain_text
+from parsing.text import plain_text, safe_link
 
 _TRUNCATED = ("no element found", "unclosed token")
 
@@ -53,7 +53,9 @@ def entry_fields(entry: Any) -> dict[str, Any]:
         "url": entry.get("link"),
         "published": entry_time(entry),
         "doi": entry_doi(entry),
-        "item_id": entry.get("id"),
+        # The item's own id; an RSS item without <guid> is known by its link, as readers
+        # know it, so that a corrected title is not a new item.
+        "item_id": entry.get("id") or safe_link(entry.get("link")),
         "links": [("pdf", link.get("href")) for link in _links(entry) if _is_pdf(link)][:1],
     }
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import parsing
 from parsing.model import make_paper
 from store import Store
 from store.merge import merge, sighting
-from tests.store.test_store import store  # noqa: F401  (the two-database fixture)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
@@ -69,7 +69,7 @@ def test_a_corrected_title_wins_only_for_the_same_item(
     assert merged.guid == old.guid  # type: ignore[attr-defined]
 
 
-def test_a_title_change_under_the_same_item_id_keeps_the_guid(store: Store) -> None:  # noqa: F811
+def test_a_title_change_under_the_same_item_id_keeps_the_guid(store: Store) -> None:
     first = make_paper(title="Catalysis of an S N 2 pathway", item_id="https://x.org/a/1")
     store.upsert([first], "journal", T0)
     (before,) = list(store.iter_papers())
@@ -81,7 +81,7 @@ def test_a_title_change_under_the_same_item_id_keeps_the_guid(store: Store) -> N
     assert after.title == "Catalysis of an SN2 pathway"
 
 
-def test_the_same_doi_from_two_feeds_is_one_paper(store: Store) -> None:  # noqa: F811
+def test_the_same_doi_from_two_feeds_is_one_paper(store: Store) -> None:
     store.upsert([make_paper(title="Title A", doi="doi:10.1038/X1")], "rss", T0)
     store.upsert(
         [make_paper(title="Title A (journal version)", doi="https://doi.org/10.1038/x1")],
@@ -93,13 +93,13 @@ def test_the_same_doi_from_two_feeds_is_one_paper(store: Store) -> None:  # noqa
     assert store.find_paper("doi:10.1038/x1") == paper
 
 
-def test_papers_with_the_same_title_and_different_dois_stay_apart(store: Store) -> None:  # noqa: F811
+def test_papers_with_the_same_title_and_different_dois_stay_apart(store: Store) -> None:
     store.upsert([make_paper(title="Author Correction", doi="10.1000/a")], "rss", T0)
     store.upsert([make_paper(title="Author Correction", doi="10.1000/b")], "rss", T0)
     assert store.count_papers() == 2
 
 
-def test_a_record_by_item_id_merges_into_the_arxiv_record_later(store: Store) -> None:  # noqa: F811
+def test_a_record_by_item_id_merges_into_the_arxiv_record_later(store: Store) -> None:
     store.upsert([make_paper(title="Residual Nets", item_id="tag:x,1")], "blog", T0)
     (first,) = list(store.iter_papers())
     links = [("code", "https://github.com/k/resnet")]
@@ -107,3 +107,22 @@ def test_a_record_by_item_id_merges_into_the_arxiv_record_later(store: Store) ->
     (paper,) = list(store.iter_papers())
     assert paper.guid == first.guid and paper.arxiv_id == "1512.03385"
     assert paper.item_id == "tag:x,1" and paper.links == (("code", "https://github.com/k/resnet"),)
+
+
+def test_a_feed_item_without_a_guid_is_known_by_its_link(store: Store) -> None:
+    """A corrected title under the same <link> is the same item, not a second one."""
+
+    def item(title: str) -> bytes:
+        return (
+            '<rss version="2.0"><channel><title>lab</title><item>'
+            f"<title>{title}</title><link>https://lab.example.org/posts/7</link>"
+            "<description>A post.</description></item></channel></rss>"
+        ).encode()
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    store.upsert(parsing.parse("feed", item("Sparse atention")).papers, "lab", t0)
+    first = store.find_paper("1")
+    store.upsert(parsing.parse("feed", item("Sparse attention")).papers, "lab", t0 + timedelta(1))
+    assert store.count_papers() == 1
+    again = store.find_paper("1")
+    assert first is not None and again is not None and again.guid == first.guid

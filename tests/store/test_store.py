@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 import parsing
-from migrations import upgrade
 from parsing.model import Paper, make_paper
 from store import Store
 from store.schema import papers
@@ -21,18 +19,6 @@ FIXTURE_KINDS = {
     "arxiv_rss.xml": "arxiv-rss",
 }
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    db = Store(url)
-    upgrade(db.engine)
-    yield db
-    db.dispose()
 
 
 def seed_papers() -> list[tuple[str, list[Paper]]]:

@@ -119,13 +119,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
     query = parse(args.query)
     store = _store(config)
     print(f"query: {query.describe()}")
-    shown = 0
-    for paper, matched in search.matches(store.iter_papers(), query):
-        shown += 1
-        if shown <= args.limit:
-            ref = paper.arxiv_id or paper.guid
-            print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
-    print(f"{shown} of {store.count_papers()} stored papers match")
+    found = search.find(store, query)
+    for paper, matched in found[: args.limit]:
+        ref = paper.arxiv_id or paper.guid
+        print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
+    print(f"{len(found)} of {store.count_papers()} stored papers match")
     return 0
 
 

@@ -79,6 +79,19 @@ class Config:
     generation_check_seconds: float = setting(
         2.0, "how often a web process looks for a new store generation"
     )
+    search_max_rows: int = setting(
+        20_000,
+        "papers one search may examine before it answers 422 'query too expensive' "
+        "(a word found in the text index keeps it low; a range or regex alone scans)",
+    )
+    search_max_seconds: float = setting(
+        2.0, "seconds one search may run before it answers 422 'query too expensive'"
+    )
+    search_concurrency: int = setting(
+        2,
+        "uncached searches one process runs at once; more answer 503 with Retry-After, so "
+        "cached feeds and /healthz keep their threads",
+    )
     connect_timeout: float = setting(5.0, "seconds to connect to a source")
     read_timeout: float = setting(20.0, "seconds a source may stay silent while sending")
     fetch_deadline: float = setting(

@@ -13,7 +13,6 @@ from feeds.routes import absolute, limit_param, service
 from feeds.service import Service
 from parsing.text import WORD, fold, stem
 from store import StoredPaper, TopicSummary
-from topics import search
 from topics.query import And, Node, Or, Query, QueryError, Words, format_matches
 from topics.query import parse as parse_query
 
@@ -94,7 +93,7 @@ def search_page() -> Response | str:
             render_template("search.html", q=text, error=str(error), items=[], links={}),
             status=400,
         )
-    items = search.newest(svc.store.iter_papers(), query, limit_param())
+    items = svc.search(query, limit_param())
     links = {
         fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
         for fmt in render.FORMATS

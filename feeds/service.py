@@ -10,7 +10,13 @@ from feeds.cache import FeedCache
 from feeds.metrics import Metrics
 from refresh.pipeline import Refresher
 from settings import Config
-from store import Store
+from store import Store, StoredPaper
+from topics import search
+from topics.query import Query
+
+
+class SearchBusy(Exception):
+    """Every uncached-search slot of this process is taken."""
 
 
 @dataclass
@@ -24,6 +30,10 @@ class Service:
     _generation: int = -1
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _searches: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._searches = threading.BoundedSemaphore(max(1, self.config.search_concurrency))
 
     @classmethod
     def build(cls, config: Config) -> Service:
@@ -48,6 +58,20 @@ class Service:
                     self.metrics.generation.set(current)
                 self._generation, self._checked_at = current, now
         return self._generation
+
+    def search(self, query: Query, limit: int) -> list[StoredPaper]:
+        """The newest papers query matches, within the cost budget and the concurrency limit.
+
+        Raises SearchBusy when every slot is taken (a burst of uncached searches must not
+        take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
+        """
+        if not self._searches.acquire(blocking=False):
+            raise SearchBusy
+        try:
+            budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
+            return search.newest(self.store, query, limit, budget)
+        finally:
+            self._searches.release()
 
     @property
     def max_age(self) -> int:

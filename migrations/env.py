@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from store.schema import metadata
+from store.schema import in_core_schema, metadata
 
 engine = context.config.attributes["engine"]
 
@@ -10,6 +10,7 @@ with engine.begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=in_core_schema,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

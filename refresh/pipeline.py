@@ -257,8 +257,8 @@ class Refresher:
         )
         if not changed:
             return rows
-        self.progress(f"matching every paper against changed topics: {', '.join(sorted(changed))}")
-        found = search.rematch(self.store.iter_papers(), changed)
+        self.progress(f"matching the store against changed topics: {', '.join(sorted(changed))}")
+        found = search.rematch(self.store, changed)
         for name, query in changed.items():
             rows += self.store.set_topic(name, query.fingerprint, found[name])
         return rows

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from parsing.model import Paper, arxiv_id_from
+from store.index import reindex
 from store.memberships import replace_memberships
 from store.merge import merge, sighting
 from store.records import Matches, StoredPaper, UpsertResult, to_stored
@@ -41,16 +42,19 @@ class PaperStore:
     ) -> UpsertResult:
         """Store papers from one source, merging each into the record it belongs to.
 
-        With match, the topic memberships of every new or changed paper are replaced in the
-        same transaction: a refresher killed at any moment leaves no paper unmatched.
+        The text index, and with match the topic memberships, of every new or changed paper
+        are written in the same transaction: a refresher killed at any moment leaves no paper
+        unindexed or unmatched.
         """
         now = now or utcnow()
         result = UpsertResult()
         with self.engine.begin() as conn:
             for paper in batch:
                 self._upsert_one(conn, paper, sighting(paper, source, now), result)
-            if match is not None and result.touched:
-                stored = _papers_by_ids(conn, result.touched)
+            stored = _papers_by_ids(conn, result.touched) if result.touched else []
+            if stored or result.merged_away:
+                reindex(conn, stored, removed=result.merged_away)  # the text index
+            if match is not None and stored:
                 result.memberships_changed = replace_memberships(
                     conn, [p.id for p in stored if p.id is not None], match(stored)
                 )

@@ -45,12 +45,12 @@ class FieldText:
         raw: list[str] = []
         for value in values:
             if raw:
-                raw.append(_SEPARATOR)
+                raw.append(SEPARATOR)
             raw.extend(words(value))
         return cls(raw=raw, stems=stems_of(raw), original=", ".join(values))
 
 
-_SEPARATOR = "|"  # never produced by words(), so it equals no query word
+SEPARATOR = "|"  # never produced by words(), so it equals no query word (nor is indexed)
 
 
 TEXT_FIELDS = ("title", "abstract", "author", "source", "category")

@@ -1,0 +1,54 @@
+"""The text index: paper_index (one row per paper, its order key) and its words.
+
+Revision ID: 0005
+Revises: 0003
+
+SQLite keeps the words in an FTS5 table (paper_words), PostgreSQL in a tsvector column of
+paper_index with a GIN index (store.index says why). Existing papers are indexed here, in
+batches, with progress in the log. Uses only the papers columns of 0001-0003, so it runs
+after any migration that adds others.
+"""
+
+import logging
+
+import sqlalchemy as sa
+from alembic import op
+
+from store import index
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+log = logging.getLogger("paperfeed.migrate")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "paper_index",
+        sa.Column("paper_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("order_key", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_paper_index_order_key", "paper_index", ["order_key"], unique=True)
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        op.execute(index.SQLITE_WORDS_TABLE)
+    else:
+        op.execute(index.POSTGRES_WORDS_COLUMN)
+    done = index.build(bind, _progress)
+    if bind.dialect.name != "sqlite":
+        # Built after the rows are in: one pass instead of a GIN update per paper.
+        op.execute(index.POSTGRES_WORDS_INDEX)
+    log.info("text index: %d papers indexed", done)
+
+
+def _progress(done: int, total: int) -> None:
+    if done % 20_000 < 2000 or done == total:
+        log.info("text index: %d of %d papers indexed", done, total)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE paper_words")
+    op.drop_table("paper_index")

@@ -145,7 +145,10 @@ def find(
     started = time.monotonic()
     examined = 0
     found: list[tuple[P, Match]] = []
-    last_second: int | None = None  # once limit papers are found: finish their second
+    # Once limit papers are found, only the rest of the last one's second can still beat
+    # them, and only a paper newer than the limit-th found (most share its exact time).
+    last_second: int | None = None
+    worst: tuple[datetime, int] | None = None
     before: int | None = None
     chunk = max(64, 2 * limit) if limit else 2000
     while True:
@@ -154,19 +157,27 @@ def find(
         for key in keys:
             second, paper_id = split_key(key)
             if last_second is not None and second < last_second:
-                return _newest_first(found)[:limit]
+                return found
+            paper = papers.get(paper_id)
+            if paper is None or (worst is not None and _when(paper) <= worst):
+                continue
             examined += 1
             _check(budget, examined, started)
-            paper = papers.get(paper_id)
-            matched = _confirm(paper, query) if paper is not None else None
-            if matched is not None:
-                found.append((paper, matched))  # type: ignore[arg-type]
-                if limit is not None and len(found) == limit:
-                    last_second = second
+            matched = _confirm(paper, query)
+            if matched is None:
+                continue
+            found.append((paper, matched))
+            if limit is not None and len(found) >= limit:
+                found = _newest_first(found)[:limit]
+                last_second, worst = second, _when(found[-1][0])
         if len(keys) < chunk:
-            return _newest_first(found)[:limit]
+            return _newest_first(found)
         before = keys[-1]
         chunk = min(chunk * 4, 5000)
+
+
+def _when(paper: _Paper) -> tuple[datetime, int]:
+    return paper.first_seen, paper.id or 0
 
 
 def _check(budget: Budget, examined: int, started: float) -> None:
@@ -184,7 +195,7 @@ def _check(budget: Budget, examined: int, started: float) -> None:
 
 
 def _newest_first(found: list[tuple[P, Match]]) -> list[tuple[P, Match]]:
-    return sorted(found, key=lambda pair: (pair[0].first_seen, pair[0].id), reverse=True)
+    return sorted(found, key=lambda pair: _when(pair[0]), reverse=True)
 
 
 def newest(index: TextIndex[P], query: Query, limit: int, budget: Budget | None = None) -> list[P]:

@@ -42,7 +42,7 @@ class FastFeeds:
                     int(svc.config.feed_items),
                     svc.base_url(environ),
                     False,
-                    svc.generation(),
+                    svc.topic_generation(name),
                 )
                 cached = svc.cache.peek(key)
                 if cached is not None:

@@ -68,7 +68,7 @@ def feed(name: str, fmt: str) -> Response:
     if topic is None:
         abort(404)
     limit = limit_param()
-    generation = svc.generation()
+    generation = svc.topic_generation(name)
     page = base_url()
     explicit_limit = "limit" in request.args
 

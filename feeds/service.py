@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from feeds.cache import FeedCache
@@ -28,6 +29,7 @@ class Service:
     metrics: Metrics
     scheduler: object | None = None
     _generation: int = -1
+    _topic_generations: dict[str, int] = field(default_factory=dict)
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _searches: threading.BoundedSemaphore = field(init=False)
@@ -43,7 +45,8 @@ class Service:
         return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
 
     def generation(self) -> int:
-        """The store generation, read from the database at most every few seconds."""
+        """The store generation (search feeds), read from the database at most every few
+        seconds, together with each topic's generation (topic feeds)."""
         now = time.monotonic()
         if now - self._checked_at < self.config.generation_check_seconds and self._generation >= 0:
             return self._generation
@@ -53,11 +56,28 @@ class Service:
                 or self._generation < 0
             ):
                 current = self.store.generation()
-                if current != self._generation:
-                    self.cache.drop_older_than(current)
+                topics = self.store.topic_generations()
+                if current != self._generation or topics != self._topic_generations:
+                    self.cache.drop(lambda key: self._stale(key, current, topics))
                     self.metrics.generation.set(current)
-                self._generation, self._checked_at = current, now
+                self._generation, self._topic_generations = current, topics
+                self._checked_at = now
         return self._generation
+
+    def topic_generation(self, name: str) -> int:
+        """The generation of one topic: a refresh that leaves its feed alone keeps it."""
+        self.generation()
+        return self._topic_generations.get(name, 0)
+
+    @staticmethod
+    def _stale(key: Hashable, store: int, topics: dict[str, int]) -> bool:
+        """Cache keys end with the generation they were built at: the topic's for topic
+        feeds, the store's for everything else."""
+        if not isinstance(key, tuple):
+            return False
+        if key[0] == "topic":
+            return bool(key[-1] != topics.get(key[1], 0))
+        return bool(key[-1] < store)
 
     def search(self, query: Query, limit: int) -> list[StoredPaper]:
         """The newest papers query matches, within the cost budget and the concurrency limit.

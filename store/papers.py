@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from parsing.model import Paper, arxiv_id_from
 from store.index import reindex
-from store.memberships import replace_memberships
+from store.memberships import forget_memberships, replace_memberships
 from store.merge import merge, sighting
 from store.records import Matches, StoredPaper, UpsertResult, to_stored
-from store.schema import memberships, papers
+from store.schema import papers
 
 _STORED_COLUMNS = [c.name for c in papers.c]
 
@@ -72,7 +72,7 @@ class PaperStore:
         if by_id is not None and by_title is not None and by_title.id != by_id.id:
             # A paper first seen by title now arrives with its arXiv id: two records, one paper.
             by_id = merge(by_id, by_title)
-            conn.execute(sa.delete(memberships).where(memberships.c.paper_id == by_title.id))
+            forget_memberships(conn, by_title.id)  # type: ignore[arg-type]
             conn.execute(sa.delete(papers).where(papers.c.id == by_title.id))
             conn.execute(sa.update(papers).where(papers.c.id == by_id.id).values(_columns(by_id)))
             result.merged_away.append(by_title.id)  # type: ignore[arg-type]

@@ -60,7 +60,10 @@ memberships = sa.Table(
         "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("matched", Json, nullable=False, default=list),
+    # The paper's first_seen, copied so a feed reads its newest members straight off the index.
+    sa.Column("first_seen", UtcDateTime, nullable=False),
     sa.Index("ix_memberships_paper", "paper_id"),
+    sa.Index("ix_memberships_topic_newest", "topic", "first_seen", "paper_id"),
 )
 
 # The text index (store.index): one row per paper with its order key (newest first). Its words
@@ -79,6 +82,8 @@ topics = sa.Table(
     metadata,
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
+    # Bumped with every change to the topic's feed (store.memberships).
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 sources = sa.Table(

@@ -1,4 +1,5 @@
-"""The text index: paper_index (one row per paper, its order key) and its words.
+"""The text index: paper_index (one row per paper, its order key) and its words; topic feeds
+read through memberships (first_seen copied in, indexed), each topic with its own generation.
 
 Revision ID: 0005
 Revises: 0003
@@ -41,6 +42,23 @@ def upgrade() -> None:
         # Built after the rows are in: one pass instead of a GIN update per paper.
         op.execute(index.POSTGRES_WORDS_INDEX)
     log.info("text index: %d papers indexed", done)
+    _newest_members_and_topic_generations()
+
+
+def _newest_members_and_topic_generations() -> None:
+    with op.batch_alter_table("memberships") as batch:
+        batch.add_column(sa.Column("first_seen", sa.DateTime, nullable=True))
+    op.execute(
+        "UPDATE memberships SET first_seen = "
+        "(SELECT papers.first_seen FROM papers WHERE papers.id = memberships.paper_id)"
+    )
+    with op.batch_alter_table("memberships") as batch:
+        batch.alter_column("first_seen", existing_type=sa.DateTime, nullable=False)
+    op.create_index(
+        "ix_memberships_topic_newest", "memberships", ["topic", "first_seen", "paper_id"]
+    )
+    with op.batch_alter_table("topics") as batch:
+        batch.add_column(sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"))
 
 
 def _progress(done: int, total: int) -> None:
@@ -49,6 +67,11 @@ def _progress(done: int, total: int) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_memberships_topic_newest", table_name="memberships")
+    with op.batch_alter_table("memberships") as batch:
+        batch.drop_column("first_seen")
+    with op.batch_alter_table("topics") as batch:
+        batch.drop_column("generation")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE paper_words")
     op.drop_table("paper_index")

@@ -237,6 +237,11 @@ def test_the_migration_indexes_an_existing_store(tmp_path) -> None:  # type: ign
                 "'[\"Ann Lee\"]', '[]', '[]', '2026-11-01 12:00:00', '2026-11-01 12:00:00')"
             )
         )
+        conn.execute(sa.text("INSERT INTO memberships VALUES ('t', 1, '[]')"))
+        conn.execute(sa.text("INSERT INTO topics VALUES ('t', 'f')"))
     upgrade(db.engine)
     assert planned(db, "echidna") == planned(db, "author:lee") == [1]
+    # Memberships got their paper's first_seen; topics a generation.
+    assert [p.title for p in db.topic_items("t", 5)] == ["Echidna graphs"]
+    assert db.topic_generations() == {"t": 0}
     db.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from store.schema import paper_index, papers
 from topics.analysis import SEPARATOR, Document
-from topics.search import ID_BITS, AllOf, AnyOf, Lookup, Term
+from topics.search import ID_BITS, AllOf, Lookup, Phrase, Term
 
 MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 letters
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -30,9 +30,8 @@ _POSTGRES_TAGS = {"title": "t", "abstract": "a", "author": "u"}  # lexeme = tag:
 
 SQLITE_WORDS_TABLE = (
     # 'ascii' splits exactly where words() did (our tokens are [a-z0-9] and non-ASCII
-    # letters); detail=column keeps per-column filters and drops positions we never use.
-    "CREATE VIRTUAL TABLE paper_words USING fts5("
-    "title, abstract, author, tokenize='ascii', detail='column')"
+    # letters); positions are kept, so a phrase is looked up as a phrase.
+    "CREATE VIRTUAL TABLE paper_words USING fts5(title, abstract, author, tokenize='ascii')"
 )
 POSTGRES_WORDS_COLUMN = "ALTER TABLE paper_index ADD COLUMN words tsvector"
 POSTGRES_WORDS_INDEX = "CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)"
@@ -44,10 +43,11 @@ def order_key(first_seen: datetime, paper_id: int) -> int:
 
 
 def field_tokens(title: str, abstract: str, authors: Sequence[str]) -> dict[str, list[str]]:
-    """The distinct tokens of each indexed field, as the matcher sees them."""
+    """The tokens of each indexed field in order, as the matcher sees them. (Dropping the
+    separator between two authors only lets a phrase span them: the matcher says no.)"""
     doc = Document.of(title=title, abstract=abstract, authors=list(authors))
     return {
-        field: sorted({t[:MAX_TOKEN] for t in doc.fields[field].stems if t != SEPARATOR})
+        field: [t[:MAX_TOKEN] for t in doc.fields[field].stems if t != SEPARATOR]
         for field in _SQLITE_COLUMNS
     }
 
@@ -113,6 +113,9 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
             {
                 "pid": pid,
                 "key": key,
+                # No positions (a phrase is looked up as all of its words: see tsquery):
+                # a position past 16383 or a word's 256th would not be kept, and a phrase
+                # there would be missed.
                 "lexemes": sorted(
                     {
                         f"{_POSTGRES_TAGS[field]}:{t}"
@@ -177,11 +180,12 @@ def candidate_keys(
 
 
 def fts5_query(plan: Lookup) -> str:
-    """The plan in FTS5 query syntax: {title abstract} : "token" *, AND, OR."""
-    if isinstance(plan, Term):
+    """The plan in FTS5 query syntax: {title abstract} : "token token" *, AND, OR."""
+    if isinstance(plan, Term | Phrase):
         columns = " ".join(_SQLITE_COLUMNS[f] for f in plan.fields)
-        token = '"' + plan.token[:MAX_TOKEN].replace('"', '""') + '"'
-        return f"{{{columns}}} : {token}" + (" *" if plan.prefix else "")
+        tokens = (plan.token,) if isinstance(plan, Term) else plan.tokens
+        quoted = '"' + " ".join(t[:MAX_TOKEN] for t in tokens).replace('"', '""') + '"'
+        return f"{{{columns}}} : {quoted}" + (" *" if plan.prefix else "")
     joiner = " AND " if isinstance(plan, AllOf) else " OR "
     return "(" + joiner.join(fts5_query(part) for part in plan.parts) + ")"
 
@@ -192,7 +196,13 @@ def tsquery(plan: Lookup) -> str:
         token = plan.token[:MAX_TOKEN].replace("\\", "\\\\").replace("'", "''")
         star = ":*" if plan.prefix else ""
         return "(" + " | ".join(f"'{_POSTGRES_TAGS[f]}:{token}'{star}" for f in plan.fields) + ")"
-    assert isinstance(plan, AllOf | AnyOf)
+    if isinstance(plan, Phrase):  # the lexemes have no positions: all of the words
+        last = len(plan.tokens) - 1
+        words = [
+            Term(token, plan.fields, prefix=plan.prefix and i == last)
+            for i, token in enumerate(plan.tokens)
+        ]
+        return tsquery(AllOf(tuple(words)))
     joiner = " & " if isinstance(plan, AllOf) else " | "
     return "(" + joiner.join(tsquery(part) for part in plan.parts) + ")"
 

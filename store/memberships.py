@@ -166,11 +166,14 @@ def _apply_membership_diff(
 ) -> int:
     removed = [key for key in old if key not in new]
     upserts = [key for key, value in new.items() if old.get(key) != value]
-    for topic, pid in removed + [k for k in upserts if k in old]:
+    stale = [{"t": topic, "p": pid} for topic, pid in removed + [k for k in upserts if k in old]]
+    if stale:  # one executemany: a changed rule replaces thousands of rows
         conn.execute(
             sa.delete(memberships).where(
-                memberships.c.topic == topic, memberships.c.paper_id == pid
-            )
+                memberships.c.topic == sa.bindparam("t"),
+                memberships.c.paper_id == sa.bindparam("p"),
+            ),
+            stale,
         )
     if upserts:
         conn.execute(

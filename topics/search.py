@@ -48,6 +48,16 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """Papers with these tokens one after another in one of the fields (with prefix, the
+    last is a prefix). An index without positions may answer it as all of the tokens."""
+
+    tokens: tuple[str, ...]
+    fields: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
 class AllOf:
     parts: tuple[Lookup, ...]
 
@@ -57,7 +67,7 @@ class AnyOf:
     parts: tuple[Lookup, ...]
 
 
-Lookup = Term | AllOf | AnyOf
+Lookup = Term | Phrase | AllOf | AnyOf
 
 
 def lookup(node: Node) -> Lookup | None:
@@ -65,11 +75,16 @@ def lookup(node: Node) -> Lookup | None:
     if isinstance(node, Words):
         if not set(node.fields) <= set(INDEXED_FIELDS):
             return None
-        fixed = node.stems[:-1] if node.prefix else node.stems
-        parts: list[Lookup] = [Term(token, node.fields) for token in dict.fromkeys(fixed)]
-        if node.prefix:
-            parts.append(_prefix(node.stems[-1], node.fields))
-        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+        if len(node.stems) == 1:
+            if node.prefix:
+                return _prefix(node.stems[0], node.fields)
+            return Term(node.stems[0], node.fields)
+        if not node.prefix:
+            return Phrase(node.stems, node.fields)
+        fixed, last = node.stems[:-1], node.stems[-1]
+        forms = [Phrase(fixed + (last,), node.fields, prefix=True)]
+        forms += [Phrase(fixed + (whole,), node.fields) for whole in _lost_stems(last)]
+        return forms[0] if len(forms) == 1 else AnyOf(tuple(forms))
     if isinstance(node, And):
         anchored = [found for found in map(lookup, node.children) if found is not None]
         if not anchored:
@@ -90,10 +105,15 @@ def _prefix(prefix: str, fields: tuple[str, ...]) -> Lookup:
     a word starting with prefix has a stem starting with prefix unless the word is prefix,
     prefix+"s" or prefix+"es": those three stems are looked up whole.
     """
-    exact = {stem(prefix + ending) for ending in ("", "s", "es")}
-    exact = {token for token in exact if not token.startswith(prefix)}
-    parts = [Term(prefix, fields, prefix=True)] + [Term(t, fields) for t in sorted(exact)]
+    parts = [Term(prefix, fields, prefix=True)]
+    parts += [Term(whole, fields) for whole in _lost_stems(prefix)]
     return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+
+
+def _lost_stems(prefix: str) -> list[str]:
+    """Stems of words starting with prefix that do not themselves start with it."""
+    stems = {stem(prefix + ending) for ending in ("", "s", "es")}
+    return sorted(token for token in stems if not token.startswith(prefix))
 
 
 # ---- running a plan ---------------------------------------------------------------------
@@ -151,13 +171,17 @@ def find(
     worst: tuple[datetime, int] | None = None
     before: int | None = None
     chunk = max(64, 2 * limit) if limit else 2000
+    fetch = min(chunk, 64) if limit else 500  # papers are read as needed, a slice at a time
+    papers: dict[int | None, P] = {}
     while True:
         keys = index.candidate_keys(plan, before, chunk)
-        papers = {p.id: p for p in index.papers_by_ids([split_key(k)[1] for k in keys])}
-        for key in keys:
+        for position, key in enumerate(keys):
             second, paper_id = split_key(key)
             if last_second is not None and second < last_second:
                 return found
+            if paper_id not in papers:
+                ahead = [split_key(k)[1] for k in keys[position : position + fetch]]
+                papers = {p.id: p for p in index.papers_by_ids(ahead)}
             paper = papers.get(paper_id)
             if paper is None or (worst is not None and _when(paper) <= worst):
                 continue

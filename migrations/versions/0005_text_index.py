@@ -6,11 +6,11 @@ Revises: 0003
 
 SQLite keeps the words in an FTS5 table (paper_words), PostgreSQL in a tsvector column of
 paper_index with a GIN index (store.index says why). Existing papers are indexed here, in
-batches, with progress in the log. Uses only the papers columns of 0001-0003, so it runs
+batches, with progress on stderr. Uses only the papers columns of 0001-0003, so it runs
 after any migration that adds others.
 """
 
-import logging
+import sys
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,8 +21,6 @@ revision = "0005"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
-
-log = logging.getLogger("paperfeed.migrate")
 
 
 def upgrade() -> None:
@@ -37,11 +35,10 @@ def upgrade() -> None:
         op.execute(index.SQLITE_WORDS_TABLE)
     else:
         op.execute(index.POSTGRES_WORDS_COLUMN)
-    done = index.build(bind, _progress)
+    index.build(bind, _progress)
     if bind.dialect.name != "sqlite":
         # Built after the rows are in: one pass instead of a GIN update per paper.
         op.execute(index.POSTGRES_WORDS_INDEX)
-    log.info("text index: %d papers indexed", done)
     _newest_members_and_topic_generations()
 
 
@@ -62,8 +59,9 @@ def _newest_members_and_topic_generations() -> None:
 
 
 def _progress(done: int, total: int) -> None:
+    """On stderr, so `paperfeed migrate` shows it whatever logging is set up."""
     if done % 20_000 < 2000 or done == total:
-        log.info("text index: %d of %d papers indexed", done, total)
+        print(f"text index: {done} of {total} papers indexed", file=sys.stderr, flush=True)
 
 
 def downgrade() -> None:

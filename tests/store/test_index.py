@@ -14,6 +14,7 @@ import parsing
 from migrations import upgrade
 from parsing.model import make_paper
 from store import Store
+from store import index as store_index
 from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS
@@ -166,6 +167,16 @@ def test_the_bundled_listings_agree_on_every_kind_of_query(seeded: Store) -> Non
         everything = plain_scan(store, text)
         assert planned(store, text) == everything, text
         assert planned(store, text, 7) == everything[:7], text
+
+
+def test_words_with_many_hits_take_the_ordered_walk_and_agree(seeded: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL reads up to a few thousand hits from GIN, else walks the order index."""
+    monkeypatch.setattr(store_index, "_FEW", 3)
+    for text in ["diffusion", "model*", '"diffusion model"', "lang* OR robot*"]:
+        everything = plain_scan(seeded, text)
+        assert len(everything) > 3
+        assert planned(seeded, text) == everything, text
+        assert planned(seeded, text, 7) == everything[:7], text
 
 
 # ---- `*` and pure negatives -------------------------------------------------------------------

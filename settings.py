@@ -88,7 +88,7 @@ class Config:
         2.0, "seconds one search may run before it answers 422 'query too expensive'"
     )
     search_concurrency: int = setting(
-        2,
+        1,
         "uncached searches one process runs at once; more answer 503 with Retry-After, so "
         "cached feeds and /healthz keep their threads",
     )

@@ -16,7 +16,7 @@ titles and abstracts (default tokenizer, default detail): the floor is its top-5
 
 and prints min / median of the rounds, in milliseconds, with the ratios the targets name.
 Then, once: a cached feed's throughput alone and beside 4 threads sending uncached searches
-(default limits: search_concurrency 2, so some get 503), and the peak RSS after 10,000
+(default limits: search_concurrency 1, so most get 503), and the peak RSS after 10,000
 distinct queries.
 """
 

@@ -238,14 +238,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     print(f"query: {query.describe()}")
     for hint in hints(query):
         print(f"hint, column {hint.column}: {hint.message}")
-    shown = 0
-    for paper, matched in search.matches(store.iter_papers(), query):
-        shown += 1
-        if shown <= args.limit:
-            ref = paper.arxiv_id or paper.guid
-            print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
+    found = search.find(store, query)  # through the text index, as the web search
+    for paper, matched in found[: args.limit]:
+        ref = paper.arxiv_id or paper.guid
+        print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
     stored = store.count_papers()
-    print(f"{shown} of {stored} stored papers match")
+    print(f"{len(found)} of {stored} stored papers match")
     if not stored:
         print(
             f"the store {_shown_url(config.database_url)} is empty: run `paperfeed refresh` "
@@ -288,8 +286,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     matched = query.explain(document)
     print(f"paper: {paper.title}")
     print(f"id: {paper.arxiv_id or paper.guid}")
-    if matched:
-        print(f"matched: {format_matches(matched)}")
+    if query.matches(document):  # `*` and NOT match without naming a word
+        print(f"matched: {format_matches(matched) or 'yes (the rule names no word it found)'}")
         return 0
     print("does not match:")
     for reason in exclusions(query, document):

@@ -103,6 +103,21 @@ class Config:
     read_timeout: float = setting(
         20.0, "seconds a source may stay silent while sending", minimum=0.01
     )
+    search_max_rows: int = setting(
+        20_000,
+        "papers one search may examine before it answers 422 'query too expensive' "
+        "(a word found in the text index keeps it low; a range or regex alone scans)",
+        minimum=1,
+    )
+    search_max_seconds: float = setting(
+        2.0, "seconds one search may run before it answers 422 'query too expensive'", minimum=0.01
+    )
+    search_concurrency: int = setting(
+        1,
+        "uncached searches one process runs at once; more answer 503 with Retry-After, so "
+        "cached feeds and /healthz keep their threads",
+        minimum=1,
+    )
     fetch_deadline: float = setting(
         60.0,
         "seconds one fetch may take in all: connect, redirects, retries and their waits, body",

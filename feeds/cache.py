@@ -107,10 +107,10 @@ class FeedCache:
                 self._entries.setdefault(key, (entry, cost))
         return entry
 
-    def drop_older_than(self, generation: int) -> None:
-        """Forget bodies of past generations (keys end with the generation)."""
+    def drop(self, stale: Callable[[Hashable], bool]) -> None:
+        """Forget the bodies whose keys are stale (of a past generation)."""
         with self._lock:
-            for key in [k for k in self._entries if isinstance(k, tuple) and k[-1] < generation]:
+            for key in [k for k in self._entries if stale(k)]:
                 del self._entries[key]
 
     def __len__(self) -> int:

@@ -9,7 +9,6 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -21,11 +20,11 @@ from feeds.routes import absolute, service, whole_number
 from feeds.service import Service
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
-from topics import search
 from topics.analysis import Document
 from topics.hints import hints
 from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
+from topics.search import QueryTooExpensive
 from topics.why import exclusions
 
 T = TypeVar("T")
@@ -262,8 +261,13 @@ def search_page() -> Response | str:
         )
     number = _page_number()
     start = (number - 1) * PAGE_SIZE
-    found = search.matches(svc.store.iter_papers(), query)
-    counted = list(islice(found, SEARCH_COUNT_LIMIT + 1))
+    try:  # through the text index, within the search budget, like the search feed
+        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1)
+    except QueryTooExpensive as error:
+        return Response(
+            render_template("search.html", q=text, too_expensive=str(error), cards=None),
+            status=422,
+        )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
     window = counted[start : start + PAGE_SIZE]
     has_more = start + PAGE_SIZE < len(counted)
@@ -274,10 +278,8 @@ def search_page() -> Response | str:
         for fmt in render.FORMATS
     }
     cards = [
-        paper_card(
-            _with_matches(paper, matched), marker, url_for("pages.why", q=text, paper=paper.guid)
-        )
-        for paper, matched in window
+        paper_card(paper, marker, url_for("pages.why", q=text, paper=paper.guid))
+        for paper in window
     ]
     return render_template(
         "search.html",
@@ -329,6 +331,7 @@ def why() -> Response | str:
         query=query,
         description=query.describe(),
         card=paper_card(_with_matches(paper, matched), marker, ""),
+        matches=query.matches(document),  # `*` and NOT match without naming a word
         matched=format_matches(matched),
         reasons=exclusions(query, document),
         command=f"paperfeed explain {shlex.quote(rule)} {shlex.quote(paper.arxiv_id or ref)}",

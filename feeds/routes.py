@@ -20,10 +20,10 @@ from flask import (
 from feeds import render
 from feeds.cache import CachedFeed
 from feeds.conditional import answer
-from feeds.service import Service
-from topics import search
+from feeds.service import SearchBusy, Service
 from topics.query import QueryError
 from topics.query import parse as parse_query
+from topics.search import QueryTooExpensive
 
 bp = Blueprint("feeds", __name__)
 
@@ -109,7 +109,7 @@ def topic_key(
 ) -> tuple[object, ...]:
     """The cache key of a topic feed; the route and the fast path both build it here."""
     base = svc.base_url(environ)
-    return ("topic", name, fmt, limit, base, explicit_limit, svc.generation())
+    return ("topic", name, fmt, limit, base, explicit_limit, svc.topic_generation(name))
 
 
 def _search_feed(fmt: str) -> Response:
@@ -132,13 +132,30 @@ def _search_feed(fmt: str) -> Response:
     )
 
     def build() -> CachedFeed:
-        items = search.newest(svc.store.iter_papers(), query, limit)
+        items = svc.search(query, limit)
         return CachedFeed.build(
             render.render(fmt, info, items), render.last_updated(items), len(items)
         )
 
     key = ("search", query.canonical, fmt, limit, page, text, generation)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
+
+
+@bp.app_errorhandler(QueryTooExpensive)
+def too_expensive(error: QueryTooExpensive) -> Response:
+    """A search past its budget (settings search_max_rows, search_max_seconds)."""
+    response = jsonify({"error": str(error), "query": request.args.get("q", "")[:200]})
+    response.status_code = 422
+    return response
+
+
+@bp.app_errorhandler(SearchBusy)
+def search_busy(_error: SearchBusy) -> Response:
+    """Every uncached-search slot is taken (setting search_concurrency): come back soon."""
+    response = jsonify({"error": "too many searches at once; try again in a few seconds"})
+    response.status_code = 503
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 def respond(

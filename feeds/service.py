@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,7 +15,9 @@ from feeds.metrics import Metrics
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
 from settings import Config
-from store import Store, StoreError
+from store import Store, StoredPaper, StoreError
+from topics import search
+from topics.query import Query
 
 log = logging.getLogger("paperfeed.web")
 
@@ -62,6 +65,10 @@ class DatabaseHealth:
         }
 
 
+class SearchBusy(Exception):
+    """Every uncached-search slot of this process is taken."""
+
+
 @dataclass
 class Service:
     config: Config
@@ -73,10 +80,13 @@ class Service:
     database: DatabaseHealth = field(init=False)
     request_base: RequestBase = field(init=False)
     _generation: int = -1
+    _topic_generations: dict[str, int] = field(default_factory=dict)
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _searches: threading.BoundedSemaphore = field(init=False)
 
     def __post_init__(self) -> None:
+        self._searches = threading.BoundedSemaphore(max(1, self.config.search_concurrency))
         self.database = DatabaseHealth(self.metrics)
         self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
 
@@ -88,10 +98,11 @@ class Service:
         return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
 
     def generation(self) -> int:
-        """The store generation, read from the database at most every few seconds.
+        """The store generation (search feeds) and each topic's (topic feeds), read from the
+        database at most every few seconds.
 
-        One thread reads it while the others go on with the value they have. When the
-        database cannot be read, the last generation seen stays: cached feeds keep being
+        One thread reads them while the others go on with the values they have. When the
+        database cannot be read, the last generations seen stay: cached feeds keep being
         served, byte for byte, until the database is back.
         """
         now = time.monotonic()
@@ -112,6 +123,7 @@ class Service:
     def _read_generation(self, now: float) -> None:
         try:
             current = self.store.generation()
+            topics = self.store.topic_generations()
         except StoreError as error:
             if self._generation < 0:
                 raise  # nothing seen yet: nothing to fall back on
@@ -120,10 +132,40 @@ class Service:
             self._checked_at = now + max(1.0, self.config.generation_check_seconds)
             return
         self.database.succeeded()
-        if current != self._generation:
-            self.cache.drop_older_than(current)
+        if current != self._generation or topics != self._topic_generations:
+            self.cache.drop(lambda key: self._stale(key, current, topics))
             self.metrics.generation.set(current)
-        self._generation, self._checked_at = current, now
+        self._generation, self._topic_generations = current, topics
+        self._checked_at = now
+
+    def topic_generation(self, name: str) -> int:
+        """The generation of one topic: a refresh that leaves its feed alone keeps it."""
+        self.generation()
+        return self._topic_generations.get(name, 0)
+
+    @staticmethod
+    def _stale(key: Hashable, store: int, topics: dict[str, int]) -> bool:
+        """Cache keys end with the generation they were built at: the topic's for topic
+        feeds, the store's for everything else."""
+        if not isinstance(key, tuple):
+            return False
+        if key[0] == "topic":
+            return bool(key[-1] != topics.get(key[1], 0))
+        return bool(key[-1] < store)
+
+    def search(self, query: Query, limit: int) -> list[StoredPaper]:
+        """The newest papers query matches, within the cost budget and the concurrency limit.
+
+        Raises SearchBusy when every slot is taken (a burst of uncached searches must not
+        take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
+        """
+        if not self._searches.acquire(blocking=False):
+            raise SearchBusy
+        try:
+            budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
+            return search.newest(self.store, query, limit, budget)
+        finally:
+            self._searches.release()
 
     @property
     def max_age(self) -> int:

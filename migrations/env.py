@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from store.schema import metadata
+from store.schema import in_core_schema, metadata
 
 engine = context.config.attributes["engine"]
 
@@ -17,6 +17,7 @@ with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=metadata,
+            include_object=in_core_schema,
             render_as_batch=sqlite,
             on_version_apply=context.config.attributes.get("on_version_apply"),
         )

@@ -388,14 +388,10 @@ class Refresher:
         )
         if not changed:
             return rows
-        self.progress(f"matching every paper against changed topics: {', '.join(sorted(changed))}")
-        every = counted(
-            self.store.iter_papers(),
-            "re-matching stored papers",
-            self.steps,
-            total=self.store.count_papers(),
-        )
-        found = search.rematch(every, changed)
-        for name, query in changed.items():
-            rows += self.store.set_topic(name, query.fingerprint, found[name])
+        self.progress(f"matching the store against changed topics: {', '.join(sorted(changed))}")
+        # Each topic is one search through the text index; progress counts topics.
+        for name in counted(list(changed), "re-matching changed topics", self.steps):
+            query = changed[name]
+            found = search.rematch(self.store, {name: query})[name]
+            rows += self.store.set_topic(name, query.fingerprint, found)
         return rows

@@ -1,8 +1,8 @@
 """The store: the only package that talks SQL (SQLAlchemy Core; SQLite or PostgreSQL).
 
-One Store type whose methods live in one module per entity: papers, memberships, and
-coordination (source state, generation, refresh runs, lease). The merge policy is a pure
-function in store.merge; the tables and column types are in store.schema.
+One Store type whose methods live in one module per entity: papers, memberships, the text
+index, and coordination (source state, generation, refresh runs, lease). The merge policy is
+a pure function in store.merge; the tables and column types are in store.schema.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from store.coordination import CoordinationStore, Validators
 from store.engine import StoreError, engine_url, make_engine
 from store.fencing import LeaseLost
+from store.index import IndexStore
 from store.memberships import MembershipStore
 from store.papers import PaperStore
 from store.records import Matches, SourceState, StoredPaper, TopicSummary, UpsertResult
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class Store(PaperStore, MembershipStore, CoordinationStore):
+class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore):
     """Every read and write of paperfeed's data, on one engine."""
 
     def __init__(self, url: str) -> None:

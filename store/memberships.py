@@ -1,8 +1,16 @@
-"""Topic memberships: which papers belong to which topic, and why; topic fingerprints."""
+"""Topic memberships: which papers belong to which topic, and why; topic fingerprints and
+generations.
+
+A membership carries its paper's first_seen, so a topic feed reads its newest members from
+the index (topic, first_seen, paper_id) without sorting the topic. Every write that can
+change a topic's feed (a member added, dropped, re-explained or edited) bumps that topic's
+generation in the same transaction, so web processes re-render only those feeds.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,6 +20,7 @@ from store.records import Matches, StoredPaper, TopicSummary, to_stored
 from store.schema import memberships, papers, topics
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
+Row = tuple[MatchedPairs, datetime]  # a membership: what matched, its paper's first_seen
 
 
 def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
@@ -29,14 +38,31 @@ class MembershipStore(Transactions):
         """Replace every membership of one topic (its rule changed) and record its fingerprint."""
         with self.transaction() as conn:
             old = {
-                (row.topic, row.paper_id): row.matched
+                (row.topic, row.paper_id): (row.matched, row.first_seen)
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
             }
-            new = {(name, pid): _pairs(matched) for pid, matched in paper_matches.items()}
+            seen = _first_seen(conn, list(paper_matches))
+            new = {
+                (name, pid): (_pairs(matched), seen[pid])
+                for pid, matched in paper_matches.items()
+                if pid in seen
+            }
             changed = _apply_membership_diff(conn, old, new)
-            conn.execute(sa.delete(topics).where(topics.c.name == name))
-            conn.execute(sa.insert(topics).values(name=name, fingerprint=fingerprint))
+            updated = conn.execute(
+                sa.update(topics)
+                .where(topics.c.name == name)
+                .values(fingerprint=fingerprint, generation=topics.c.generation + 1)
+            )
+            if not updated.rowcount:
+                conn.execute(
+                    sa.insert(topics).values(name=name, fingerprint=fingerprint, generation=1)
+                )
         return changed
+
+    def topic_generations(self) -> dict[str, int]:
+        """Each topic's generation: it changes whenever the topic's feed could change."""
+        with self.engine.connect() as conn:
+            return {row.name: int(row.generation) for row in conn.execute(sa.select(topics))}
 
     def drop_topics_except(self, keep: Iterable[str]) -> int:
         names = list(keep)
@@ -51,7 +77,7 @@ class MembershipStore(Transactions):
             sa.select(papers, memberships.c.matched)
             .join(memberships, memberships.c.paper_id == papers.c.id)
             .where(memberships.c.topic == topic)
-            .order_by(papers.c.first_seen.desc(), papers.c.id.desc())
+            .order_by(memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
             .limit(limit)
             .offset(offset)
         )
@@ -75,7 +101,7 @@ class MembershipStore(Transactions):
                 sa.func.row_number()
                 .over(
                     partition_by=memberships.c.topic,
-                    order_by=(papers.c.first_seen.desc(), papers.c.id.desc()),
+                    order_by=(memberships.c.first_seen.desc(), memberships.c.paper_id.desc()),
                 )
                 .label("rank"),
             )
@@ -92,39 +118,76 @@ class MembershipStore(Transactions):
 
 
 def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> int:
-    """Make the memberships of these papers what matches says; return rows changed."""
+    """Make the memberships of these (new or changed) papers what matches says; return rows
+    changed. Every topic that holds one of them gets a new generation: its feed shows them."""
     changed = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         old = {
-            (row.topic, row.paper_id): row.matched
+            (row.topic, row.paper_id): (row.matched, row.first_seen)
             for row in conn.execute(sa.select(memberships).where(memberships.c.paper_id.in_(chunk)))
         }
+        seen = _first_seen(conn, chunk)
         new = {
-            (topic, pid): _pairs(matched)
+            (topic, pid): (_pairs(matched), seen[pid])
             for pid in chunk
+            if pid in seen
             for topic, matched in matches.get(pid, {}).items()
         }
         changed += _apply_membership_diff(conn, old, new)
+        bump_topics(conn, {topic for topic, _ in old})
     return changed
 
 
+def forget_memberships(conn: Connection, paper_id: int) -> None:
+    """Drop a paper's memberships (it was merged into another) and bump its topics."""
+    gone = conn.execute(
+        sa.delete(memberships)
+        .where(memberships.c.paper_id == paper_id)
+        .returning(memberships.c.topic)
+    )
+    bump_topics(conn, set(gone.scalars()))
+
+
+def bump_topics(conn: Connection, names: set[str]) -> None:
+    if names:
+        conn.execute(
+            sa.update(topics)
+            .where(topics.c.name.in_(sorted(names)))
+            .values(generation=topics.c.generation + 1)
+        )
+
+
+def _first_seen(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+    found: dict[int, datetime] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = sa.select(papers.c.id, papers.c.first_seen).where(papers.c.id.in_(chunk))
+        found.update((row.id, row.first_seen) for row in conn.execute(query))
+    return found
+
+
 def _apply_membership_diff(
-    conn: Connection,
-    old: dict[tuple[str, int], MatchedPairs],
-    new: dict[tuple[str, int], MatchedPairs],
+    conn: Connection, old: dict[tuple[str, int], Row], new: dict[tuple[str, int], Row]
 ) -> int:
     removed = [key for key in old if key not in new]
     upserts = [key for key, value in new.items() if old.get(key) != value]
-    for topic, pid in removed + [k for k in upserts if k in old]:
+    stale = [{"t": topic, "p": pid} for topic, pid in removed + [k for k in upserts if k in old]]
+    if stale:  # one executemany: a changed rule replaces thousands of rows
         conn.execute(
             sa.delete(memberships).where(
-                memberships.c.topic == topic, memberships.c.paper_id == pid
-            )
+                memberships.c.topic == sa.bindparam("t"),
+                memberships.c.paper_id == sa.bindparam("p"),
+            ),
+            stale,
         )
     if upserts:
         conn.execute(
             sa.insert(memberships),
-            [{"topic": t, "paper_id": p, "matched": new[(t, p)]} for t, p in upserts],
+            [
+                {"topic": t, "paper_id": p, "matched": new[(t, p)][0], "first_seen": new[(t, p)][1]}
+                for t, p in upserts
+            ],
         )
+    bump_topics(conn, {topic for topic, _ in removed + upserts})
     return len(removed) + len(upserts)

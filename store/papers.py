@@ -11,10 +11,11 @@ from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
 from store.fencing import Transactions
-from store.memberships import replace_memberships
+from store.index import reindex
+from store.memberships import forget_memberships, replace_memberships
 from store.merge import merge, sighting
 from store.records import Matches, StoredPaper, UpsertResult, to_stored
-from store.schema import memberships, papers
+from store.schema import papers
 
 _STORED_COLUMNS = [c.name for c in papers.c]
 
@@ -41,16 +42,19 @@ class PaperStore(Transactions):
     ) -> UpsertResult:
         """Store papers from one source, merging each into the record it belongs to.
 
-        With match, the topic memberships of every new or changed paper are replaced in the
-        same transaction: a refresher killed at any moment leaves no paper unmatched.
+        The text index, and with match the topic memberships, of every new or changed paper
+        are written in the same transaction: a refresher killed at any moment leaves no paper
+        unindexed or unmatched.
         """
         now = now or utcnow()
         result = UpsertResult()
         with self.transaction() as conn:
             for paper in batch:
                 self._upsert_one(conn, paper, sighting(paper, source, now), result)
-            if match is not None and result.touched:
-                stored = _papers_by_ids(conn, result.touched)
+            stored = _papers_by_ids(conn, result.touched) if result.touched else []
+            if stored or result.merged_away:
+                reindex(conn, stored, removed=result.merged_away)  # the text index
+            if match is not None and stored:
                 result.memberships_changed = replace_memberships(
                     conn, [p.id for p in stored if p.id is not None], match(stored)
                 )
@@ -69,7 +73,7 @@ class PaperStore(Transactions):
             # One paper stored twice (first seen by title or item id, now with its arXiv id
             # or DOI): the records merge into the first, which keeps the oldest GUID.
             existing = merge(existing, other)
-            conn.execute(sa.delete(memberships).where(memberships.c.paper_id == other.id))
+            forget_memberships(conn, other.id)  # type: ignore[arg-type]
             conn.execute(sa.delete(papers).where(papers.c.id == other.id))
             result.merged_away.append(other.id)  # type: ignore[arg-type]
         if duplicates:

@@ -66,7 +66,21 @@ memberships = sa.Table(
         "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("matched", Json, nullable=False, default=list),
+    # The paper's first_seen, copied so a feed reads its newest members straight off the index.
+    sa.Column("first_seen", UtcDateTime, nullable=False),
     sa.Index("ix_memberships_paper", "paper_id"),
+    sa.Index("ix_memberships_topic_newest", "topic", "first_seen", "paper_id"),
+)
+
+# The text index (store.index): one row per paper with its order key (newest first). Its words
+# are in the FTS5 table paper_words on SQLite, in a tsvector column `words` on PostgreSQL;
+# migration 0005 creates both, as raw DDL, since Core has no type for either.
+paper_index = sa.Table(
+    "paper_index",
+    metadata,
+    sa.Column("paper_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("order_key", sa.BigInteger, nullable=False),
+    sa.Index("ix_paper_index_order_key", "order_key", unique=True),
 )
 
 topics = sa.Table(
@@ -74,6 +88,8 @@ topics = sa.Table(
     metadata,
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
+    # Bumped with every change to the topic's feed (store.memberships).
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 sources = sa.Table(
@@ -124,3 +140,13 @@ leases = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
+
+
+def in_core_schema(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """For Alembic's compare: leave out the text index's words, which Core does not model
+    (the FTS5 table and its shadow tables on SQLite, the tsvector column and GIN index)."""
+    if type_ == "table" and name and name.startswith("paper_words"):
+        return False
+    return not (name in ("words", "ix_paper_index_words") and type_ in ("column", "index"))

@@ -45,14 +45,15 @@ class FieldText:
         raw: list[str] = []
         for value in values:
             if raw:
-                raw.append(_SEPARATOR)
+                raw.append(SEPARATOR)
             raw.extend(words(value))
         return cls(raw=raw, stems=stems_of(raw), original=", ".join(values))
 
 
-_SEPARATOR = "|"  # never produced by words(), so it equals no query word
+SEPARATOR = "|"  # never produced by words(), so it equals no query word (nor is indexed)
 
 
+TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
 NUMERIC_FIELDS = ("upvotes", "comments")
 DEFAULT_FIELDS = ("title", "abstract")
 
@@ -89,25 +90,43 @@ class Document:
 
     @classmethod
     def of_paper(cls, paper: object) -> Document:
-        return cls.of(
-            title=getattr(paper, "title", ""),
-            abstract=getattr(paper, "abstract", ""),
-            authors=getattr(paper, "authors", ()),
-            sources=getattr(paper, "sources", ()),
-            categories=getattr(paper, "categories", ()),
-            upvotes=getattr(paper, "upvotes", None),
-            comments=getattr(paper, "comments", None),
+        """A paper whose fields are analysed when a rule first looks at them: confirming a
+        search hit on title and abstract need not split the authors."""
+        return cls(
+            fields=_PaperFields(paper),
+            numbers={
+                "upvotes": getattr(paper, "upvotes", None),
+                "comments": getattr(paper, "comments", None),
+            },
         )
 
     def vocabulary(self) -> set[str]:
         """Every stem in every text field: what the prefilter looks up."""
         found: set[str] = set()
-        for text in self.fields.values():
-            found |= text.stem_set
+        for name in TEXT_FIELDS:
+            found |= self.fields[name].stem_set
         return found
 
     def raw_vocabulary(self) -> set[str]:
         found: set[str] = set()
-        for text in self.fields.values():
-            found |= text.raw_set
+        for name in TEXT_FIELDS:
+            found |= self.fields[name].raw_set
         return found
+
+
+class _PaperFields(dict[str, FieldText]):
+    """The text fields of a paper, each analysed on first use."""
+
+    _VALUES = {"author": "authors", "source": "sources", "category": "categories"}
+
+    def __init__(self, paper: object) -> None:
+        super().__init__()
+        self._paper = paper
+
+    def __missing__(self, name: str) -> FieldText:
+        if name in ("title", "abstract"):
+            text = FieldText.of(getattr(self._paper, name, ""))
+        else:
+            text = FieldText.of_values(getattr(self._paper, self._VALUES[name], ()))
+        self[name] = text
+        return text

@@ -25,6 +25,11 @@ MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 16
 MAX_PHRASE_WORDS = 32
+# A regex is compiled with a memory cap (RE2 keeps it within its DFA cache instead of falling
+# back to the slow NFA) and refused past a program size: /(.?){1000}x/ would otherwise cost
+# seconds per paper. Ordinary patterns compile to a few dozen instructions.
+REGEX_MAX_MEM = 8 << 20
+MAX_REGEX_PROGRAM = 1000
 _ANALYSIS_VERSION = "1"  # bump when matching semantics change: every topic is re-matched
 
 _FIELD_ALIASES = {
@@ -501,17 +506,24 @@ class _Compiler:
         self.count_term(node)
         fields = self.text_fields(node, fields)
         pattern = node.value[1:-1]
+        options = re2.Options()
+        options.max_mem = REGEX_MAX_MEM
+        options.case_sensitive = False
+        options.log_errors = False  # the QueryError says it; RE2 would also print to stderr
         try:
-            compiled = re2.compile("(?i)" + pattern, _RE2_OPTIONS)
+            compiled = re2.compile(pattern, options)
         except re2.error as error:
             raise QueryError(
                 f"bad regular expression /{pattern}/: {_re2_reason(error)}", self.column(node)
             ) from None
+        if compiled.programsize > MAX_REGEX_PROGRAM:
+            raise QueryError(
+                f"the regular expression /{pattern[:40]}/ is too complex "
+                f"(size {compiled.programsize}, limit {MAX_REGEX_PROGRAM}): simplify the "
+                "repetition or use words",
+                self.column(node),
+            )
         return Regex(fields=fields, pattern=pattern, compiled=compiled)
-
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the QueryError says it; RE2 would also print to stderr
 
 
 def _re2_reason(error: Exception) -> str:

@@ -12,6 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 import feedparser
 import pytest
 
+from parsing.model import make_paper
 from tests.helpers import refresh, serve_file, toml_sources
 
 
@@ -141,14 +142,33 @@ def test_no_query_and_no_render_when_nothing_changed(app, loaded, monkeypatch) -
 def test_a_new_generation_is_noticed_within_the_check_interval(app, loaded) -> None:
     svc = app.extensions["paperfeed"]
     before = loaded.get("/feeds/residual.json").get_json()
-    with svc.store.engine.begin() as conn:
-        from store.schema import papers
-
-        conn.execute(papers.update().values(upvotes=999))
-    svc.store.bump_generation()
+    newest = svc.store.topic_items("residual", 1)[0]
+    sighting = make_paper(title=newest.title, arxiv_id=newest.arxiv_id, upvotes=999)
+    svc.store.upsert([sighting], "hf", match=svc.refresher.match_stored)
     after = loaded.get("/feeds/residual.json").get_json()  # generation_check_seconds = 0 here
     assert after != before
     assert after["items"][0]["_paperfeed"]["upvotes"] == 999
+
+
+def test_a_change_re_renders_only_the_feeds_that_hold_it(app, loaded) -> None:
+    svc = app.extensions["paperfeed"]
+    holders = {name for name in svc.config.topics if svc.store.topic_items(name, 500)}
+    vit_ids = {p.id for p in svc.store.topic_items("vit", 500)}
+    paper = next(p for p in svc.store.topic_items("residual", 500) if p.id not in vit_ids)
+    for name in holders:
+        assert loaded.get(f"/feeds/{name}.rss").status_code == 200  # cached now
+    before = svc.store.topic_generations()
+    sighting = make_paper(title=paper.title, arxiv_id=paper.arxiv_id, upvotes=12345)
+    svc.store.upsert([sighting], "hf", match=svc.refresher.match_stored)
+    svc.store.bump_generation()  # as a refresh does: search feeds may change
+    after = svc.store.topic_generations()
+    assert after["residual"] > before["residual"]
+    assert after["vit"] == before["vit"]
+    misses = svc.cache.misses
+    assert b"12345" not in loaded.get("/feeds/vit.rss").data
+    assert svc.cache.misses == misses  # vit's body was kept
+    assert loaded.get("/feeds/residual.rss").status_code == 200
+    assert svc.cache.misses == misses + 1  # residual's was rebuilt
 
 
 def test_feed_self_links_use_base_url_or_forwarded_headers(make_app) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import feedparser
 
 from tests.helpers import DEFAULT_TOPICS, refresh, run, serve_file, toml_sources
@@ -101,3 +104,64 @@ def test_changing_a_rule_rematches_every_paper_without_a_manual_step(make_app, w
     after = feedparser.parse(app2.test_client().get("/feeds/vit.rss?limit=500").data).entries
     assert after and {e.id for e in after} != {e.id for e in before}
     assert all("diffusion" in (e.title + e.description).lower() for e in after)
+
+
+# ---- what a search may cost ---------------------------------------------------------------
+
+
+def test_a_catastrophic_regex_is_refused_at_once(app, client) -> None:
+    refresh(app)
+    started = time.perf_counter()
+    response = client.get("/feeds/search.rss", query_string={"q": "/(.?){1000}zzq/"})
+    assert time.perf_counter() - started < 3
+    assert response.status_code == 400
+    assert "too complex" in response.get_json()["error"]
+    assert client.get("/feeds/search.rss", query_string={"q": "/transf.rmer/"}).status_code == 200
+
+
+def test_a_search_past_its_budget_answers_422_query_too_expensive(make_app) -> None:
+    app = make_app(search_max_rows=100)
+    refresh(app)
+    client = app.test_client()
+    # A range alone cannot use the text index: it scans 431 papers for none.
+    response = client.get("/feeds/search.rss", query_string={"q": "upvotes:>=100000"})
+    assert response.status_code == 422
+    assert response.get_json()["error"].startswith("query too expensive: ")
+    assert client.get("/search", query_string={"q": "upvotes:>=100000"}).status_code == 422
+    # Anchored by a word, the same range examines only that word's papers.
+    anchored = client.get("/feeds/search.rss", query_string={"q": "diffusion AND upvotes:>=0"})
+    assert anchored.status_code == 200
+    # A scan that finds its answer early is cheap: the newest 50 of everything.
+    assert client.get("/feeds/search.json?q=*").status_code == 200
+    app.extensions["paperfeed"].store.dispose()
+
+
+def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app) -> None:
+    app = make_app(search_concurrency=1)
+    refresh(app)
+    svc = app.extensions["paperfeed"]
+    client = app.test_client()
+    assert client.get("/feeds/residual.rss").status_code == 200  # now cached
+    entered, release = threading.Event(), threading.Event()
+    candidate_keys = svc.store.candidate_keys
+
+    def slow_candidates(*args, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return candidate_keys(*args, **kwargs)
+
+    svc.store.candidate_keys = slow_candidates
+    slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
+    slow.start()
+    try:
+        assert entered.wait(10)
+        busy = client.get("/feeds/search.rss?q=diffusion")
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+        assert client.get("/search?q=diffusion").status_code == 503
+        assert client.get("/feeds/residual.rss").status_code == 200
+        assert client.get("/healthz").status_code == 200
+    finally:
+        release.set()
+        slow.join(10)
+    assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
+    svc.store.dispose()

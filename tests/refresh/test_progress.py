@@ -18,11 +18,11 @@ def test_refresh_and_rematching_report_each_paper(config_for) -> None:
     assert storing[-1][1] == storing[-1][2] > 400
     assert ("matching against topics", 431, 431) in seen
 
-    changed = config_for(topics={"vit": {"query": "vit OR deit"}})
+    changed = config_for(topics={"vit": {"query": "vit OR deit"}, "new": "resnet"})
     seen.clear()
     Refresher(changed, store, steps=lambda *step: seen.append(step)).run(force=True, only=["x"])
-    assert ("re-matching stored papers", 0, 431) in seen
-    assert ("re-matching stored papers", 431, 431) in seen
+    rematching = [s for s in seen if s[0] == "re-matching changed topics"]
+    assert rematching == [("re-matching changed topics", n, 2) for n in range(3)]
     store.dispose()
 
 

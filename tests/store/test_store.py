@@ -160,11 +160,7 @@ def test_reads_the_pages_need_title_search_dates_and_topic_offsets(store: Store)
     assert datetime(2015, 12, 10, 19, 51, 55, tzinfo=UTC) in dates  # the paper's own date
     assert len(dates) == store.count_papers()
     ids = [p.id for p in store.iter_papers()]
-    with store.engine.begin() as conn:
-        conn.execute(
-            sa.text("INSERT INTO memberships (topic, paper_id, matched) VALUES (:t, :p, :m)"),
-            [{"t": "all", "p": pid, "m": "[]"} for pid in ids],
-        )
+    store.set_topic("all", "every paper", {pid: [] for pid in ids if pid is not None})
     first, second = store.topic_items("all", 2), store.topic_items("all", 2, offset=2)
     assert [p.id for p in first + second] == ids[:4]
     assert store.topic_size("all") == len(ids) and store.topic_size("none") == 0

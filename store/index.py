@@ -1,0 +1,241 @@
+"""The text index: each paper's words, written in the transaction that writes the paper.
+
+The tokens are the exact matcher's own (topics.analysis folds, splits and stems each field),
+so an index lookup can over-find but never miss what the matcher accepts. Every paper has a
+row in paper_index with its order key (topics.search: newest first); its words live in an
+SQLite FTS5 table whose rowid is that key, or on PostgreSQL in a tsvector column of
+paper_index with a GIN index. Either way candidates come out of the index newest first,
+a chunk at a time, without reading or sorting the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from store.schema import paper_index, papers
+from topics.analysis import SEPARATOR, Document
+from topics.search import ID_BITS, AllOf, Lookup, Phrase, Term
+
+MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 letters
+_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+_SQLITE_COLUMNS = {"title": "title", "abstract": "abstract", "author": "author"}
+_POSTGRES_TAGS = {"title": "t", "abstract": "a", "author": "u"}  # lexeme = tag:token
+_FEW = 2000  # PostgreSQL: up to this many hits are read from the GIN index and sorted
+
+# ---- DDL, shared by the migration and the benchmark ----------------------------------------
+
+SQLITE_WORDS_TABLE = (
+    # 'ascii' splits exactly where words() did (our tokens are [a-z0-9] and non-ASCII
+    # letters); positions are kept, so a phrase is looked up as a phrase.
+    "CREATE VIRTUAL TABLE paper_words USING fts5(title, abstract, author, tokenize='ascii')"
+)
+POSTGRES_WORDS_COLUMN = "ALTER TABLE paper_index ADD COLUMN words tsvector"
+POSTGRES_WORDS_INDEX = "CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)"
+
+
+def order_key(first_seen: datetime, paper_id: int) -> int:
+    seconds = int((first_seen - _EPOCH).total_seconds() // 1)
+    return (seconds << ID_BITS) + paper_id
+
+
+def field_tokens(title: str, abstract: str, authors: Sequence[str]) -> dict[str, list[str]]:
+    """The tokens of each indexed field in order, as the matcher sees them. (Dropping the
+    separator between two authors only lets a phrase span them: the matcher says no.)"""
+    doc = Document.of(title=title, abstract=abstract, authors=list(authors))
+    return {
+        field: [t[:MAX_TOKEN] for t in doc.fields[field].stems if t != SEPARATOR]
+        for field in _SQLITE_COLUMNS
+    }
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def reindex(conn: Connection, written: Iterable[Any], removed: Iterable[int] = ()) -> None:
+    """Make the index hold these papers as they are now, and forget the removed ones."""
+    rows = list(written)
+    forget = [p.id for p in rows] + list(removed)
+    for start in range(0, len(forget), 500):
+        chunk = forget[start : start + 500]
+        if _is_sqlite(conn):
+            keys = conn.execute(
+                sa.select(paper_index.c.order_key).where(paper_index.c.paper_id.in_(chunk))
+            ).scalars()
+            stale = [{"key": key} for key in keys]
+            if stale:
+                conn.execute(sa.text("DELETE FROM paper_words WHERE rowid = :key"), stale)
+        conn.execute(sa.delete(paper_index).where(paper_index.c.paper_id.in_(chunk)))
+    insert_rows(conn, [(p.id, p.first_seen, p.title, p.abstract, p.authors) for p in rows])
+
+
+PaperText = tuple[
+    int, datetime, str, str, Sequence[str]
+]  # id, first_seen, title, abstract, authors
+
+
+def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
+    """Index papers that have no index rows yet, in bulk."""
+    if not rows:
+        return
+    entries = [
+        (order_key(first_seen, pid), pid, field_tokens(title, abstract, authors))
+        for pid, first_seen, title, abstract, authors in rows
+    ]
+    if _is_sqlite(conn):
+        conn.execute(
+            sa.insert(paper_index), [{"paper_id": pid, "order_key": key} for key, pid, _ in entries]
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO paper_words (rowid, title, abstract, author) "
+                "VALUES (:key, :title, :abstract, :author)"
+            ),
+            [
+                {"key": key, **{field: " ".join(found) for field, found in tokens.items()}}
+                for key, _, tokens in entries
+            ],
+        )
+        return
+    conn.execute(
+        sa.text(
+            "INSERT INTO paper_index (paper_id, order_key, words) "
+            "VALUES (:pid, :key, array_to_tsvector(CAST(:lexemes AS text[])))"
+        ),
+        [
+            {
+                "pid": pid,
+                "key": key,
+                # No positions (a phrase is looked up as all of its words: see tsquery):
+                # a position past 16383 or a word's 256th would not be kept, and a phrase
+                # there would be missed.
+                "lexemes": sorted(
+                    {
+                        f"{_POSTGRES_TAGS[field]}:{t}"
+                        for field, found in tokens.items()
+                        for t in found
+                    }
+                ),
+            }
+            for key, pid, tokens in entries
+        ],
+    )
+
+
+def build(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
+    """Index every paper, in bulk, into an empty index (the migration; papers loaded in
+    bulk outside upsert)."""
+    total = int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
+    done, last = 0, 0
+    while True:
+        batch = conn.execute(
+            sa.select(
+                papers.c.id,
+                papers.c.first_seen,
+                papers.c.title,
+                papers.c.abstract,
+                papers.c.authors,
+            )
+            .where(papers.c.id > last)
+            .order_by(papers.c.id)
+            .limit(2000)
+        ).all()
+        if not batch:
+            break
+        insert_rows(conn, [tuple(row) for row in batch])  # type: ignore[misc]
+        done, last = done + len(batch), batch[-1].id
+        if progress:
+            progress(done, total)
+    if not _is_sqlite(conn):  # statistics for the new rows, before anyone plans a search
+        conn.execute(sa.text("ANALYZE paper_index"))
+    return done
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def candidate_keys(
+    conn: Connection, plan: Lookup | None, before: int | None, count: int
+) -> list[int]:
+    """Order keys of papers plan may match (every paper when None), newest first."""
+    below = "" if before is None else " AND {key} < :before"
+    params: dict[str, Any] = {"count": count, "before": before}
+    if plan is None:
+        sql = "SELECT order_key FROM paper_index WHERE 1 = 1" + below.format(key="order_key")
+        sql += " ORDER BY order_key DESC LIMIT :count"
+    elif _is_sqlite(conn):
+        params["match"] = fts5_query(plan)
+        sql = "SELECT rowid FROM paper_words WHERE paper_words MATCH :match" + below.format(
+            key="rowid"
+        )
+        sql += " ORDER BY rowid DESC LIMIT :count"
+    else:
+        params["match"] = tsquery(plan)
+        matching = "FROM paper_index WHERE words @@ CAST(:match AS tsquery)"
+        matching += below.format(key="order_key")
+        # PostgreSQL guesses that a word it has no statistics for is in 1% of the rows, and
+        # then walks the order index testing every row: 250 ms on 200k papers for a rare
+        # word. So ask the GIN index first for at most _FEW hits; only a word with more
+        # than that takes the ordered walk, which then finds its hits close together.
+        few = conn.execute(
+            sa.text(
+                f"WITH hits AS MATERIALIZED (SELECT order_key {matching} LIMIT :few) "
+                "SELECT order_key FROM hits ORDER BY order_key DESC"
+            ),
+            {**params, "few": _FEW + 1},
+        ).scalars()
+        found = list(few)
+        if len(found) <= _FEW:
+            return found[:count]
+        sql = f"SELECT order_key {matching} ORDER BY order_key DESC LIMIT :count"
+    return list(conn.execute(sa.text(sql), params).scalars())
+
+
+def fts5_query(plan: Lookup) -> str:
+    """The plan in FTS5 query syntax: {title abstract} : "token token" *, AND, OR."""
+    if isinstance(plan, Term | Phrase):
+        columns = " ".join(_SQLITE_COLUMNS[f] for f in plan.fields)
+        tokens = (plan.token,) if isinstance(plan, Term) else plan.tokens
+        quoted = '"' + " ".join(t[:MAX_TOKEN] for t in tokens).replace('"', '""') + '"'
+        return f"{{{columns}}} : {quoted}" + (" *" if plan.prefix else "")
+    joiner = " AND " if isinstance(plan, AllOf) else " OR "
+    return "(" + joiner.join(fts5_query(part) for part in plan.parts) + ")"
+
+
+def tsquery(plan: Lookup) -> str:
+    """The plan as a tsquery of tagged lexemes: ('t:token':* | 'a:token':*) & ..."""
+    if isinstance(plan, Term):
+        token = plan.token[:MAX_TOKEN].replace("\\", "\\\\").replace("'", "''")
+        star = ":*" if plan.prefix else ""
+        return "(" + " | ".join(f"'{_POSTGRES_TAGS[f]}:{token}'{star}" for f in plan.fields) + ")"
+    if isinstance(plan, Phrase):  # the lexemes have no positions: all of the words
+        last = len(plan.tokens) - 1
+        words = [
+            Term(token, plan.fields, prefix=plan.prefix and i == last)
+            for i, token in enumerate(plan.tokens)
+        ]
+        return tsquery(AllOf(tuple(words)))
+    joiner = " & " if isinstance(plan, AllOf) else " | "
+    return "(" + joiner.join(tsquery(part) for part in plan.parts) + ")"
+
+
+class IndexStore:
+    engine: Engine
+
+    def candidate_keys(self, plan: Lookup | None, before: int | None, count: int) -> list[int]:
+        """Order keys of papers plan may match (every paper when None), newest first."""
+        with self.engine.connect() as conn:
+            return candidate_keys(conn, plan, before, count)
+
+    def build_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Index every paper into an empty index (papers written in bulk, outside upsert)."""
+        with self.engine.begin() as conn:
+            return build(conn, progress)

@@ -17,7 +17,7 @@ import feedparser
 import pytest
 import requests
 
-from tests.helpers import live_server, need_tool, refresh, rich_sources
+from tests.helpers import live_server, need_tool, newsboat_reload, refresh, rich_sources
 
 ARXIV_ABS = "https://arxiv.org/abs/1512.03385"
 TITLE = "Deep Residual Learning for Image Recognition"
@@ -37,20 +37,8 @@ def server(make_app, write_config):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_newsboat_shows_the_paper_date_and_the_arxiv_link(server, tmp_path: Path) -> None:
-    newsboat = need_tool("newsboat")
-    (tmp_path / "home").mkdir()
-    (tmp_path / "urls").write_text(f"{server}/feeds/residual.rss\n")
-    (tmp_path / "config").write_text("download-timeout 30\n")
-    result = subprocess.run(
-        [newsboat, "-u", str(tmp_path / "urls"), "-c", str(tmp_path / "cache.db")]
-        + ["-C", str(tmp_path / "config"), "-x", "reload"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"HOME": str(tmp_path / "home"), "TERM": "dumb"},
-    )
-    assert result.returncode == 0, result.stderr
-    with sqlite3.connect(tmp_path / "cache.db") as db:
+    cache = newsboat_reload(tmp_path / "newsboat", f"{server}/feeds/residual.rss")
+    with sqlite3.connect(cache) as db:
         url, content = db.execute(
             "SELECT url, content FROM rss_item WHERE title = ?", (TITLE,)
         ).fetchone()

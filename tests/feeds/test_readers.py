@@ -12,44 +12,30 @@ import feedparser
 import pytest
 import requests
 
-from tests.helpers import LISTINGS, ROOT, live_server, need_tool, refresh, toml_sources
+from tests.helpers import (
+    LISTINGS,
+    ROOT,
+    live_server,
+    need_tool,
+    newsboat_reload,
+    refresh,
+    toml_sources,
+)
 
 TOPICS = ["residual", "imagenet-not-medical", "vit"]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def newsboat_reload(tmp_path: Path, urls: list[str]) -> dict[str, list[tuple[str, str]]]:
+def newsboat_items(tmp_path: Path, urls: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Reload each URL with newsboat; return {url: [(guid, title)]} from its cache.
 
     newsboat keeps one item per GUID across all its feeds (a paper in two topics is shown
     once), so each URL gets its own cache here to count per-feed items.
     """
-    newsboat = need_tool("newsboat")
     found: dict[str, list[tuple[str, str]]] = {}
     for index, url in enumerate(urls):
-        folder = tmp_path / f"newsboat-{index}"
-        (folder / "home").mkdir(parents=True, exist_ok=True)
-        (folder / "urls").write_text(url + "\n")
-        (folder / "config").write_text("download-timeout 30\n")
-        result = subprocess.run(
-            [
-                newsboat,
-                "-u",
-                str(folder / "urls"),
-                "-c",
-                str(folder / "cache.db"),
-                "-C",
-                str(folder / "config"),
-                "-x",
-                "reload",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"HOME": str(folder / "home"), "TERM": "dumb"},
-        )
-        assert result.returncode == 0, result.stderr
-        with sqlite3.connect(folder / "cache.db") as db:
+        cache = newsboat_reload(tmp_path / f"newsboat-{index}", url)
+        with sqlite3.connect(cache) as db:
             found[url] = db.execute("SELECT guid, title FROM rss_item").fetchall()
     return found
 
@@ -78,7 +64,7 @@ def test_newsboat_sees_every_item_once_and_exactly_the_new_ones(
     with live_server(app) as base:
         urls = [f"{base}/feeds/{t}.{fmt}?limit=500" for t in TOPICS for fmt in ("rss", "atom")]
         expected = {url: feed_titles(url) for url in urls}
-        first = newsboat_reload(tmp_path, urls)
+        first = newsboat_items(tmp_path, urls)
         for url in urls:
             assert sorted(t for _, t in first[url]) == sorted(expected[url].values()), url
             assert len({g for g, _ in first[url]}) == len(first[url])
@@ -88,7 +74,7 @@ def test_newsboat_sees_every_item_once_and_exactly_the_new_ones(
         svc.invalidate()
         added = {url: set(feed_titles(url)) - set(expected[url]) for url in urls}
         assert any(added.values())
-        second = newsboat_reload(tmp_path, urls)
+        second = newsboat_items(tmp_path, urls)
         for url in urls:
             guids = [g for g, _ in second[url]]
             assert len(guids) == len(set(guids)), f"duplicates in {url}"

@@ -17,24 +17,11 @@ from store import Store
 from store import index as store_index
 from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
-from tests.helpers import LISTINGS, SEED_COUNTS
-from tests.topics.test_query_properties import SEPARATORS, WORDS, combine, leaves
+from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    db = Store(url)
-    upgrade(db.engine)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

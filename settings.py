@@ -11,7 +11,7 @@ import glob
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -287,6 +287,8 @@ def load_config(
             "each source needs its own name (its state is kept under it)"
         )
     if problems:
+        # Say at once what the first refresh would trip on too, not after the rest is fixed.
+        problems += _missing_paths(config_path, [s for s in sources if s is not None])
         raise ConfigError(*problems)
     return Config(
         path=config_path,
@@ -328,17 +330,20 @@ def sqlite_relative_to(url: str, folder: Path) -> str:
 def verify(config: Config) -> list[str]:
     """What a valid config would still trip on at the first refresh: sources whose path
     matches no file, and a config with nothing to do."""
-    problems = []
-    for source in config.sources:
-        if source.path and not glob.glob(source.path):
-            problems.append(
-                f"{config.path}: source {source.name!r}: path {source.path} matches no file"
-            )
+    problems = _missing_paths(config.path, config.sources)
     if not config.sources:
         problems.append(f"{config.path}: no [[sources]]: add one so there is something to read")
     if not config.topics:
         problems.append(f"{config.path}: no [topics.NAME]: add one so there is a feed to serve")
     return problems
+
+
+def _missing_paths(config_path: Path, sources: Sequence[SourceConfig]) -> list[str]:
+    return [
+        f"{config_path}: source {source.name!r}: path {source.path} matches no file"
+        for source in sources
+        if source.path and not glob.glob(source.path)
+    ]
 
 
 def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig:

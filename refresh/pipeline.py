@@ -90,6 +90,14 @@ class _LeaseKeeper:
         return self._refused or time.monotonic() - self._renewed_at >= self.ttl.total_seconds()
 
     def check(self) -> None:
+        """Raise LeaseLost unless the lease is still ours. A renewal that looks late (this
+        process was paused, or a long write of its own held the lease row) is asked of the
+        database once more: only a lease taken over is lost."""
+        if self.lost and not self._refused:
+            if self.store.renew_lease(LEASE, self.holder, self.ttl):
+                self._renewed_at = time.monotonic()
+            else:
+                self._refused = True
         if self.lost:
             raise LeaseLost(f"{self.holder} could not renew the {LEASE} lease: stopping")
 
@@ -103,10 +111,11 @@ class _LeaseKeeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.ttl.total_seconds() / 3):
-            beat = time.monotonic()
             try:
                 if self.store.renew_lease(LEASE, self.holder, self.ttl):
-                    self._renewed_at = beat
+                    # When it succeeded, not when it was sent: it may have waited on a long
+                    # write transaction of this refresh that holds the lease row.
+                    self._renewed_at = time.monotonic()
                 else:
                     self._refused = True
                     log.warning("refresh lease taken over from %s", self.holder)

@@ -74,7 +74,7 @@ class Config:
         env="DATABASE_URL",
     )
     refresh_minutes: float = setting(
-        30.0, "minutes between refreshes of every source", minimum=0.05
+        30.0, "minutes between refreshes of every source", minimum=0.01
     )
     feed_items: int = setting(50, "items in a feed when no ?limit= is given", minimum=1)
     max_feed_items: int = setting(500, "largest ?limit= a feed accepts", minimum=1)

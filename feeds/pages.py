@@ -160,7 +160,7 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
     return {
         "paper": paper,
         "ref": paper.arxiv_id or paper.guid,
-        "href": links.get("abs") or links.get("hf") or next(iter(links.values()), None),
+        "href": render.best_link(paper, links),  # the same page the feed item opens
         "title": marker("title", paper.title, paper.matched),
         "abstract": marker("abstract", paper.abstract, paper.matched),
         "authors": render.authors_line(paper, shown=CARD_AUTHORS),

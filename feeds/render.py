@@ -77,16 +77,19 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
     return links
 
 
-def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
-    """The item's link: the best real page of the paper (its Hugging Face page when Hugging
-    Face lists it, else the arXiv abstract, the listing's own page, the DOI, the project).
-    Only when none is known (a title-only listing) a Hugging Face search for the title, so
-    that every item opens."""
+def best_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str | None:
+    """The paper's best real page: its Hugging Face page when Hugging Face lists it (it
+    has upvotes, and a discussion there), else the arXiv abstract, the listing's own
+    page, the DOI, the project; None when nothing real is known."""
     links = paper_links(paper) if links is None else links
-    # A paper Hugging Face lists (it has upvotes) opens there, with its discussion; any
-    # other arXiv paper opens at its arXiv abstract.
     first = ("hf", "abs") if paper.upvotes is not None else ("abs", "hf")
-    best = next((links[k] for k in (*first, "source", "doi", "project") if k in links), None)
+    return next((links[k] for k in (*first, "source", "doi", "project") if k in links), None)
+
+
+def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
+    """A feed item's link: best_link, or for a title-only paper a Hugging Face search for
+    its title, so that every item opens somewhere."""
+    best = best_link(paper, links)
     if best:
         return best
     title = clean_text(paper.title, max_length=500)

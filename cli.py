@@ -85,7 +85,7 @@ def _engine_store(config: Config) -> Store:
             "write sqlite:///path/to/file.db or postgresql://user:password@host/dbname"
         ) from error
     database = store.engine.url.database
-    if store.engine.dialect.name == "sqlite" and database and database != ":memory:":
+    if store.is_sqlite and database and database != ":memory:":
         folder = Path(database).parent
         if not folder.is_dir():
             raise UsageError(

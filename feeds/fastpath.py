@@ -39,12 +39,7 @@ class FastFeeds:
                 key = topic_key(svc, name, fmt, svc.config.feed_items, False, environ)
                 cached = svc.cache.peek(key)
                 if cached is not None:
-                    status, headers, body = respond(
-                        svc,
-                        fmt,
-                        cached,
-                        lambda h: environ.get("HTTP_" + h.upper().replace("-", "_")),
-                    )
+                    status, headers, body = respond(svc, fmt, cached, _header_of(environ))
                     start_response(_REASONS[status], headers)
                     return [] if method == "HEAD" else [body]
         return self.app(environ, start_response)

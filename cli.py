@@ -239,9 +239,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     for hint in hints(query):
         print(f"hint, column {hint.column}: {hint.message}")
     found = search.find(store, query)  # through the text index, as the web search
-    for paper, matched in found[: args.limit]:
+    for paper in search.with_papers(store, found[: args.limit]):
         ref = paper.arxiv_id or paper.guid
-        print(f"- {paper.title}\n    {ref} — {format_matches(matched)}")
+        print(f"- {paper.title}\n    {ref} — {format_matches(list(paper.matched))}")
     stored = store.count_papers()
     print(f"{len(found)} of {stored} stored papers match")
     if not stored:

@@ -17,11 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from store.schema import paper_index, papers
+from store.schema import UtcDateTime, paper_index, papers
 from topics.analysis import SEPARATOR, Document
-from topics.search import ID_BITS, AllOf, Lookup, Phrase, Term
+from topics.search import ID_BITS, MAX_TOKEN, AllOf, Lookup, Phrase, Term
 
-MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 letters
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _SQLITE_COLUMNS = {"title": "title", "abstract": "abstract", "author": "author"}
 _POSTGRES_TAGS = {"title": "t", "abstract": "a", "author": "u"}  # lexeme = tag:token
@@ -227,8 +226,31 @@ def tsquery(plan: Lookup) -> str:
     return "(" + joiner.join(tsquery(part) for part in plan.parts) + ")"
 
 
+def paper_stems(conn: Connection, keys: Sequence[int]) -> list[sa.Row[Any]]:
+    """SQLite: papers by order key, with id, first_seen and each indexed field's stems as
+    the FTS5 table keeps them (space-separated)."""
+    query = sa.text(
+        "SELECT p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
+        "JOIN paper_index i ON i.order_key = w.rowid JOIN papers p ON p.id = i.paper_id "
+        "WHERE w.rowid IN :keys"
+    ).bindparams(sa.bindparam("keys", expanding=True))
+    typed = query.columns(first_seen=UtcDateTime())
+    return list(conn.execute(typed, {"keys": list(keys)}))
+
+
 class IndexStore:
     engine: Engine
+
+    @property
+    def keeps_stems(self) -> bool:
+        """SQLite's FTS5 table keeps each field's stems and hands them back (paper_stems);
+        PostgreSQL's tsvector keeps only the distinct words."""
+        return self.engine.dialect.name == "sqlite"
+
+    def paper_stems(self, keys: Sequence[int]) -> list[sa.Row[Any]]:
+        """Papers by order key, with id, first_seen and the stems of each indexed field."""
+        with self.engine.connect() as conn:
+            return paper_stems(conn, keys)
 
     def candidate_keys(self, plan: Lookup | None, before: int | None, count: int) -> list[int]:
         """Order keys of papers plan may match (every paper when None), newest first."""

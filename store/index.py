@@ -250,9 +250,10 @@ def paper_stems(conn: Connection, keys: Sequence[int]) -> list[sa.Row[Any]]:
     """SQLite: papers by order key, with id, first_seen and each indexed field's stems as
     the FTS5 table keeps them (space-separated)."""
     query = sa.text(
+        # The paper id is the key's low bits (topics.search.split_key): joining on it
+        # spares a lookup in paper_index per row, half the cost of the read.
         "SELECT p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
-        "JOIN paper_index i ON i.order_key = w.rowid JOIN papers p ON p.id = i.paper_id "
-        "WHERE w.rowid IN :keys"
+        f"JOIN papers p ON p.id = (w.rowid & {(1 << ID_BITS) - 1}) WHERE w.rowid IN :keys"
     ).bindparams(sa.bindparam("keys", expanding=True))
     typed = query.columns(first_seen=UtcDateTime())
     return list(conn.execute(typed, {"keys": list(keys)}))

@@ -12,10 +12,10 @@ mean the same everywhere) until `limit` papers are found or the budget runs out.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from parsing.text import stem
 from topics.analysis import PAPER_ATTRIBUTES, Document
@@ -141,7 +141,14 @@ class _Paper(Protocol):
 
 
 P = TypeVar("P", bound=_Paper)
-Hit = tuple[int, Match]  # a paper id and what matched in it
+
+
+class Hit(NamedTuple):
+    """A paper a query matches: its id, when it was first seen, and what matched."""
+
+    paper_id: int
+    first_seen: datetime
+    matched: Match
 
 
 class TextIndex(Protocol[P]):  # type: ignore[misc]
@@ -182,7 +189,7 @@ def find(
     budget = budget or Budget()
     started = time.monotonic()
     examined = 0
-    found: list[tuple[tuple[datetime, int], Hit]] = []
+    found: list[Hit] = []
     # Once limit papers are found, only the rest of the last one's second can still beat
     # them, and only a paper newer than the limit-th found (most share its exact time).
     last_second: int | None = None
@@ -196,7 +203,7 @@ def find(
         for position, key in enumerate(keys):
             second, paper_id = split_key(key)
             if last_second is not None and second < last_second:
-                return [hit for _, hit in found]
+                return found
             if paper_id not in papers:
                 papers = {p.id: p for p in read(keys[position : position + fetch])}
             paper = papers.get(paper_id)
@@ -207,12 +214,12 @@ def find(
             matched = _confirm(analyse(paper), query)
             if matched is None:
                 continue
-            found.append((_when(paper), (paper_id, matched)))
+            found.append(Hit(paper_id, paper.first_seen, matched))
             if limit is not None and len(found) >= limit:
                 found = _newest_first(found)[:limit]
-                last_second, worst = second, found[-1][0]
+                last_second, worst = second, _when(found[-1])
         if len(keys) < chunk:
-            return [hit for _, hit in _newest_first(found)]
+            return _newest_first(found)
         before = keys[-1]
         chunk = min(chunk * 4, 5000)
 
@@ -259,7 +266,9 @@ def _decided_by_stems(node: Node) -> bool:
     return False  # Range, Regex, Everything (which reads nothing: its columns cost nothing)
 
 
-def _when(paper: _Paper) -> tuple[datetime, int]:
+def _when(paper: _Paper | Hit) -> tuple[datetime, int]:
+    if isinstance(paper, Hit):
+        return paper.first_seen, paper.paper_id
     return paper.first_seen, paper.id or 0
 
 
@@ -277,10 +286,8 @@ def _check(budget: Budget, examined: int, started: float) -> None:
         )
 
 
-def _newest_first(
-    found: list[tuple[tuple[datetime, int], Hit]],
-) -> list[tuple[tuple[datetime, int], Hit]]:
-    return sorted(found, key=lambda pair: pair[0], reverse=True)
+def _newest_first(found: list[Hit]) -> list[Hit]:
+    return sorted(found, key=_when, reverse=True)
 
 
 def newest(index: TextIndex[P], query: Query, limit: int, budget: Budget | None = None) -> list[P]:
@@ -291,19 +298,12 @@ def newest(index: TextIndex[P], query: Query, limit: int, budget: Budget | None 
 def with_papers(index: TextIndex[P], hits: Sequence[Hit]) -> list[P]:
     """The whole papers of hits, in their order, each carrying what matched (.matched). A
     paper merged away since it was found is left out."""
-    by_id = {paper.id: paper for paper in index.papers_by_ids([pid for pid, _ in hits])}
+    by_id = {paper.id: paper for paper in index.papers_by_ids([hit.paper_id for hit in hits])}
     return [
-        replace(by_id[pid], matched=tuple(matched))  # type: ignore[type-var]
-        for pid, matched in hits
-        if pid in by_id
+        replace(by_id[hit.paper_id], matched=tuple(hit.matched))  # type: ignore[type-var]
+        for hit in hits
+        if hit.paper_id in by_id
     ]
-
-
-def rematch(
-    index: TextIndex[P], queries: Mapping[str, Query]
-) -> dict[str, dict[int, list[tuple[str, str]]]]:
-    """{topic: {paper id: what matched}} for topics whose rule changed, through the index."""
-    return {name: dict(find(index, query)) for name, query in queries.items()}
 
 
 def matches(papers: Iterable[P], query: Query) -> Iterator[tuple[P, Match]]:

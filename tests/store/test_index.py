@@ -45,7 +45,7 @@ def plain_scan(store: Store, text: str, limit: int | None = None) -> list[int]:
 
 
 def planned(store: Store, text: str, limit: int | None = None) -> list[int]:
-    return [paper_id for paper_id, _ in search.find(store, parse(text), limit)]
+    return [hit.paper_id for hit in search.find(store, parse(text), limit)]
 
 
 # ---- the planner never drops a match --------------------------------------------------------

@@ -163,7 +163,8 @@ class Service:
             raise SearchBusy
         try:
             budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
-            return search.newest(self.store, query, limit, budget)
+            with self.store.searching() as index:
+                return search.newest(index, query, limit, budget)
         finally:
             self._searches.release()
 

@@ -33,7 +33,14 @@ SQLITE_WORDS_TABLE = (
     # letters); positions are kept, so a phrase is looked up as a phrase.
     "CREATE VIRTUAL TABLE paper_words USING fts5(title, abstract, author, tokenize='ascii')"
 )
-POSTGRES_WORDS_COLUMN = "ALTER TABLE paper_index ADD COLUMN words tsvector"
+# Beside the words, each field's stems in order (as FTS5 keeps them on SQLite): search
+# confirms candidates on them instead of analysing the text again (topics.search._reader).
+POSTGRES_WORDS_COLUMN = (
+    "ALTER TABLE paper_index ADD COLUMN words tsvector, "
+    "ADD COLUMN title_stems text NOT NULL DEFAULT '', "
+    "ADD COLUMN abstract_stems text NOT NULL DEFAULT '', "
+    "ADD COLUMN author_stems text NOT NULL DEFAULT ''"
+)
 POSTGRES_WORDS_INDEX = "CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)"
 
 
@@ -106,13 +113,15 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
         return
     conn.execute(
         sa.text(
-            "INSERT INTO paper_index (paper_id, order_key, words) "
-            "VALUES (:pid, :key, array_to_tsvector(CAST(:lexemes AS text[])))"
+            "INSERT INTO paper_index (paper_id, order_key, words, title_stems, abstract_stems, "
+            "author_stems) VALUES (:pid, :key, array_to_tsvector(CAST(:lexemes AS text[])), "
+            ":title, :abstract, :author)"
         ),
         [
             {
                 "pid": pid,
                 "key": key,
+                **{field: " ".join(found) for field, found in tokens.items()},
                 # No positions (a phrase is looked up as all of its words: see tsquery):
                 # a position past 16383 or a word's 256th would not be kept, and a phrase
                 # there would be missed.
@@ -192,12 +201,14 @@ def _postgres_keys(conn: Connection, match: str, before: int | None, count: int)
     there by the walk. A word that needs the four weeks is known to be uncommon, so from
     there the walk is ruled out (`order_key + 0` cannot be read from the order index): the
     word's GIN bitmap, intersected with the four weeks' range of the order index, picks
-    out their hits. A word still short after five weeks is sparse: its older hits are read
-    from the GIN bitmap alone and sorted.
+    out their hits. A word still short after five weeks (or without one hit in the first)
+    is sparse: its older hits are read from the GIN bitmap alone and sorted.
     """
     top = before if before is not None else _newest_key(conn) + 1  # keys below top
     found: list[int] = []
     for weeks, order in ((1, "order_key"), (4, "order_key + 0"), (None, "order_key + 0")):
+        if weeks == 4 and not found:
+            continue  # not one hit in a week: sparse, so straight to the GIN bitmap alone
         low = 0 if weeks is None else max(0, top - ((weeks * _WEEK) << ID_BITS))
         found += conn.execute(
             sa.text(
@@ -207,7 +218,7 @@ def _postgres_keys(conn: Connection, match: str, before: int | None, count: int)
             {"match": match, "top": top, "low": low, "count": count - len(found)},
         ).scalars()
         if len(found) >= count or low == 0:
-            return found
+            break
         top = low
     return found
 
@@ -247,36 +258,28 @@ def tsquery(plan: Lookup) -> str:
 
 
 def paper_stems(conn: Connection, keys: Sequence[int]) -> list[sa.Row[Any]]:
-    """SQLite: papers by order key, with id, first_seen and each indexed field's stems as
-    the FTS5 table keeps them (space-separated)."""
-    query = sa.text(
-        # The paper id is the key's low bits (topics.search.split_key): joining on it
-        # spares a lookup in paper_index per row, half the cost of the read.
-        "SELECT p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
-        f"JOIN papers p ON p.id = (w.rowid & {(1 << ID_BITS) - 1}) WHERE w.rowid IN :keys"
-    ).bindparams(sa.bindparam("keys", expanding=True))
+    """Papers by order key, with id, first_seen and each indexed field's stems as the index
+    keeps them (space-separated): SQLite's FTS5 table, PostgreSQL's *_stems columns."""
+    if _is_sqlite(conn):
+        sql = (
+            # The paper id is the key's low bits (topics.search.split_key): joining on it
+            # spares a lookup in paper_index per row, half the cost of the read.
+            "SELECT p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
+            f"JOIN papers p ON p.id = (w.rowid & {(1 << ID_BITS) - 1}) WHERE w.rowid IN :keys"
+        )
+    else:
+        sql = (
+            "SELECT p.id, p.first_seen, i.title_stems AS title, i.abstract_stems AS abstract, "
+            "i.author_stems AS author FROM paper_index i JOIN papers p ON p.id = i.paper_id "
+            "WHERE i.order_key IN :keys"
+        )
+    query = sa.text(sql).bindparams(sa.bindparam("keys", expanding=True))
     typed = query.columns(first_seen=UtcDateTime())
     return list(conn.execute(typed, {"keys": list(keys)}))
 
 
 class IndexStore:
     engine: Engine
-
-    @property
-    def keeps_stems(self) -> bool:
-        """SQLite's FTS5 table keeps each field's stems and hands them back (paper_stems);
-        PostgreSQL's tsvector keeps only the distinct words."""
-        return self.engine.dialect.name == "sqlite"
-
-    def paper_stems(self, keys: Sequence[int]) -> list[sa.Row[Any]]:
-        """Papers by order key, with id, first_seen and the stems of each indexed field."""
-        with self.engine.connect() as conn:
-            return paper_stems(conn, keys)
-
-    def candidate_keys(self, plan: Lookup | None, before: int | None, count: int) -> list[int]:
-        """Order keys of papers plan may match (every paper when None), newest first."""
-        with self.engine.connect() as conn:
-            return candidate_keys(conn, plan, before, count)
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every paper into an empty index (papers written in bulk, outside upsert)."""

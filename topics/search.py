@@ -163,11 +163,6 @@ class TextIndex(Protocol[P]):  # type: ignore[misc]
         """Papers with only these attributes (and id, first_seen) read: what matching needs."""
         ...
 
-    @property
-    def keeps_stems(self) -> bool:
-        """Can paper_stems read the indexed fields back?"""
-        ...
-
     def paper_stems(self, keys: Sequence[int]) -> Sequence[_Paper]:
         """Papers by order key, each with id, first_seen and the stems the index holds of
         each indexed field (an attribute per field, space-separated)."""
@@ -236,7 +231,7 @@ def _reader(index: TextIndex[P], query: Query) -> tuple[Reader, Callable[[object
     Otherwise only the columns the query reads are read (a whole paper costs JSON
     decoding and more), and analysed as any paper is.
     """
-    if index.keeps_stems and _decided_by_stems(query.root):
+    if _decided_by_stems(query.root):
         return index.paper_stems, Document.of_stems
     columns = sorted(PAPER_ATTRIBUTES[name] for name in query.fields)
 

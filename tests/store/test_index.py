@@ -45,7 +45,8 @@ def plain_scan(store: Store, text: str, limit: int | None = None) -> list[int]:
 
 
 def planned(store: Store, text: str, limit: int | None = None) -> list[int]:
-    return [hit.paper_id for hit in search.find(store, parse(text), limit)]
+    with store.searching() as index:
+        return [hit.paper_id for hit in search.find(index, parse(text), limit)]
 
 
 # ---- the planner never drops a match --------------------------------------------------------

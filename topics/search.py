@@ -6,7 +6,9 @@ matches: terms and phrases become their tokens (AND), prefixes become prefix loo
 AND / OR compose. What cannot be anchored (a lone NOT, `*`, ranges, regexes, the source and
 category fields) becomes a scan. Either way the store hands out candidates newest first, in
 chunks, and the exact matcher confirms each one (so plurals, phrases, fields and explain()
-mean the same everywhere) until `limit` papers are found or the budget runs out.
+mean the same everywhere) until `limit` papers are found or the budget runs out. It
+confirms on the stems the index keeps where those decide the query (see _reader), else
+on the text itself.
 """
 
 from __future__ import annotations
@@ -225,11 +227,11 @@ Reader = Callable[[Sequence[int]], Iterable[_Paper]]
 def _reader(index: TextIndex[P], query: Query) -> tuple[Reader, Callable[[object], Document]]:
     """How to read candidates (by order key) and analyse them for query.
 
-    Where the index can hand back its stems and they decide the query, candidates are
-    read from there: splitting stored stems costs a fraction of analysing the text again
-    (folding, splitting, stemming), the cost that dominates a search with many hits.
-    Otherwise only the columns the query reads are read (a whole paper costs JSON
-    decoding and more), and analysed as any paper is.
+    Where the stems the index keeps decide the query, candidates are read from there: a
+    word or phrase is then a substring of the spaced stems, a fraction of the cost of
+    analysing the text again (folding, splitting, stemming), which dominates a search
+    with many hits. Otherwise only the columns the query reads are read (a whole paper
+    costs JSON decoding and more), and analysed as any paper is.
     """
     if _decided_by_stems(query.root):
         return index.paper_stems, Document.of_stems

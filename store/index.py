@@ -25,6 +25,7 @@ _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _SQLITE_COLUMNS = {"title": "title", "abstract": "abstract", "author": "author"}
 _POSTGRES_TAGS = {"title": "t", "abstract": "a", "author": "u"}  # lexeme = tag:token
 _WEEK = 7 * 24 * 3600
+_FEW = 2000  # PostgreSQL: up to this many older hits are read from the GIN index and sorted
 
 # ---- DDL, shared by the migration and the benchmark ----------------------------------------
 
@@ -191,36 +192,57 @@ def candidate_keys(
 
 
 def _postgres_keys(conn: Connection, match: str, before: int | None, count: int) -> list[int]:
-    """Newest first, in three steps: the last week below before, the four weeks under it,
-    then everything older.
+    """Newest first: the week below before, then (for a word it holds some of) the four
+    weeks under it, then everything older.
 
-    PostgreSQL cannot read a GIN index in order. Left to itself it either walks the order
-    index testing every row (fast for a common word, 430 ms for a rare one on 200k papers:
-    it guesses 1% for a word it has no statistics for) or reads every hit from the heap to
-    sort them (10 ms for a 1% word). In the week it chooses, and a common word is answered
-    there by the walk. A word that needs the four weeks is known to be uncommon, so from
-    there the walk is ruled out (`order_key + 0` cannot be read from the order index): the
-    word's GIN bitmap, intersected with the four weeks' range of the order index, picks
-    out their hits. A word still short after five weeks (or without one hit in the first)
-    is sparse: its older hits are read from the GIN bitmap alone and sorted.
+    PostgreSQL cannot read a GIN index in order, and it guesses the same 1% for every word
+    outside its most common thousand, whether it is in 2,000 papers or in 5. Left to
+    itself it either walks the order index testing every row (fast for a common word, 430
+    ms for a rare one on 200k papers) or reads every hit from the heap to sort them (10 ms
+    for a 1% word). So:
+    - in the week it chooses: a common word is answered there by the walk;
+    - a word with some hits in the week, but too few, is uncommon: the four weeks under it
+      are read from its GIN bitmap intersected with their range of the order index, so
+      only their hits are visited (`order_key + 0` rules the walk out);
+    - older papers: up to _FEW hits are read from the GIN index and sorted; a word with
+      more is common there, and the walk finds its hits close together.
     """
     top = before if before is not None else _newest_key(conn) + 1  # keys below top
-    found: list[int] = []
-    for weeks, order in ((1, "order_key"), (4, "order_key + 0"), (None, "order_key + 0")):
-        if weeks == 4 and not found:
-            continue  # not one hit in a week: sparse, so straight to the GIN bitmap alone
-        low = 0 if weeks is None else max(0, top - ((weeks * _WEEK) << ID_BITS))
-        found += conn.execute(
-            sa.text(
-                "SELECT order_key FROM paper_index WHERE words @@ CAST(:match AS tsquery) "
-                f"AND order_key < :top AND order_key >= :low ORDER BY {order} DESC LIMIT :count"
-            ),
-            {"match": match, "top": top, "low": low, "count": count - len(found)},
-        ).scalars()
-        if len(found) >= count or low == 0:
-            break
-        top = low
-    return found
+    week = max(0, top - (_WEEK << ID_BITS))
+    found = _slice(conn, match, top, week, "order_key", count)
+    if found and len(found) < count:
+        month = max(0, week - (4 * _WEEK << ID_BITS))
+        found += _slice(conn, match, week, month, "order_key + 0", count - len(found))
+        week = month
+    if len(found) >= count or week == 0:
+        return found
+    return found + _older(conn, match, week, count - len(found))
+
+
+def _slice(conn: Connection, match: str, top: int, low: int, order: str, count: int) -> list[int]:
+    sql = (
+        "SELECT order_key FROM paper_index WHERE words @@ CAST(:match AS tsquery) "
+        f"AND order_key < :top AND order_key >= :low ORDER BY {order} DESC LIMIT :count"
+    )
+    params = {"match": match, "top": top, "low": low, "count": count}
+    return list(conn.execute(sa.text(sql), params).scalars())
+
+
+def _older(conn: Connection, match: str, top: int, count: int) -> list[int]:
+    matching = "FROM paper_index WHERE words @@ CAST(:match AS tsquery) AND order_key < :top"
+    params = {"match": match, "top": top, "count": count}
+    few = conn.execute(
+        sa.text(
+            f"WITH hits AS MATERIALIZED (SELECT order_key {matching} LIMIT :few) "
+            "SELECT order_key FROM hits ORDER BY order_key DESC"
+        ),
+        {**params, "few": _FEW + 1},
+    ).scalars()
+    found = list(few)
+    if len(found) <= _FEW:
+        return found[:count]
+    sql = f"SELECT order_key {matching} ORDER BY order_key DESC LIMIT :count"
+    return list(conn.execute(sa.text(sql), params).scalars())
 
 
 def _newest_key(conn: Connection) -> int:

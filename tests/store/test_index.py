@@ -14,6 +14,7 @@ import parsing
 from migrations import upgrade
 from parsing.model import make_paper
 from store import Store
+from store import index as store_index
 from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
@@ -165,11 +166,16 @@ def test_the_bundled_listings_agree_on_every_kind_of_query(seeded: Store) -> Non
         assert planned(store, text, 7) == everything[:7], text
 
 
-def test_words_of_every_density_agree_across_months_of_papers(store: Store) -> None:
+@pytest.mark.parametrize("few", [2000, 3])
+def test_words_of_every_density_agree_across_months_of_papers(
+    store: Store, few, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL reads the newest week, the four weeks under it, then the rest, each its own
-    way (see store.index): words dense, sparse and absent in each must all agree."""
-    for day in range(120):
-        words = ["every"] + ["tenth"] * (day % 10 == 0) + ["oldest"] * (day < 3)
+    way (see store.index): words dense, sparse and absent in each must all agree, also past
+    a gap of weeks without papers and when older papers have more than _FEW hits."""
+    monkeypatch.setattr(store_index, "_FEW", few)
+    for day in [*range(120), 150, 160, 170, 171]:
+        words = ["every"] * (day < 120) + ["tenth"] * (day % 10 == 0) + ["oldest"] * (day < 3)
         words += ["recent"] * (day > 115) + ["month"] * (90 <= day < 110)
         paper = make_paper(title=f"paper {day} " + " ".join(words), abstract=f"day{day}")
         store.upsert([paper], "s", T0 + timedelta(days=day, hours=day % 5))

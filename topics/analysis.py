@@ -7,6 +7,7 @@ forms of a word meet at one stem (parsing.text holds those functions).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -139,14 +140,14 @@ class Document:
     def of_stems(cls, paper: object) -> Document:
         """A paper as the text index keeps it: each indexed field's stems (attributes named
         as the fields, space-separated), and no numbers."""
-        return cls(fields=_StemFields(paper), numbers={})
+        return cls(fields=_LazyFields(lambda name: IndexedStems(getattr(paper, name))), numbers={})
 
     @classmethod
     def of_paper(cls, paper: object) -> Document:
         """A paper whose fields are analysed when a rule first looks at them: confirming a
         search hit on title and abstract need not split the authors."""
         return cls(
-            fields=_PaperFields(paper),
+            fields=_LazyFields(lambda name: _analysed(paper, name)),
             numbers={
                 "upvotes": getattr(paper, "upvotes", None),
                 "comments": getattr(paper, "comments", None),
@@ -167,30 +168,20 @@ class Document:
         return found
 
 
-class _PaperFields(dict[str, FieldText]):
-    """The text fields of a paper, each analysed on first use."""
+class _LazyFields(dict[str, FieldText]):
+    """Fields made on first use: a rule that reads title and abstract never has the
+    authors split."""
 
-    def __init__(self, paper: object) -> None:
+    def __init__(self, make: Callable[[str], FieldText]) -> None:
         super().__init__()
-        self._paper = paper
+        self._make = make
 
     def __missing__(self, name: str) -> FieldText:
-        if name in ("title", "abstract"):
-            text = FieldText.of(getattr(self._paper, name, ""))
-        else:
-            text = FieldText.of_values(getattr(self._paper, PAPER_ATTRIBUTES[name], ()))
-        self[name] = text
+        text = self[name] = self._make(name)
         return text
 
 
-class _StemFields(dict[str, FieldText]):
-    """The indexed fields of a paper as the text index keeps them, each split on first use."""
-
-    def __init__(self, paper: object) -> None:
-        super().__init__()
-        self._paper = paper
-
-    def __missing__(self, name: str) -> FieldText:
-        text = IndexedStems(getattr(self._paper, name))
-        self[name] = text
-        return text
+def _analysed(paper: object, name: str) -> FieldText:
+    if name in ("title", "abstract"):
+        return FieldText.of(getattr(paper, name, ""))
+    return FieldText.of_values(getattr(paper, PAPER_ATTRIBUTES[name], ()))

@@ -6,8 +6,9 @@ Revises: 0004
 
 SQLite keeps the words in an FTS5 table (paper_words), PostgreSQL in a tsvector column of
 paper_index with a GIN index (store.index says why) and, since 0006, each field's stems
-beside them. Existing papers are indexed here, in batches, with progress on stderr. Uses
-only the papers columns of 0001-0003, so it runs after any migration that adds others.
+and pairs of neighbouring tokens beside them. Existing papers are indexed here, in
+batches, with progress on stderr. Uses only the papers columns of 0001-0003, so it runs
+after any migration that adds others.
 """
 
 import sqlalchemy as sa

@@ -1,11 +1,13 @@
-"""PostgreSQL keeps each indexed field's stems beside its words, as SQLite's FTS5 table
-does: a search confirms its candidates on them instead of analysing the text again.
+"""PostgreSQL's text index gains what SQLite's FTS5 table has: each indexed field's stems
+(a search confirms its candidates on them instead of analysing the text again) and a way
+to look a phrase up (each pair of neighbouring tokens is a lexeme: store.index.lexemes).
 
 Revision ID: 0006
 Revises: 0005
 
-A store indexed by an earlier 0005 (no stems columns) is indexed again, with progress on
-stderr; one that 0005 indexed as it is now, and every SQLite store, is left as it is.
+A store indexed by an earlier 0005 (no stems columns, no pairs) is indexed again, with
+progress on stderr; one that 0005 indexed as it is now, and every SQLite store, is left as
+it is.
 """
 
 import sqlalchemy as sa

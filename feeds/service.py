@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from feeds.cache import FeedCache
 from feeds.forwarded import RequestBase
 from feeds.metrics import Metrics
+from feeds.search_pool import BrokenProcessPool, SearchPool
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
 from settings import Config
@@ -84,9 +85,14 @@ class Service:
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _searches: threading.BoundedSemaphore = field(init=False)
+    search_pool: SearchPool | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self._searches = threading.BoundedSemaphore(max(1, self.config.search_concurrency))
+        slots = max(1, self.config.search_concurrency)
+        self._searches = threading.BoundedSemaphore(slots)
+        self.search_pool = None
+        if self.config.search_in_processes:
+            self.search_pool = SearchPool(self.config.database_url, slots)
         self.database = DatabaseHealth(self.metrics)
         self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
 
@@ -158,14 +164,25 @@ class Service:
 
         Raises SearchBusy when every slot is taken (a burst of uncached searches must not
         take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
+        It runs in the search pool (setting search_in_processes), else in this thread.
         """
         if not self._searches.acquire(blocking=False):
             raise SearchBusy
         try:
             budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
-            return search.newest(self.store, query, limit, budget)
+            if self.search_pool is None:
+                return search.newest(self.store, query, limit, budget)
+            return self.search_pool.search(query, limit, budget)
+        except BrokenProcessPool as error:
+            raise SearchBusy from error  # its process died twice running it: try again soon
         finally:
             self._searches.release()
+
+    def close(self) -> None:
+        """Stop the search processes and close the database connections (worker exit)."""
+        if self.search_pool is not None:
+            self.search_pool.close()
+        self.store.dispose()
 
     @property
     def max_age(self) -> int:

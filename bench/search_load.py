@@ -12,7 +12,6 @@ hostile; each ratio is loaded / idle.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import shutil
 import signal
@@ -20,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +34,60 @@ from migrations import upgrade  # noqa: E402
 from store import Store  # noqa: E402
 
 
-def searcher(base: str, number: int, words: list[str], polite: bool, stop: Any) -> None:
+def searcher(
+    base: str, number: int, words: list[str], polite: bool, stop: Any, answers: Any
+) -> None:
     """Send searches never asked before until stopped; a polite one waits as a 503's
-    Retry-After says, a hostile one asks again at once."""
+    Retry-After says, a hostile one asks again at once. Puts its status counts on answers."""
     session, count = requests.Session(), 0
+    statuses: Counter[str] = Counter()
     while not stop.is_set():
         count += 1
         first, then = words[count % len(words)], words[(count * 7 + number) % len(words)]
         text = f'"{first} {then}" OR x{number}y{count}'  # never asked before: uncached
-        with contextlib.suppress(requests.RequestException):
+        try:
             answer = session.get(f"{base}/feeds/search.rss", params={"q": text}, timeout=30)
-            if polite and answer.status_code == 503:
-                stop.wait(float(answer.headers.get("Retry-After", "1")))
+        except requests.RequestException:
+            statuses["error"] += 1
+            continue
+        statuses[str(answer.status_code) if answer.status_code in (200, 503) else "other"] += 1
+        if polite and answer.status_code == 503:
+            stop.wait(float(answer.headers.get("Retry-After", "1")))
+    answers.put(statuses)
+
+
+def measure(
+    feed: str, base: str, words: list[str], kind: str, seconds: int
+) -> tuple[float, Counter[str]]:
+    """The cached feed's req/s beside four searchers of kind (none when idle), and what
+    the searchers were answered."""
+    stop = multiprocessing.Event()
+    answers: Any = multiprocessing.Queue()
+    searchers = [
+        multiprocessing.Process(
+            target=searcher, args=(base, n, words, kind == "polite", stop, answers)
+        )
+        for n in range(4 if kind != "idle" else 0)
+    ]
+    for process in searchers:
+        process.start()
+    if searchers:
+        time.sleep(1)  # the searchers are under way
+    rate = wrk(feed, seconds, 4)
+    stop.set()
+    statuses: Counter[str] = Counter()
+    for _ in searchers:
+        statuses += answers.get(timeout=60)
+    for process in searchers:
+        process.join(timeout=40)
+    return rate, statuses
+
+
+SERVERS = {  # name: settings of its gunicorn
+    "threads": {"PAPERFEED_SEARCH_IN_PROCESSES": "false"},
+    "processes": {"PAPERFEED_SEARCH_IN_PROCESSES": "true"},
+}
+KINDS = ("idle", "polite", "hostile")
 
 
 def main() -> None:
@@ -54,6 +96,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--port", type=int, default=18741)
+    parser.add_argument("--compare", action="store_true", help="threads vs processes")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -68,40 +111,49 @@ def main() -> None:
     bulk_load(store, rows)
     config = work / "paperfeed.toml"
     config.write_text(f"[topics.narrow]\nquery = '{narrow}'\n")
-    server = start_gunicorn(config, db, args.port, 1)
-    base = f"http://127.0.0.1:{args.port}"
-    feed = f"{base}/feeds/narrow.rss"
+    names = list(SERVERS) if args.compare else ["default"]
+    servers = {
+        name: start_gunicorn(config, db, args.port + n, 1, SERVERS.get(name))
+        for n, name in enumerate(names)
+    }
+    rates: dict[str, dict[str, list[float]]] = {name: {k: [] for k in KINDS} for name in names}
+    answered = {name: {kind: Counter[str]() for kind in KINDS} for name in names}
     try:
-        requests.get(feed, timeout=30).raise_for_status()  # cached from here on
-        rates: dict[str, list[float]] = {"idle": [], "polite": [], "hostile": []}
+        for n in range(len(names)):
+            feed = f"http://127.0.0.1:{args.port + n}/feeds/narrow.rss"
+            requests.get(feed, timeout=30).raise_for_status()  # cached from here on
         for _ in range(args.rounds):
-            rates["idle"].append(wrk(feed, args.seconds, 4))
-            for kind in ("polite", "hostile"):
-                stop = multiprocessing.Event()
-                searchers = [
-                    multiprocessing.Process(
-                        target=searcher, args=(base, n, words, kind == "polite", stop)
+            for kind in KINDS:
+                for n, name in enumerate(names):
+                    base = f"http://127.0.0.1:{args.port + n}"
+                    rate, statuses = measure(
+                        f"{base}/feeds/narrow.rss", base, words, kind, args.seconds
                     )
-                    for n in range(4)
-                ]
-                for process in searchers:
-                    process.start()
-                time.sleep(1)  # the searchers are under way
-                rates[kind].append(wrk(feed, args.seconds, 4))
-                stop.set()
-                for process in searchers:
-                    process.join(timeout=40)
+                    rates[name][kind].append(rate)
+                    answered[name][kind] += statuses
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.papers} papers; cached feed, wrk -t2 -c4, {args.seconds} s; 1 gunicorn worker")
+    for name in names:
+        report(name, rates[name], answered[name])
+
+
+def report(name: str, rates: dict[str, list[float]], answered: dict[str, Counter[str]]) -> None:
+    print(f"searches in {name}" + (f" ({SERVERS[name]})" if name in SERVERS else ""))
     for kind, values in rates.items():
-        print(f"{kind:8s} req/s: " + ", ".join(f"{v:,.0f}" for v in values))
+        searches = ", ".join(f"{status}: {n}" for status, n in sorted(answered[kind].items()))
+        print(
+            f"  {kind:8s} req/s: "
+            + ", ".join(f"{v:,.0f}" for v in values)
+            + (f"   searches {searches}" if searches else "")
+        )
     for kind in ("polite", "hostile"):
         ratios = [b / a for a, b in zip(rates["idle"], rates[kind], strict=True)]
         print(
-            f"{kind} searchers / idle: median {statistics.median(ratios):.2f}x, "
+            f"  {kind} searchers / idle: median {statistics.median(ratios):.2f}x, "
             f"min {min(ratios):.2f}x (target >= 0.5x)"
         )
 

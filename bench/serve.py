@@ -34,9 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def start_gunicorn(config: Path, db: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    config: Path, db: str, port: int, workers: int, settings: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving bench.serve_app on port; settings: more PAPERFEED_* variables."""
     env = {
         **os.environ,
+        **(settings or {}),
         "PAPERFEED_CONFIG": str(config),
         "DATABASE_URL": db,
         "PAPERFEED_SCHEDULER": "off",

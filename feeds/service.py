@@ -178,6 +178,14 @@ class Service:
         finally:
             self._searches.release()
 
+    def search_slot_free(self) -> bool:
+        """Whether an uncached search could start now; only a hint, as another thread may
+        take the slot first (search() then raises SearchBusy all the same)."""
+        if not self._searches.acquire(blocking=False):
+            return False
+        self._searches.release()
+        return True
+
     def close(self) -> None:
         """Stop the search processes and close the database connections (worker exit)."""
         if self.search_pool is not None:

@@ -4,9 +4,14 @@ gunicorn with the Procfile's configuration (one worker, its threads) serves a sy
 store; wrk (a C client, its own process) measures a cached topic feed alone, then while four
 searcher processes send searches never asked before: polite ones wait as a 503's
 Retry-After says, hostile ones ask again at once. Rounds interleave idle, polite and
-hostile; each ratio is loaded / idle.
+hostile; each ratio is loaded / idle. Searchers count their answers (200, 503, other).
 
-    python bench/search_load.py [--papers 20000] [--rounds 3] [--seconds 5]
+With --compare, two servers take turns in every round: searches in the worker's threads
+(search_in_processes = false) and in its search processes (true); --baseline DIR adds a
+server of the code checked out in DIR, with its defaults (git archive main | tar -x).
+
+    python bench/search_load.py [--papers 20000] [--rounds 3] [--seconds 5] [--compare]
+                                [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--port", type=int, default=18741)
     parser.add_argument("--compare", action="store_true", help="threads vs processes")
+    parser.add_argument("--baseline", type=Path, help="also serve the code in this folder")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -111,9 +117,17 @@ def main() -> None:
     bulk_load(store, rows)
     config = work / "paperfeed.toml"
     config.write_text(f"[topics.narrow]\nquery = '{narrow}'\n")
-    names = list(SERVERS) if args.compare else ["default"]
+    names = (["baseline"] if args.baseline else []) + (list(SERVERS) if args.compare else [])
+    names = names or ["default"]
     servers = {
-        name: start_gunicorn(config, db, args.port + n, 1, SERVERS.get(name))
+        name: start_gunicorn(
+            config,
+            db,
+            args.port + n,
+            1,
+            SERVERS.get(name),
+            args.baseline.resolve() if name == "baseline" else ROOT,
+        )
         for n, name in enumerate(names)
     }
     rates: dict[str, dict[str, list[float]]] = {name: {k: [] for k in KINDS} for name in names}
@@ -142,7 +156,7 @@ def main() -> None:
 
 
 def report(name: str, rates: dict[str, list[float]], answered: dict[str, Counter[str]]) -> None:
-    print(f"searches in {name}" + (f" ({SERVERS[name]})" if name in SERVERS else ""))
+    print(f"{name}" + (f" ({SERVERS[name]})" if name in SERVERS else ""))
     for kind, values in rates.items():
         searches = ", ".join(f"{status}: {n}" for status, n in sorted(answered[kind].items()))
         print(

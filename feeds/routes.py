@@ -97,10 +97,7 @@ def feed(name: str, fmt: str) -> Response:
             page_url=f"{page}/topics/{name}",
             ttl_minutes=max(1, round(svc.config.refresh_minutes)),
         )
-        items = svc.store.topic_items(name, limit)
-        return CachedFeed.build(
-            render.render(fmt, info, items), render.last_updated(items), len(items)
-        )
+        return CachedFeed.of(fmt, info, svc.store.topic_items(name, limit))
 
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
 
@@ -132,10 +129,7 @@ def _search_feed(fmt: str) -> Response:
     )
 
     def build() -> CachedFeed:
-        items = svc.search(query, limit)
-        return CachedFeed.build(
-            render.render(fmt, info, items), render.last_updated(items), len(items)
-        )
+        return svc.search_feed(query, limit, fmt, info)
 
     key = search_key(svc, fmt, limit, text, request.environ)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))

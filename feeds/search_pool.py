@@ -17,10 +17,14 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as ResultTimeout
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
+from feeds.cache import CachedFeed
+from feeds.render import FeedInfo
 from store import Store, StoredPaper
 from topics.query import Query
 from topics.query import parse as parse_query
@@ -34,6 +38,27 @@ NICENESS = 10
 # or two to start on a busy machine (the first search, or the one after a replacement).
 START_SECONDS = 5.0
 
+T = TypeVar("T")
+
+
+# ---- what a search does, wherever it runs (a pool process, or the asking thread) -----------
+
+
+def papers(store: Store, query: Query, limit: int, budget: Budget) -> list[StoredPaper]:
+    """The newest limit papers query matches, each with what matched (the search page)."""
+    return newest(store, query, limit, budget)
+
+
+def feed(
+    store: Store, query: Query, limit: int, budget: Budget, fmt: str, info: FeedInfo
+) -> CachedFeed:
+    """Those papers as a feed, rendered where they were found: rendering them takes about
+    as much interpreter time as finding them."""
+    return CachedFeed.of(fmt, info, newest(store, query, limit, budget))
+
+
+# ---- the pool ------------------------------------------------------------------------------
+
 _store: Store | None = None  # in a pool process: its own engine and connections
 
 
@@ -46,10 +71,10 @@ def _start(database_url: str) -> None:
     _store = Store(database_url)
 
 
-def _search(text: str, limit: int, budget: Budget) -> list[StoredPaper]:
+def _run(job: Callable[..., T], text: str, limit: int, budget: Budget, *args: Any) -> T:
     """One search, in a pool process; its errors go back to the caller as they are."""
     assert _store is not None, "a pool process starts with _start"
-    return newest(_store, parse_query(text), limit, budget)
+    return job(_store, parse_query(text), limit, budget, *args)
 
 
 class SearchPool:
@@ -61,8 +86,8 @@ class SearchPool:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def search(self, query: Query, limit: int, budget: Budget) -> list[StoredPaper]:
-        """The newest limit papers query matches, found in a pool process.
+    def run(self, job: Callable[..., T], query: Query, limit: int, budget: Budget, *args: Any) -> T:
+        """job(store, query, limit, budget, *args) in a pool process (papers or feed).
 
         Raises what the search raised there (QueryTooExpensive, StoreError), and
         QueryTooExpensive when it outlives its budget (its process is replaced).
@@ -70,15 +95,15 @@ class SearchPool:
         search asked once more; BrokenProcessPool if that fails too.
         """
         try:
-            return self._ask(query, limit, budget)
+            return self._ask(job, query.text, limit, budget, *args)
         except BrokenProcessPool:
-            return self._ask(query, limit, budget)
+            return self._ask(job, query.text, limit, budget, *args)
 
-    def _ask(self, query: Query, limit: int, budget: Budget) -> list[StoredPaper]:
+    def _ask(self, job: Callable[..., T], text: str, limit: int, budget: Budget, *args: Any) -> T:
         pool = self._current()
         try:
-            future = pool.submit(_search, query.text, limit, budget)
-            return future.result(timeout=_patience(budget))
+            future = pool.submit(_run, job, text, limit, budget, *args)
+            return future.result(timeout=_patience(budget))  # type: ignore[no-any-return]
         except BrokenProcessPool:
             self._replace(pool)
             raise
@@ -106,14 +131,14 @@ class SearchPool:
                 self._pool = None
         if kill:
             # ProcessPoolExecutor has no public way to stop its processes before 3.14.
-            for process in list(pool._processes.values()):
+            for process in list((pool._processes or {}).values()):
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
     def pids(self) -> list[int]:
         """The pool's processes (tests kill one)."""
         pool = self._pool
-        return [] if pool is None else list(pool._processes)
+        return [] if pool is None else list(pool._processes or ())
 
     def close(self) -> None:
         """Stop the pool's processes; a search under way ends first (within its budget)."""

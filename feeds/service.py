@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from feeds.cache import FeedCache
+from feeds import search_pool
+from feeds.cache import CachedFeed, FeedCache
 from feeds.forwarded import RequestBase
 from feeds.metrics import Metrics
+from feeds.render import FeedInfo
 from feeds.search_pool import BrokenProcessPool, SearchPool
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
@@ -21,6 +24,7 @@ from topics import search
 from topics.query import Query
 
 log = logging.getLogger("paperfeed.web")
+T = TypeVar("T")
 
 
 @dataclass
@@ -164,15 +168,22 @@ class Service:
 
         Raises SearchBusy when every slot is taken (a burst of uncached searches must not
         take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
-        It runs in the search pool (setting search_in_processes), else in this thread.
         """
+        return self._search(search_pool.papers, query, limit)
+
+    def search_feed(self, query: Query, limit: int, fmt: str, info: FeedInfo) -> CachedFeed:
+        """search(query, limit) rendered as a feed in fmt, where the search ran."""
+        return self._search(search_pool.feed, query, limit, fmt, info)
+
+    def _search(self, job: Callable[..., T], query: Query, limit: int, *args: Any) -> T:
+        """job in the search pool (setting search_in_processes), else in this thread."""
         if not self._searches.acquire(blocking=False):
             raise SearchBusy
         try:
             budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
             if self.search_pool is None:
-                return search.newest(self.store, query, limit, budget)
-            return self.search_pool.search(query, limit, budget)
+                return job(self.store, query, limit, budget, *args)
+            return self.search_pool.run(job, query, limit, budget, *args)
         except BrokenProcessPool as error:
             raise SearchBusy from error  # its process died twice running it: try again soon
         finally:

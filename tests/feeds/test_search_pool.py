@@ -88,14 +88,14 @@ def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(poo
     svc, client = app.extensions["paperfeed"], app.test_client()
     assert client.get("/feeds/residual.rss").status_code == 200  # now cached
     entered, release = threading.Event(), threading.Event()
-    run = svc.search_pool.search
+    run = svc.search_pool.run
 
     def held(*args, **kwargs):  # type: ignore[no-untyped-def]
         entered.set()
         release.wait(10)
         return run(*args, **kwargs)
 
-    svc.search_pool.search = held
+    svc.search_pool.run = held
     slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
     slow.start()
     try:

@@ -20,6 +20,7 @@ import argparse
 import multiprocessing
 import shutil
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -88,6 +89,12 @@ def measure(
     return rate, statuses
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 SERVERS = {  # name: settings of its gunicorn
     "threads": {"PAPERFEED_SEARCH_IN_PROCESSES": "false"},
     "processes": {"PAPERFEED_SEARCH_IN_PROCESSES": "true"},
@@ -100,7 +107,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--port", type=int, default=18741)
+    parser.add_argument("--port", type=int, default=0, help="first port (default: free ones)")
     parser.add_argument("--compare", action="store_true", help="threads vs processes")
     parser.add_argument("--baseline", type=Path, help="also serve the code in this folder")
     args = parser.parse_args()
@@ -119,11 +126,13 @@ def main() -> None:
     config.write_text(f"[topics.narrow]\nquery = '{narrow}'\n")
     names = (["baseline"] if args.baseline else []) + (list(SERVERS) if args.compare else [])
     names = names or ["default"]
+    # Not a fixed port: a server already listening there would answer in our server's place.
+    ports = [args.port + n if args.port else free_port() for n in range(len(names))]
     servers = {
         name: start_gunicorn(
             config,
             db,
-            args.port + n,
+            ports[n],
             1,
             SERVERS.get(name),
             args.baseline.resolve() if name == "baseline" else ROOT,
@@ -133,13 +142,13 @@ def main() -> None:
     rates: dict[str, dict[str, list[float]]] = {name: {k: [] for k in KINDS} for name in names}
     answered = {name: {kind: Counter[str]() for kind in KINDS} for name in names}
     try:
-        for n in range(len(names)):
-            feed = f"http://127.0.0.1:{args.port + n}/feeds/narrow.rss"
+        for port in ports:
+            feed = f"http://127.0.0.1:{port}/feeds/narrow.rss"
             requests.get(feed, timeout=30).raise_for_status()  # cached from here on
         for _ in range(args.rounds):
             for kind in KINDS:
                 for n, name in enumerate(names):
-                    base = f"http://127.0.0.1:{args.port + n}"
+                    base = f"http://127.0.0.1:{ports[n]}"
                     rate, statuses = measure(
                         f"{base}/feeds/narrow.rss", base, words, kind, args.seconds
                     )

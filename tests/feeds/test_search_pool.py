@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,9 +39,13 @@ def live(pids: list[int]) -> set[int]:
     return {child.pid for child in multiprocessing.active_children()} & set(pids)
 
 
-def test_searches_through_the_pool_answer_as_inline(pooled, make_app) -> None:
-    app = pooled()
-    inline = make_app()  # the same database, searches in its own thread
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_searches_through_the_pool_answer_as_inline(
+    request, pooled, make_app, database_url: str, backend: str
+) -> None:
+    url = database_url if backend == "sqlite" else request.getfixturevalue("pg_url")
+    app = pooled(database_url=url)
+    inline = make_app(database_url=url)  # the same database, searches in its own thread
     for q in QUERIES:
         for path in ("/feeds/search.json", "/search"):
             through_pool = app.test_client().get(path, query_string={"q": q})
@@ -56,6 +61,20 @@ def test_an_expensive_query_answers_422_through_the_pool(pooled) -> None:
     response = client.get("/feeds/search.rss", query_string={"q": "upvotes:>=100000"})
     assert response.status_code == 422
     assert response.get_json()["error"].startswith("query too expensive: ")
+
+
+def test_a_database_error_in_the_search_process_answers_503_database_unavailable(
+    pooled, database_url: str
+) -> None:
+    app = pooled()
+    client = app.test_client()
+    assert client.get("/feeds/residual.rss").status_code == 200  # this process's connection
+    # The search process opens the path anew: an empty database, without the tables.
+    path = Path(database_url.removeprefix("sqlite:///"))
+    path.rename(path.with_name("moved.db"))
+    response = client.get("/feeds/search.rss?q=residual")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database unavailable"
 
 
 def test_a_killed_search_process_is_replaced(pooled) -> None:

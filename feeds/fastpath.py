@@ -65,10 +65,12 @@ class FastFeeds:
         args = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         text = args.get("q", [""])[0]
         raw_limit = args.get("limit")
-        limit = svc.config.feed_items
-        if raw_limit is not None:
-            limit = whole_number(raw_limit[0], 1, svc.config.max_feed_items) or 0
-        if not text.strip() or not limit:
+        limit = (
+            svc.config.feed_items
+            if raw_limit is None
+            else whole_number(raw_limit[0], 1, svc.config.max_feed_items)
+        )
+        if not text.strip() or limit is None:
             return None  # the route says what is wrong
         cached = svc.cache.peek(search_key(svc, fmt, limit, text, environ))
         if cached is not None:

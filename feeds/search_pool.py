@@ -52,8 +52,8 @@ def papers(store: Store, query: Query, limit: int, budget: Budget) -> list[Store
 def feed(
     store: Store, query: Query, limit: int, budget: Budget, fmt: str, info: FeedInfo
 ) -> CachedFeed:
-    """Those papers as a feed, rendered where they were found: rendering them takes about
-    as much interpreter time as finding them."""
+    """Those papers as a feed, rendered where they were found: rendering 50 items takes
+    more interpreter time (about 12 ms) than many searches do."""
     return CachedFeed.of(fmt, info, newest(store, query, limit, budget))
 
 

@@ -17,7 +17,9 @@ server of the code checked out in DIR, with its defaults (git archive main | tar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import shutil
 import signal
 import socket
@@ -62,11 +64,30 @@ def searcher(
     answers.put(statuses)
 
 
+def children(pid: int) -> list[int]:
+    """Child processes of pid, started by any of its threads."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += map(int, (task / "children").read_text().split())
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far; gone ones count 0."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
-    feed: str, base: str, words: list[str], kind: str, seconds: int
-) -> tuple[float, Counter[str]]:
-    """The cached feed's req/s beside four searchers of kind (none when idle), and what
-    the searchers were answered."""
+    feed: str, base: str, words: list[str], kind: str, seconds: int, master: int
+) -> tuple[float, Counter[str], dict[str, float]]:
+    """The cached feed's req/s beside four searchers of kind (none when idle), what the
+    searchers were answered, and the cores each party used while wrk ran."""
     stop = multiprocessing.Event()
     answers: Any = multiprocessing.Queue()
     searchers = [
@@ -79,14 +100,24 @@ def measure(
         process.start()
     if searchers:
         time.sleep(1)  # the searchers are under way
+    [worker] = children(master)
+    parties = {
+        "worker": lambda: [worker],
+        "search processes": lambda: children(worker),
+        "searchers": lambda: [p.pid for p in searchers if p.pid],
+    }
+    before = {name: cpu_seconds(pids()) for name, pids in parties.items()}
+    started = time.monotonic()
     rate = wrk(feed, seconds, 4)
+    elapsed = time.monotonic() - started
+    cores = {name: (cpu_seconds(pids()) - before[name]) / elapsed for name, pids in parties.items()}
     stop.set()
     statuses: Counter[str] = Counter()
     for _ in searchers:
         statuses += answers.get(timeout=60)
     for process in searchers:
         process.join(timeout=40)
-    return rate, statuses
+    return rate, statuses, cores
 
 
 def free_port() -> int:
@@ -141,6 +172,7 @@ def main() -> None:
     }
     rates: dict[str, dict[str, list[float]]] = {name: {k: [] for k in KINDS} for name in names}
     answered = {name: {kind: Counter[str]() for kind in KINDS} for name in names}
+    used = {name: {kind: Counter[str]() for kind in KINDS} for name in names}
     try:
         for port in ports:
             feed = f"http://127.0.0.1:{port}/feeds/narrow.rss"
@@ -149,11 +181,17 @@ def main() -> None:
             for kind in KINDS:
                 for n, name in enumerate(names):
                     base = f"http://127.0.0.1:{ports[n]}"
-                    rate, statuses = measure(
-                        f"{base}/feeds/narrow.rss", base, words, kind, args.seconds
+                    rate, statuses, cores = measure(
+                        f"{base}/feeds/narrow.rss",
+                        base,
+                        words,
+                        kind,
+                        args.seconds,
+                        servers[name].pid,
                     )
                     rates[name][kind].append(rate)
                     answered[name][kind] += statuses
+                    used[name][kind].update(cores)
     finally:
         for server in servers.values():
             server.send_signal(signal.SIGTERM)
@@ -161,17 +199,25 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.papers} papers; cached feed, wrk -t2 -c4, {args.seconds} s; 1 gunicorn worker")
     for name in names:
-        report(name, rates[name], answered[name])
+        report(name, rates[name], answered[name], used[name], args.rounds)
 
 
-def report(name: str, rates: dict[str, list[float]], answered: dict[str, Counter[str]]) -> None:
+def report(
+    name: str,
+    rates: dict[str, list[float]],
+    answered: dict[str, Counter[str]],
+    used: dict[str, Counter[str]],
+    rounds: int,
+) -> None:
     print(f"{name}" + (f" ({SERVERS[name]})" if name in SERVERS else ""))
     for kind, values in rates.items():
         searches = ", ".join(f"{status}: {n}" for status, n in sorted(answered[kind].items()))
+        cores = ", ".join(f"{party} {c / rounds:.2f}" for party, c in used[kind].items())
         print(
             f"  {kind:8s} req/s: "
             + ", ".join(f"{v:,.0f}" for v in values)
             + (f"   searches {searches}" if searches else "")
+            + f"   cores: {cores}"
         )
     for kind in ("polite", "hostile"):
         ratios = [b / a for a, b in zip(rates["idle"], rates[kind], strict=True)]

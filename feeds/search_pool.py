@@ -46,7 +46,8 @@ T = TypeVar("T")
 
 def papers(store: Store, query: Query, limit: int, budget: Budget) -> list[StoredPaper]:
     """The newest limit papers query matches, each with what matched (the search page)."""
-    return newest(store, query, limit, budget)
+    with store.searching() as index:
+        return newest(index, query, limit, budget)
 
 
 def feed(
@@ -54,7 +55,7 @@ def feed(
 ) -> CachedFeed:
     """Those papers as a feed, rendered where they were found: rendering 50 items takes
     more interpreter time (about 12 ms) than many searches do."""
-    return CachedFeed.of(fmt, info, newest(store, query, limit, budget))
+    return CachedFeed.of(fmt, info, papers(store, query, limit, budget))
 
 
 # ---- the pool ------------------------------------------------------------------------------

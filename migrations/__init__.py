@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,13 @@ def _counter(config: Config, engine: Engine, steps: Steps) -> Callable[..., None
         steps("migrating the database", done, len(pending))
 
     return applied
+
+
+def indexing_progress(done: int, total: int) -> None:
+    """Progress of a migration that builds the text index, on stderr, so `paperfeed
+    migrate` shows it whatever logging is set up."""
+    if done % 20_000 < 2000 or done == total:
+        print(f"text index: {done} of {total} papers indexed", file=sys.stderr, flush=True)
 
 
 _MIGRATION_LOCK = 72_417_001  # any constant: the key of a PostgreSQL advisory lock

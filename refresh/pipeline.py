@@ -401,6 +401,7 @@ class Refresher:
         # Each topic is one search through the text index; progress counts topics.
         for name in counted(list(changed), "re-matching changed topics", self.steps):
             query = changed[name]
-            found = search.rematch(self.store, {name: query})[name]
+            with self.store.searching() as index:
+                found = search.find(index, query)
             rows += self.store.set_topic(name, query.fingerprint, found)
         return rows

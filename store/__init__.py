@@ -1,8 +1,9 @@
 """The store: the only package that talks SQL (SQLAlchemy Core; SQLite or PostgreSQL).
 
 One Store type whose methods live in one module per entity: papers, memberships, the text
-index, and coordination (source state, generation, refresh runs, lease). The merge policy is
-a pure function in store.merge; the tables and column types are in store.schema.
+index and a search's reads of it, and coordination (source state, generation, refresh
+runs, lease). The merge policy is a pure function in store.merge; the tables and column
+types are in store.schema.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from store.fencing import LeaseLost
 from store.index import IndexStore
 from store.memberships import MembershipStore
 from store.papers import PaperStore
+from store.reader import ReaderStore, SearchReader
 from store.records import Matches, SourceState, StoredPaper, TopicSummary, UpsertResult
 
 __all__ = [
     "LeaseLost",
     "Matches",
+    "SearchReader",
     "SourceState",
     "Store",
     "StoreError",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 
-class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore):
+class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderStore):
     """Every read and write of paperfeed's data, on one engine."""
 
     def __init__(self, url: str) -> None:

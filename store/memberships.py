@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from store.fencing import Transactions
 from store.records import Matches, StoredPaper, TopicSummary, to_stored
 from store.schema import memberships, papers, topics
+from topics.search import Hit
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
 Row = tuple[MatchedPairs, datetime]  # a membership: what matched, its paper's first_seen
@@ -32,20 +33,14 @@ class MembershipStore(Transactions):
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(topics.c.name, topics.c.fingerprint)).all())  # type: ignore[arg-type]
 
-    def set_topic(
-        self, name: str, fingerprint: str, paper_matches: dict[int, list[tuple[str, str]]]
-    ) -> int:
-        """Replace every membership of one topic (its rule changed) and record its fingerprint."""
+    def set_topic(self, name: str, fingerprint: str, hits: Iterable[Hit]) -> int:
+        """Replace every membership of one topic (its rule changed) with the papers its
+        query matches now, and record its fingerprint."""
+        new = {(name, hit.paper_id): (_pairs(hit.matched), hit.first_seen) for hit in hits}
         with self.transaction() as conn:
             old = {
                 (row.topic, row.paper_id): (row.matched, row.first_seen)
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
-            }
-            seen = _first_seen(conn, list(paper_matches))
-            new = {
-                (name, pid): (_pairs(matched), seen[pid])
-                for pid, matched in paper_matches.items()
-                if pid in seen
             }
             changed = _apply_membership_diff(conn, old, new)
             updated = conn.execute(
@@ -172,15 +167,17 @@ def _apply_membership_diff(
 ) -> int:
     removed = [key for key in old if key not in new]
     upserts = [key for key, value in new.items() if old.get(key) != value]
-    stale = [{"t": topic, "p": pid} for topic, pid in removed + [k for k in upserts if k in old]]
-    if stale:  # one executemany: a changed rule replaces thousands of rows
-        conn.execute(
-            sa.delete(memberships).where(
-                memberships.c.topic == sa.bindparam("t"),
-                memberships.c.paper_id == sa.bindparam("p"),
-            ),
-            stale,
-        )
+    stale: dict[str, list[int]] = {}
+    for topic, pid in removed + [key for key in upserts if key in old]:
+        stale.setdefault(topic, []).append(pid)
+    for topic, pids in stale.items():  # a changed rule replaces thousands of rows
+        for start in range(0, len(pids), 500):
+            conn.execute(
+                sa.delete(memberships).where(
+                    memberships.c.topic == topic,
+                    memberships.c.paper_id.in_(pids[start : start + 500]),
+                )
+            )
     if upserts:
         conn.execute(
             sa.insert(memberships),

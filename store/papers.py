@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,7 +51,7 @@ class PaperStore(Transactions):
         with self.transaction() as conn:
             for paper in batch:
                 self._upsert_one(conn, paper, sighting(paper, source, now), result)
-            stored = _papers_by_ids(conn, result.touched) if result.touched else []
+            stored = papers_by_ids(conn, result.touched) if result.touched else []
             if stored or result.merged_away:
                 reindex(conn, stored, removed=result.merged_away)  # the text index
             if match is not None and stored:
@@ -95,7 +95,7 @@ class PaperStore(Transactions):
 
     def papers_by_ids(self, ids: Iterable[int]) -> list[StoredPaper]:
         with self.engine.connect() as conn:
-            return _papers_by_ids(conn, list(ids))
+            return papers_by_ids(conn, list(ids))
 
     def iter_papers(self, batch_size: int = 1000) -> Iterator[StoredPaper]:
         """Every stored paper, newest first, read in batches."""
@@ -183,7 +183,16 @@ def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper
     return to_stored(row) if row else None
 
 
-def _papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
+def paper_columns(
+    conn: Connection, ids: Sequence[int], columns: Sequence[str]
+) -> list[sa.Row[Any]]:
+    """Papers with only these columns (and id, first_seen) read, as rows whose columns are
+    attributes: what matching a query needs, without decoding the rest."""
+    wanted = [papers.c.id, papers.c.first_seen, *(papers.c[name] for name in columns)]
+    return list(conn.execute(sa.select(*wanted).where(papers.c.id.in_(list(ids)))))
+
+
+def papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
     found: list[StoredPaper] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]

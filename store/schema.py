@@ -146,7 +146,11 @@ def in_core_schema(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """For Alembic's compare: leave out the text index's words, which Core does not model
-    (the FTS5 table and its shadow tables on SQLite, the tsvector column and GIN index)."""
+    (the FTS5 table and its shadow tables on SQLite, the tsvector column, GIN index and
+    stems columns on PostgreSQL)."""
     if type_ == "table" and name and name.startswith("paper_words"):
         return False
-    return not (name in ("words", "ix_paper_index_words") and type_ in ("column", "index"))
+    return not (name in _INDEX_WORDS and type_ in ("column", "index"))
+
+
+_INDEX_WORDS = ("words", "ix_paper_index_words", "title_stems", "abstract_stems", "author_stems")

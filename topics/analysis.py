@@ -7,7 +7,9 @@ forms of a word meet at one stem (parsing.text holds those functions).
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 from parsing.text import stems_of, words
 
@@ -18,19 +20,33 @@ class FieldText:
 
     raw: list[str]
     stems: list[str]
-    stem_set: frozenset[str] = field(init=False)
-    raw_set: frozenset[str] = field(init=False)
     original: str = ""
 
-    def __post_init__(self) -> None:
-        self.stem_set = frozenset(self.stems)
-        self.raw_set = frozenset(self.raw)
-        self._sorted: list[str] | None = None
+    @cached_property
+    def stem_set(self) -> frozenset[str]:
+        return frozenset(self.stems)
+
+    @cached_property
+    def raw_set(self) -> frozenset[str]:
+        return frozenset(self.raw)
+
+    @cached_property
+    def _sorted(self) -> list[str]:
+        return sorted(self.raw_set)
+
+    @cached_property
+    def _joined(self) -> str:
+        return f" {' '.join(self.stems)} "
+
+    def has_stems(self, stems: tuple[str, ...]) -> bool:
+        """Are these stems in the field, one after another? (Stems hold no spaces, so a
+        phrase is a substring of the spaced stems.)"""
+        if len(stems) == 1:
+            return stems[0] in self.stem_set
+        return f" {' '.join(stems)} " in self._joined
 
     def has_prefix(self, prefix: str) -> bool:
         """Does any word start with prefix? A binary search in the sorted words."""
-        if self._sorted is None:
-            self._sorted = sorted(self.raw_set)
         index = bisect_left(self._sorted, prefix)
         return index < len(self._sorted) and self._sorted[index].startswith(prefix)
 
@@ -50,12 +66,44 @@ class FieldText:
         return cls(raw=raw, stems=stems_of(raw), original=", ".join(values))
 
 
+class IndexedStems(FieldText):
+    """A field as the text index keeps it: its stems, space-separated. Enough to ask for
+    words and phrases (has_stems) without analysing the text again; a prefix, a regex or
+    the words themselves need the text, and asking for them is a mistake."""
+
+    def __init__(self, spaced: str) -> None:
+        super().__init__(raw=[], stems=[])
+        self.__dict__["_joined"] = f" {spaced} "
+
+    def has_stems(self, stems: tuple[str, ...]) -> bool:
+        return f" {' '.join(stems)} " in self._joined
+
+    def has_prefix(self, prefix: str) -> bool:
+        raise LookupError("a prefix was asked of a field known only by its stems")
+
+    @property
+    def unknown(self) -> frozenset[str]:
+        raise LookupError("the words of a field known only by its stems were asked for")
+
+    stem_set = raw_set = unknown  # type: ignore[assignment]
+
+
 SEPARATOR = "|"  # never produced by words(), so it equals no query word (nor is indexed)
 
 
 TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
 NUMERIC_FIELDS = ("upvotes", "comments")
 DEFAULT_FIELDS = ("title", "abstract")
+# The paper attribute each field is read from.
+PAPER_ATTRIBUTES = {
+    "title": "title",
+    "abstract": "abstract",
+    "author": "authors",
+    "source": "sources",
+    "category": "categories",
+    "upvotes": "upvotes",
+    "comments": "comments",
+}
 
 
 @dataclass
@@ -89,11 +137,17 @@ class Document:
         )
 
     @classmethod
+    def of_stems(cls, paper: object) -> Document:
+        """A paper as the text index keeps it: each indexed field's stems (attributes named
+        as the fields, space-separated), and no numbers."""
+        return cls(fields=_LazyFields(lambda name: IndexedStems(getattr(paper, name))), numbers={})
+
+    @classmethod
     def of_paper(cls, paper: object) -> Document:
         """A paper whose fields are analysed when a rule first looks at them: confirming a
         search hit on title and abstract need not split the authors."""
         return cls(
-            fields=_PaperFields(paper),
+            fields=_LazyFields(lambda name: _analysed(paper, name)),
             numbers={
                 "upvotes": getattr(paper, "upvotes", None),
                 "comments": getattr(paper, "comments", None),
@@ -114,19 +168,20 @@ class Document:
         return found
 
 
-class _PaperFields(dict[str, FieldText]):
-    """The text fields of a paper, each analysed on first use."""
+class _LazyFields(dict[str, FieldText]):
+    """Fields made on first use: a rule that reads title and abstract never has the
+    authors split."""
 
-    _VALUES = {"author": "authors", "source": "sources", "category": "categories"}
-
-    def __init__(self, paper: object) -> None:
+    def __init__(self, make: Callable[[str], FieldText]) -> None:
         super().__init__()
-        self._paper = paper
+        self._make = make
 
     def __missing__(self, name: str) -> FieldText:
-        if name in ("title", "abstract"):
-            text = FieldText.of(getattr(self._paper, name, ""))
-        else:
-            text = FieldText.of_values(getattr(self._paper, self._VALUES[name], ()))
-        self[name] = text
+        text = self[name] = self._make(name)
         return text
+
+
+def _analysed(paper: object, name: str) -> FieldText:
+    if name in ("title", "abstract"):
+        return FieldText.of(getattr(paper, name, ""))
+    return FieldText.of_values(getattr(paper, PAPER_ATTRIBUTES[name], ()))

@@ -98,20 +98,21 @@ class Words(Node):
 
     def _in(self, text: FieldText) -> bool:
         stems, last = self.stems, len(self.stems) - 1
-        if len(stems) == 1:
-            if self.prefix:
-                return text.has_prefix(stems[0])
-            return stems[0] in text.stem_set
-        if any(s not in text.stem_set for s in stems[:last]):
+        if not self.prefix:
+            return text.has_stems(stems)
+        if last == 0:
+            return text.has_prefix(stems[0])
+        # A phrase whose last word is a prefix: the words before it, then a word so starting.
+        fixed = list(stems[:last])
+        if any(s not in text.stem_set for s in fixed):
             return False
-        for start, word in enumerate(text.stems):
-            if word != stems[0] or start + last >= len(text.stems):
-                continue
-            if all(text.stems[start + k] == stems[k] for k in range(1, last)):
-                tail = text.raw[start + last] if self.prefix else text.stems[start + last]
-                if tail.startswith(stems[last]) if self.prefix else tail == stems[last]:
-                    return True
-        return False
+        starts = (
+            i for i, word in enumerate(text.stems[: len(text.stems) - last]) if word == fixed[0]
+        )
+        return any(
+            text.stems[i : i + last] == fixed and text.raw[i + last].startswith(stems[last])
+            for i in starts
+        )
 
     def matches(self, doc: Document) -> bool:
         return any(self._in(doc.fields[f]) for f in self.fields)
@@ -297,6 +298,11 @@ class Query:
         return self.root.describe()
 
     @property
+    def fields(self) -> frozenset[str]:
+        """Every field the query reads (a paper need hold no others to be matched)."""
+        return _fields_of(self.root)
+
+    @property
     def canonical(self) -> str:
         return self.root.canonical()
 
@@ -304,6 +310,18 @@ class Query:
     def fingerprint(self) -> str:
         data = f"{_ANALYSIS_VERSION}\n{self.canonical}".encode()
         return hashlib.sha256(data).hexdigest()
+
+
+def _fields_of(node: Node) -> frozenset[str]:
+    if isinstance(node, Words | Regex):
+        return frozenset(node.fields)
+    if isinstance(node, Range):
+        return frozenset((node.field,))
+    if isinstance(node, And | Or):
+        return frozenset().union(*map(_fields_of, node.children))
+    if isinstance(node, Not):
+        return _fields_of(node.child)
+    return frozenset()  # Everything
 
 
 def format_matches(found: Match) -> str:

@@ -6,23 +6,26 @@ matches: terms and phrases become their tokens (AND), prefixes become prefix loo
 AND / OR compose. What cannot be anchored (a lone NOT, `*`, ranges, regexes, the source and
 category fields) becomes a scan. Either way the store hands out candidates newest first, in
 chunks, and the exact matcher confirms each one (so plurals, phrases, fields and explain()
-mean the same everywhere) until `limit` papers are found or the budget runs out.
+mean the same everywhere) until `limit` papers are found or the budget runs out. It
+confirms on the stems the index keeps where those decide the query (see _reader), else
+on the text itself.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from parsing.text import stem
-from topics.analysis import Document
-from topics.query import And, Match, Node, Or, Query, Words
+from topics.analysis import PAPER_ATTRIBUTES, Document
+from topics.query import And, Match, Node, Not, Or, Query, Words
 
 # The text index covers these fields; a word asked for in another field cannot anchor.
 INDEXED_FIELDS = ("title", "abstract", "author")
+MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 letters
 
 # An order key sorts papers newest first: (first_seen in whole seconds) * 2**32 + paper id.
 # Keys of one second may be out of first_seen order, so the search finishes that second.
@@ -142,6 +145,14 @@ class _Paper(Protocol):
 P = TypeVar("P", bound=_Paper)
 
 
+class Hit(NamedTuple):
+    """A paper a query matches: its id, when it was first seen, and what matched."""
+
+    paper_id: int
+    first_seen: datetime
+    matched: Match
+
+
 class TextIndex(Protocol[P]):  # type: ignore[misc]
     """What the planner needs from the store."""
 
@@ -150,21 +161,32 @@ class TextIndex(Protocol[P]):  # type: ignore[misc]
         match, or of every paper when lookup is None."""
         ...
 
+    def paper_columns(self, ids: Sequence[int], columns: Sequence[str]) -> Sequence[_Paper]:
+        """Papers with only these attributes (and id, first_seen) read: what matching needs."""
+        ...
+
+    def paper_stems(self, keys: Sequence[int]) -> Sequence[_Paper]:
+        """Papers by order key, each with id, first_seen and the stems the index holds of
+        each indexed field (an attribute per field, space-separated)."""
+        ...
+
     def papers_by_ids(self, ids: Iterable[int]) -> Sequence[P]: ...
 
 
 def find(
     index: TextIndex[P], query: Query, limit: int | None = None, budget: Budget | None = None
-) -> list[tuple[P, Match]]:
+) -> list[Hit]:
     """The newest limit papers query matches (all when None), newest first, with what matched.
 
-    Raises QueryTooExpensive when the budget runs out first.
+    Candidates are read a slice at a time, as little of each as confirming needs (see
+    _reader). Raises QueryTooExpensive when the budget runs out first.
     """
     plan = lookup(query.root)
+    read, analyse = _reader(index, query)
     budget = budget or Budget()
     started = time.monotonic()
     examined = 0
-    found: list[tuple[P, Match]] = []
+    found: list[Hit] = []
     # Once limit papers are found, only the rest of the last one's second can still beat
     # them, and only a paper newer than the limit-th found (most share its exact time).
     last_second: int | None = None
@@ -172,7 +194,7 @@ def find(
     before: int | None = None
     chunk = max(64, 2 * limit) if limit else 2000
     fetch = min(chunk, 64) if limit else 500  # papers are read as needed, a slice at a time
-    papers: dict[int | None, P] = {}
+    papers: dict[int | None, _Paper] = {}
     while True:
         keys = index.candidate_keys(plan, before, chunk)
         for position, key in enumerate(keys):
@@ -180,27 +202,70 @@ def find(
             if last_second is not None and second < last_second:
                 return found
             if paper_id not in papers:
-                ahead = [split_key(k)[1] for k in keys[position : position + fetch]]
-                papers = {p.id: p for p in index.papers_by_ids(ahead)}
+                papers = {p.id: p for p in read(keys[position : position + fetch])}
             paper = papers.get(paper_id)
             if paper is None or (worst is not None and _when(paper) <= worst):
                 continue
             examined += 1
             _check(budget, examined, started)
-            matched = _confirm(paper, query)
+            matched = _confirm(analyse(paper), query)
             if matched is None:
                 continue
-            found.append((paper, matched))
+            found.append(Hit(paper_id, paper.first_seen, matched))
             if limit is not None and len(found) >= limit:
                 found = _newest_first(found)[:limit]
-                last_second, worst = second, _when(found[-1][0])
+                last_second, worst = second, _when(found[-1])
         if len(keys) < chunk:
             return _newest_first(found)
         before = keys[-1]
         chunk = min(chunk * 4, 5000)
 
 
-def _when(paper: _Paper) -> tuple[datetime, int]:
+Reader = Callable[[Sequence[int]], Iterable[_Paper]]
+
+
+def _reader(index: TextIndex[P], query: Query) -> tuple[Reader, Callable[[object], Document]]:
+    """How to read candidates (by order key) and analyse them for query.
+
+    Where the stems the index keeps decide the query, candidates are read from there: a
+    word or phrase is then a substring of the spaced stems, a fraction of the cost of
+    analysing the text again (folding, splitting, stemming), which dominates a search
+    with many hits. Otherwise only the columns the query reads are read (a whole paper
+    costs JSON decoding and more), and analysed as any paper is.
+    """
+    if _decided_by_stems(query.root):
+        return index.paper_stems, Document.of_stems
+    columns = sorted(PAPER_ATTRIBUTES[name] for name in query.fields)
+
+    def read(keys: Sequence[int]) -> Iterable[_Paper]:
+        return index.paper_columns([split_key(key)[1] for key in keys], columns)
+
+    return read, Document.of_paper
+
+
+def _decided_by_stems(node: Node) -> bool:
+    """Does node mean the same on the stems the index keeps as on the text? Words and
+    phrases do; prefixes need the words themselves, and ranges, regexes and the source and
+    category fields what the index does not keep. The index drops the separator between
+    two authors and cuts stems at MAX_TOKEN letters, so author phrases and long words are
+    left to the text."""
+    if isinstance(node, Words):
+        return (
+            not node.prefix
+            and set(node.fields) <= set(INDEXED_FIELDS)
+            and ("author" not in node.fields or len(node.stems) == 1)
+            and all(len(token) < MAX_TOKEN for token in node.stems)
+        )
+    if isinstance(node, And | Or):
+        return all(map(_decided_by_stems, node.children))
+    if isinstance(node, Not):
+        return _decided_by_stems(node.child)
+    return False  # Range, Regex, Everything (which reads nothing: its columns cost nothing)
+
+
+def _when(paper: _Paper | Hit) -> tuple[datetime, int]:
+    if isinstance(paper, Hit):
+        return paper.first_seen, paper.paper_id
     return paper.first_seen, paper.id or 0
 
 
@@ -223,38 +288,39 @@ def ran_too_long(max_seconds: float) -> QueryTooExpensive:
     )
 
 
-def _newest_first(found: list[tuple[P, Match]]) -> list[tuple[P, Match]]:
-    return sorted(found, key=lambda pair: _when(pair[0]), reverse=True)
+def _newest_first(found: list[Hit]) -> list[Hit]:
+    return sorted(found, key=_when, reverse=True)
 
 
 def newest(index: TextIndex[P], query: Query, limit: int, budget: Budget | None = None) -> list[P]:
     """The newest limit papers query matches, each carrying what matched (.matched)."""
+    return with_papers(index, find(index, query, limit, budget))
+
+
+def with_papers(index: TextIndex[P], hits: Sequence[Hit]) -> list[P]:
+    """The whole papers of hits, in their order, each carrying what matched (.matched). A
+    paper merged away since it was found is left out."""
+    by_id = {paper.id: paper for paper in index.papers_by_ids([hit.paper_id for hit in hits])}
     return [
-        replace(paper, matched=tuple(matched))  # type: ignore[type-var]
-        for paper, matched in find(index, query, limit, budget)
+        replace(by_id[hit.paper_id], matched=tuple(hit.matched))  # type: ignore[type-var]
+        for hit in hits
+        if hit.paper_id in by_id
     ]
-
-
-def rematch(
-    index: TextIndex[P], queries: Mapping[str, Query]
-) -> dict[str, dict[int, list[tuple[str, str]]]]:
-    """{topic: {paper id: what matched}} for topics whose rule changed, through the index."""
-    return {
-        name: {paper.id: matched for paper, matched in find(index, query)}  # type: ignore[misc]
-        for name, query in queries.items()
-    }
 
 
 def matches(papers: Iterable[P], query: Query) -> Iterator[tuple[P, Match]]:
     """Every paper (in the order given) that query matches: the plain scan, no index."""
     for paper in papers:
-        found = _confirm(paper, query)
+        found = _confirm(Document.of_paper(paper), query)
         if found is not None:
             yield paper, found
 
 
-def _confirm(paper: object, query: Query) -> Match | None:
-    """What matched, or None when the paper does not match. Ask matches() first: `*` and
-    NOT name no words, so a match can explain itself with an empty list."""
-    doc = Document.of_paper(paper)
-    return query.explain(doc) if query.matches(doc) else None
+def _confirm(doc: Document, query: Query) -> Match | None:
+    """What matched, or None when the paper does not match (`*` and NOT name no words, so a
+    match may explain itself with an empty list)."""
+    if not query.matches(doc):
+        return None
+    found: Match = []
+    query.root.explain(doc, found)
+    return found

@@ -5,16 +5,15 @@ Revision ID: 0005
 Revises: 0004
 
 SQLite keeps the words in an FTS5 table (paper_words), PostgreSQL in a tsvector column of
-paper_index with a GIN index (store.index says why). Existing papers are indexed here, in
-batches, with progress on stderr. Uses only the papers columns of 0001-0003, so it runs
-after any migration that adds others.
+paper_index with a GIN index (store.index says why) and, since 0006, each field's stems
+beside them. Existing papers are indexed here, in batches, with progress on stderr. Uses
+only the papers columns of 0001-0003, so it runs after any migration that adds others.
 """
-
-import sys
 
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import indexing_progress
 from store import index
 
 revision = "0005"
@@ -35,7 +34,7 @@ def upgrade() -> None:
         op.execute(index.SQLITE_WORDS_TABLE)
     else:
         op.execute(index.POSTGRES_WORDS_COLUMN)
-    index.build(bind, _progress)
+    index.build(bind, indexing_progress)
     if bind.dialect.name != "sqlite":
         # Built after the rows are in: one pass instead of a GIN update per paper.
         op.execute(index.POSTGRES_WORDS_INDEX)
@@ -56,12 +55,6 @@ def _newest_members_and_topic_generations() -> None:
     )
     with op.batch_alter_table("topics") as batch:
         batch.add_column(sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"))
-
-
-def _progress(done: int, total: int) -> None:
-    """On stderr, so `paperfeed migrate` shows it whatever logging is set up."""
-    if done % 20_000 < 2000 or done == total:
-        print(f"text index: {done} of {total} papers indexed", file=sys.stderr, flush=True)
 
 
 def downgrade() -> None:

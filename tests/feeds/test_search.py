@@ -9,6 +9,7 @@ import feedparser
 import pytest
 
 from feeds import routes
+from store import SearchReader
 from tests.helpers import DEFAULT_TOPICS, refresh, run, serve_file, toml_sources
 
 
@@ -138,21 +139,21 @@ def test_a_search_past_its_budget_answers_422_query_too_expensive(make_app) -> N
     app.extensions["paperfeed"].store.dispose()
 
 
-def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app) -> None:
+def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     app = make_app(search_concurrency=1)
     refresh(app)
     svc = app.extensions["paperfeed"]
     client = app.test_client()
     assert client.get("/feeds/residual.rss").status_code == 200  # now cached
     entered, release = threading.Event(), threading.Event()
-    candidate_keys = svc.store.candidate_keys
+    candidate_keys = SearchReader.candidate_keys
 
     def slow_candidates(*args, **kwargs):  # type: ignore[no-untyped-def]
         entered.set()
         release.wait(10)
         return candidate_keys(*args, **kwargs)
 
-    svc.store.candidate_keys = slow_candidates
+    monkeypatch.setattr(SearchReader, "candidate_keys", slow_candidates)
     slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
     slow.start()
     try:

@@ -8,7 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from migrations import upgrade
+from parsing.model import make_paper
 from store import Store
+from topics import search
+from topics.query import parse
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,4 +51,29 @@ def test_0003_moves_validators_to_named_columns_and_keeps_lists(url: str) -> Non
     assert paper is not None
     assert paper.authors == ("Cécile", "Ada") and paper.sources == ("hf",)
     assert store.topic_items("t", 10)[0].matched == (("resnet", "title"),)
+    store.dispose()
+
+
+def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A store indexed before the stems columns (0005 as it first shipped) is indexed again,
+    and its searches confirm on the stems."""
+    store = Store(pg_url)
+    upgrade(store.engine)
+    store.upsert([make_paper(title="Echidna graphs", authors=["Ann Lee"])], "s")
+    with store.engine.begin() as conn:  # back to the index 0005 first built
+        conn.execute(
+            sa.text(
+                "ALTER TABLE paper_index DROP COLUMN title_stems, DROP COLUMN abstract_stems, "
+                "DROP COLUMN author_stems"
+            )
+        )
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0005'"))
+    upgrade(store.engine)
+    assert "text index: 1 of 1 papers indexed" in capsys.readouterr().err
+    for text in ("echidna", '"echidna graphs"', "author:lee"):
+        with store.searching() as index:
+            assert [hit.paper_id for hit in search.find(index, parse(text))] == [1], text
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT title_stems, author_stems FROM paper_index")).one()
+    assert tuple(row) == ("echidna graph", "ann lee")
     store.dispose()

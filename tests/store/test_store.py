@@ -11,6 +11,7 @@ from parsing.model import Paper, make_paper
 from store import Store
 from store.schema import papers
 from tests.helpers import FIXTURES, LISTINGS, SEED_COUNTS
+from topics.search import Hit
 
 FIXTURE_KINDS = {
     "hf_daily_papers.json": "hf-api",
@@ -159,8 +160,9 @@ def test_reads_the_pages_need_title_search_dates_and_topic_offsets(store: Store)
     dates = store.paper_dates_since(datetime(1900, 1, 1, tzinfo=UTC))
     assert datetime(2015, 12, 10, 19, 51, 55, tzinfo=UTC) in dates  # the paper's own date
     assert len(dates) == store.count_papers()
-    ids = [p.id for p in store.iter_papers()]
-    store.set_topic("all", "every paper", {pid: [] for pid in ids if pid is not None})
+    stored = list(store.iter_papers())
+    ids = [p.id for p in stored]
+    store.set_topic("all", "every paper", [Hit(p.id, p.first_seen, []) for p in stored])  # type: ignore[arg-type]
     first, second = store.topic_items("all", 2), store.topic_items("all", 2, offset=2)
     assert [p.id for p in first + second] == ids[:4]
     assert store.topic_size("all") == len(ids) and store.topic_size("none") == 0

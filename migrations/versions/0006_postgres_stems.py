@@ -1,0 +1,44 @@
+"""PostgreSQL keeps each indexed field's stems beside its words, as SQLite's FTS5 table
+does: a search confirms its candidates on them instead of analysing the text again.
+
+Revision ID: 0006
+Revises: 0005
+
+A store indexed by an earlier 0005 (no stems columns) is indexed again, with progress on
+stderr; one that 0005 indexed as it is now, and every SQLite store, is left as it is.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from migrations import indexing_progress
+from store import index
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+_STEMS = ("title_stems", "abstract_stems", "author_stems")
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        return
+    columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
+    if set(_STEMS) <= columns:
+        return
+    op.execute("DROP INDEX ix_paper_index_words")
+    op.execute("DELETE FROM paper_index")
+    op.execute(
+        "ALTER TABLE paper_index "
+        + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _STEMS)
+    )
+    index.build(bind, indexing_progress)
+    op.execute(index.POSTGRES_WORDS_INDEX)  # after the rows: one pass, not one per paper
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("ALTER TABLE paper_index " + ", ".join(f"DROP COLUMN {n}" for n in _STEMS))

@@ -1,8 +1,9 @@
 """Uncached searches in a few processes beside the web process.
 
-A search is Python work from start to end (reading rows, matching them), so in the web
-process it holds the one interpreter lock about half the time, and cached feeds wait. Here
-it runs in a process of its own, and the thread that asked only waits for the answer.
+A search is Python work from start to end (reading rows, matching them, rendering the
+feed), so in the web process it holds the one interpreter lock much of the time, and cached
+feeds wait. Here it runs in a process of its own, and the thread that asked only waits for
+the answer.
 
 The pool starts on the first search: gunicorn's master (which may build the app before it
 forks) and processes that never search pay nothing. Its processes are spawned, not forked:

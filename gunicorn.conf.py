@@ -21,3 +21,10 @@ def post_worker_init(worker):
     flask_app = worker.wsgi
     flask_app.extensions["paperfeed"].store.engine.dispose(close=False)
     start_scheduler(flask_app)
+
+
+def worker_exit(server, worker):
+    """A worker that stops (restart, HUP, shutdown) stops its search processes with it."""
+    svc = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("paperfeed")
+    if svc is not None:  # None: the app never loaded
+        svc.close()

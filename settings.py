@@ -118,6 +118,12 @@ class Config:
         "cached feeds and /healthz keep their threads",
         minimum=1,
     )
+    search_in_processes: bool = setting(
+        True,
+        "run uncached searches in search_concurrency processes beside each web process "
+        "(their own interpreters, lower CPU priority), so its threads keep serving cached "
+        "feeds; false: in its own threads",
+    )
     fetch_deadline: float = setting(
         60.0,
         "seconds one fetch may take in all: connect, redirects, retries and their waits, body",

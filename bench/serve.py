@@ -34,15 +34,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def start_gunicorn(config: Path, db: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    config: Path,
+    db: str,
+    port: int,
+    workers: int,
+    settings: dict[str, str] | None = None,
+    root: Path = ROOT,
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving bench.serve_app on port; settings: more PAPERFEED_* variables;
+    root: the code to serve (another checkout, to compare with)."""
     env = {
         **os.environ,
+        **(settings or {}),
         "PAPERFEED_CONFIG": str(config),
         "DATABASE_URL": db,
         "PAPERFEED_SCHEDULER": "off",
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
     }
     process = subprocess.Popen(
         [
@@ -50,10 +60,10 @@ def start_gunicorn(config: Path, db: str, port: int, workers: int) -> subprocess
             "-m",
             "gunicorn",
             "--config",
-            str(ROOT / "gunicorn.conf.py"),
+            str(root / "gunicorn.conf.py"),
             "bench.serve_app:app",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -10,12 +10,15 @@ import gzip
 import hashlib
 import sys
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
 from cachetools import LRUCache
+
+from feeds.render import FeedInfo, last_updated, render
+from store import StoredPaper
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class CachedFeed:
             items,
             format_datetime(moment, usegmt=True),
         )
+
+    @classmethod
+    def of(cls, fmt: str, info: FeedInfo, items: Sequence[StoredPaper]) -> CachedFeed:
+        """items rendered as a feed in fmt (a topic's, or a search's)."""
+        return cls.build(render(fmt, info, items), last_updated(items), len(items))
 
     @property
     def gzip_etag(self) -> str:

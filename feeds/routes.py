@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -96,10 +97,7 @@ def feed(name: str, fmt: str) -> Response:
             page_url=f"{page}/topics/{name}",
             ttl_minutes=max(1, round(svc.config.refresh_minutes)),
         )
-        items = svc.store.topic_items(name, limit)
-        return CachedFeed.build(
-            render.render(fmt, info, items), render.last_updated(items), len(items)
-        )
+        return CachedFeed.of(fmt, info, svc.store.topic_items(name, limit))
 
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
 
@@ -120,7 +118,6 @@ def _search_feed(fmt: str) -> Response:
     except QueryError as error:
         return _bad_request(str(error), column=error.column, query=text[:200])
     limit = limit_param()
-    generation = svc.generation()
     page = base_url()
     info = render.FeedInfo(
         key="search",
@@ -132,13 +129,18 @@ def _search_feed(fmt: str) -> Response:
     )
 
     def build() -> CachedFeed:
-        items = svc.search(query, limit)
-        return CachedFeed.build(
-            render.render(fmt, info, items), render.last_updated(items), len(items)
-        )
+        return svc.search_feed(query, limit, fmt, info)
 
-    key = ("search", query.canonical, fmt, limit, page, text, generation)
+    key = search_key(svc, fmt, limit, text, request.environ)
     return _send(svc, fmt, svc.cache.get_or_build(key, build))
+
+
+def search_key(
+    svc: Service, fmt: str, limit: int, text: str, environ: dict[str, Any]
+) -> tuple[object, ...]:
+    """The cache key of a search feed; the route and the fast path both build it here.
+    The query's text decides what it means, so the key is known before it is parsed."""
+    return ("search", text, fmt, limit, svc.base_url(environ), svc.generation())
 
 
 @bp.app_errorhandler(QueryTooExpensive)
@@ -151,11 +153,20 @@ def too_expensive(error: QueryTooExpensive) -> Response:
 
 @bp.app_errorhandler(SearchBusy)
 def search_busy(_error: SearchBusy) -> Response:
-    """Every uncached-search slot is taken (setting search_concurrency): come back soon."""
-    response = jsonify({"error": "too many searches at once; try again in a few seconds"})
-    response.status_code = 503
-    response.headers["Retry-After"] = "2"
-    return response
+    status, headers, body = busy_answer()
+    return Response(body, status=status, headers=headers)
+
+
+def busy_answer() -> tuple[int, list[tuple[str, str]], bytes]:
+    """Every uncached-search slot is taken (setting search_concurrency): come back soon.
+    The route and the fast path both answer so."""
+    body = json.dumps({"error": "too many searches at once; try again in a few seconds"})
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Retry-After", "2"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    return 503, headers, body.encode()
 
 
 def respond(

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from feeds.cache import FeedCache
+from feeds import search_pool
+from feeds.cache import CachedFeed, FeedCache
 from feeds.forwarded import RequestBase
 from feeds.metrics import Metrics
+from feeds.render import FeedInfo
+from feeds.search_pool import BrokenProcessPool, SearchPool
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
 from settings import Config
@@ -20,6 +24,7 @@ from topics import search
 from topics.query import Query
 
 log = logging.getLogger("paperfeed.web")
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,9 +89,14 @@ class Service:
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _searches: threading.BoundedSemaphore = field(init=False)
+    search_pool: SearchPool | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self._searches = threading.BoundedSemaphore(max(1, self.config.search_concurrency))
+        slots = max(1, self.config.search_concurrency)
+        self._searches = threading.BoundedSemaphore(slots)
+        self.search_pool = None
+        if self.config.search_in_processes:
+            self.search_pool = SearchPool(self.config.database_url, slots)
         self.database = DatabaseHealth(self.metrics)
         self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
 
@@ -159,14 +169,39 @@ class Service:
         Raises SearchBusy when every slot is taken (a burst of uncached searches must not
         take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
         """
+        return self._search(search_pool.papers, query, limit)
+
+    def search_feed(self, query: Query, limit: int, fmt: str, info: FeedInfo) -> CachedFeed:
+        """search(query, limit) rendered as a feed in fmt, where the search ran."""
+        return self._search(search_pool.feed, query, limit, fmt, info)
+
+    def _search(self, job: Callable[..., T], query: Query, limit: int, *args: Any) -> T:
+        """job in the search pool (setting search_in_processes), else in this thread."""
         if not self._searches.acquire(blocking=False):
             raise SearchBusy
         try:
             budget = search.Budget(self.config.search_max_rows, self.config.search_max_seconds)
-            with self.store.searching() as index:
-                return search.newest(index, query, limit, budget)
+            if self.search_pool is None:
+                return job(self.store, query, limit, budget, *args)
+            return self.search_pool.run(job, query, limit, budget, *args)
+        except BrokenProcessPool as error:
+            raise SearchBusy from error  # its process died twice running it: try again soon
         finally:
             self._searches.release()
+
+    def search_slot_free(self) -> bool:
+        """Whether an uncached search could start now; only a hint, as another thread may
+        take the slot first (search() then raises SearchBusy all the same)."""
+        if not self._searches.acquire(blocking=False):
+            return False
+        self._searches.release()
+        return True
+
+    def close(self) -> None:
+        """Stop the search processes and close the database connections (worker exit)."""
+        if self.search_pool is not None:
+            self.search_pool.close()
+        self.store.dispose()
 
     @property
     def max_age(self) -> int:

@@ -66,6 +66,7 @@ def make_app(write_config: Callable[..., Path], database_url: str):  # type: ign
             "database_url": database_url,
             "scheduler": "off",
             "generation_check_seconds": 0,
+            "search_in_processes": False,  # inline: the pool's own tests turn it on
             **overrides,
         }
         return create_app(settings)
@@ -77,7 +78,7 @@ def make_app(write_config: Callable[..., Path], database_url: str):  # type: ign
 def app(make_app):  # type: ignore[no-untyped-def]
     application = make_app()
     yield application
-    application.extensions["paperfeed"].store.dispose()
+    application.extensions["paperfeed"].close()
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +92,11 @@ def shared_app(tmp_path_factory, samples_database: Path):  # type: ignore[no-unt
             "config_path": str(samples_config(folder)),
             "database_url": f"sqlite:///{folder / 'paperfeed.db'}",
             "scheduler": "off",
+            "search_in_processes": False,
         }
     )
     yield application
-    application.extensions["paperfeed"].store.dispose()
+    application.extensions["paperfeed"].close()
 
 
 @pytest.fixture

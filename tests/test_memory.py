@@ -69,7 +69,8 @@ PROBE = textwrap.dedent(
     with open(config, "w") as out:
         out.write(toml_sources(source) + "\\n" + DEFAULT_TOPICS)
     app = create_app({"config_path": config, "database_url": f"sqlite:///{folder}/p.db",
-                      "scheduler": "off", "cache_bytes": cache_bytes})
+                      "scheduler": "off", "cache_bytes": cache_bytes,
+                      "search_in_processes": False})  # searches here, with its stem cache
     refresh(app)
     client = app.test_client()
 

@@ -277,10 +277,15 @@ def _check(budget: Budget, examined: int, started: float) -> None:
             "cannot use the text index)"
         )
     if budget.max_seconds is not None and time.monotonic() - started > budget.max_seconds:
-        raise QueryTooExpensive(
-            f"query too expensive: it ran for more than {budget.max_seconds:g} seconds; "
-            "make it narrower or simpler"
-        )
+        raise ran_too_long(budget.max_seconds)
+
+
+def ran_too_long(max_seconds: float) -> QueryTooExpensive:
+    """The error of a search that ran past its seconds (here, or seen from outside)."""
+    return QueryTooExpensive(
+        f"query too expensive: it ran for more than {max_seconds:g} seconds; "
+        "make it narrower or simpler"
+    )
 
 
 def _newest_first(found: list[Hit]) -> list[Hit]:

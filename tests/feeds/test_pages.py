@@ -38,10 +38,11 @@ def rich_app(rich_store):  # type: ignore[no-untyped-def]
             "database_url": database,
             "scheduler": "off",
             "generation_check_seconds": 0,
+            "search_in_processes": False,
         }
     )
     yield app
-    app.extensions["paperfeed"].store.dispose()
+    app.extensions["paperfeed"].close()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,9 @@ import threading
 import time
 
 import feedparser
+import pytest
 
+from feeds import routes
 from store import SearchReader
 from tests.helpers import DEFAULT_TOPICS, refresh, run, serve_file, toml_sources
 
@@ -166,3 +168,22 @@ def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app, m
         slow.join(10)
     assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
     svc.store.dispose()
+
+
+def test_while_busy_cached_searches_answer_and_new_ones_are_refused_unparsed(
+    make_app, monkeypatch
+) -> None:
+    app = make_app()
+    refresh(app)
+    svc, client = app.extensions["paperfeed"], app.test_client()
+    cached = client.get("/feeds/search.rss?q=diffusion")
+    assert cached.status_code == 200
+    monkeypatch.setattr(svc, "search_slot_free", lambda: False)
+    assert client.get("/feeds/search.rss?q=").status_code == 400  # what is wrong, from Flask
+    monkeypatch.setattr(routes, "parse_query", lambda text: pytest.fail(f"parsed {text!r}"))
+    again = client.get("/feeds/search.rss?q=diffusion")
+    assert again.status_code == 200 and again.data == cached.data
+    busy = client.get("/feeds/search.rss?q=vit&limit=5")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+    assert busy.get_json()["error"].startswith("too many searches at once")
+    svc.close()

@@ -1,0 +1,146 @@
+"""Uncached searches in processes beside the web process (feeds/search_pool.py): the same
+answers as inline, the same errors, and no process left behind or wedged."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from feeds import search_pool
+from tests.helpers import refresh
+
+QUERIES = ["residual", '"diffusion model"', "transf*", "vit OR diffusion", "upvotes:>=0"]
+
+
+@pytest.fixture
+def pooled(make_app):  # type: ignore[no-untyped-def]
+    """An app whose searches run in the pool, refreshed; its processes stopped after."""
+    apps = []
+
+    def make(**overrides: object):  # type: ignore[no-untyped-def]
+        app = make_app(search_in_processes=True, **overrides)
+        apps.append(app)
+        refresh(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["paperfeed"].close()
+
+
+def live(pids: list[int]) -> set[int]:
+    """Those of pids still running (active_children also reaps the ones that ended)."""
+    return {child.pid for child in multiprocessing.active_children()} & set(pids)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_searches_through_the_pool_answer_as_inline(
+    request, pooled, make_app, database_url: str, backend: str
+) -> None:
+    url = database_url if backend == "sqlite" else request.getfixturevalue("pg_url")
+    app = pooled(database_url=url)
+    inline = make_app(database_url=url)  # the same database, searches in its own thread
+    for q in QUERIES:
+        for path in ("/feeds/search.json", "/search"):
+            through_pool = app.test_client().get(path, query_string={"q": q})
+            in_thread = inline.test_client().get(path, query_string={"q": q})
+            assert through_pool.status_code == in_thread.status_code == 200, (path, q)
+            assert through_pool.data == in_thread.data, (path, q)
+    assert len(app.extensions["paperfeed"].search_pool.pids()) == 1  # search_concurrency
+    inline.extensions["paperfeed"].close()
+
+
+def test_an_expensive_query_answers_422_through_the_pool(pooled) -> None:
+    client = pooled(search_max_rows=100).test_client()
+    response = client.get("/feeds/search.rss", query_string={"q": "upvotes:>=100000"})
+    assert response.status_code == 422
+    assert response.get_json()["error"].startswith("query too expensive: ")
+
+
+def test_a_database_error_in_the_search_process_answers_503_database_unavailable(
+    pooled, database_url: str
+) -> None:
+    app = pooled()
+    client = app.test_client()
+    assert client.get("/feeds/residual.rss").status_code == 200  # this process's connection
+    # The search process opens the path anew: an empty database, without the tables.
+    path = Path(database_url.removeprefix("sqlite:///"))
+    path.rename(path.with_name("moved.db"))
+    response = client.get("/feeds/search.rss?q=residual")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database unavailable"
+
+
+def test_a_killed_search_process_is_replaced(pooled) -> None:
+    app = pooled()
+    svc, client = app.extensions["paperfeed"], app.test_client()
+    assert client.get("/feeds/search.rss?q=residual").status_code == 200
+    [killed] = svc.search_pool.pids()
+    os.kill(killed, signal.SIGKILL)
+    assert client.get("/feeds/search.rss?q=diffusion").status_code == 200  # asked again
+    assert svc.search_pool.pids() and killed not in svc.search_pool.pids()
+    assert client.get("/feeds/search.rss?q=vit").status_code == 200
+
+
+def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatch) -> None:
+    # A new process takes longer than 10 ms to start: to the waiting thread, that search
+    # is a runaway one.
+    monkeypatch.setattr(search_pool, "START_SECONDS", 0.0)
+    app = pooled(search_max_seconds=0.01)
+    pool = app.extensions["paperfeed"].search_pool
+    started = time.monotonic()
+    response = app.test_client().get("/feeds/search.rss?q=residual")
+    assert response.status_code == 422
+    assert "ran for more than 0.01 seconds" in response.get_json()["error"]
+    assert time.monotonic() - started < 5
+    assert pool.pids() == []  # the stuck process was killed with its pool
+
+
+def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(pooled) -> None:
+    app = pooled(search_concurrency=1)
+    svc, client = app.extensions["paperfeed"], app.test_client()
+    assert client.get("/feeds/residual.rss").status_code == 200  # now cached
+    entered, release = threading.Event(), threading.Event()
+    run = svc.search_pool.run
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return run(*args, **kwargs)
+
+    svc.search_pool.run = held
+    slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
+    slow.start()
+    try:
+        assert entered.wait(10)
+        busy = client.get("/feeds/search.rss?q=diffusion")
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+        assert client.get("/feeds/residual.rss").status_code == 200
+    finally:
+        release.set()
+        slow.join(10)
+    assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
+
+
+def test_closing_the_service_leaves_no_search_process(pooled) -> None:
+    app = pooled(search_concurrency=2)
+    svc = app.extensions["paperfeed"]
+    threads = [
+        threading.Thread(target=lambda q=q: app.test_client().get(f"/search?q={q}"))
+        for q in ("residual", "diffusion")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    pids = svc.search_pool.pids()
+    assert pids and live(pids) == set(pids)
+    svc.close()
+    assert live(pids) == set()
+    assert svc.search_pool.pids() == []

@@ -39,15 +39,20 @@ SQLITE_WORDS_TABLE = (
     # letters); positions are kept, so a phrase is looked up as a phrase.
     "CREATE VIRTUAL TABLE paper_words USING fts5(title, abstract, author, tokenize='ascii')"
 )
-# Beside the words, each field's stems in order (as FTS5 keeps them on SQLite): search
-# confirms candidates on them instead of analysing the text again (topics.search._reader).
+# The words, and apart from them the pairs of neighbouring words (see lexemes): a search
+# for words tests rows by their words alone, which stay small enough to keep in the row;
+# beside them each field's stems in order (as FTS5 keeps them on SQLite): search confirms
+# candidates on them instead of analysing the text again (topics.search._reader).
 POSTGRES_WORDS_COLUMN = (
-    "ALTER TABLE paper_index ADD COLUMN words tsvector, "
+    "ALTER TABLE paper_index ADD COLUMN words tsvector, ADD COLUMN pairs tsvector, "
     "ADD COLUMN title_stems text NOT NULL DEFAULT '', "
     "ADD COLUMN abstract_stems text NOT NULL DEFAULT '', "
     "ADD COLUMN author_stems text NOT NULL DEFAULT ''"
 )
-POSTGRES_WORDS_INDEX = "CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)"
+POSTGRES_WORDS_INDEXES = (
+    "CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)",
+    "CREATE INDEX ix_paper_index_pairs ON paper_index USING gin (pairs)",
+)
 
 
 def order_key(first_seen: datetime, paper_id: int) -> int:
@@ -119,8 +124,9 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
         return
     conn.execute(
         sa.text(
-            "INSERT INTO paper_index (paper_id, order_key, words, title_stems, abstract_stems, "
-            "author_stems) VALUES (:pid, :key, array_to_tsvector(CAST(:lexemes AS text[])), "
+            "INSERT INTO paper_index (paper_id, order_key, words, pairs, title_stems, "
+            "abstract_stems, author_stems) VALUES (:pid, :key, "
+            "array_to_tsvector(CAST(:words AS text[])), array_to_tsvector(CAST(:pairs AS text[])), "
             ":title, :abstract, :author)"
         ),
         [
@@ -128,27 +134,32 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
                 "pid": pid,
                 "key": key,
                 **{field: " ".join(found) for field, found in tokens.items()},
-                "lexemes": lexemes(tokens),
+                **dict(zip(("words", "pairs"), lexemes(tokens), strict=True)),
             }
             for key, pid, tokens in entries
         ],
     )
 
 
-def lexemes(tokens: dict[str, list[str]]) -> list[str]:
-    """A paper's PostgreSQL lexemes: each field's tokens and pairs of neighbouring tokens,
-    tagged with the field. No positions: GIN keeps none, so a phrase looked up by position
-    (`<->`) reads every paper holding its words to check them, 150-300 ms for two common
-    words on 200k papers; as pairs it is one GIN lookup per pair."""
-    found: set[str] = set()
+def lexemes(tokens: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """A paper's PostgreSQL lexemes, tagged with their field: its words (t:token), and its
+    pairs of neighbouring words (T:first_second).
+
+    No positions: GIN keeps none, so a phrase looked up by position (`<->`) reads every
+    paper holding its words to check them, 150-300 ms for two common words on 200k papers;
+    as pairs it is one GIN lookup per pair. A field longer than MAX_PAIRED tokens keeps no
+    pairs (a tsvector holds at most 1 MB) and its words get the marker TAG! instead.
+    """
+    words: set[str] = set()
+    pairs: set[str] = set()
     for field, sequence in tokens.items():
         tag = _POSTGRES_TAGS[field]
-        found.update(f"{tag}:{token}" for token in sequence)
+        words.update(f"{tag}:{token}" for token in sequence)
         if len(sequence) > MAX_PAIRED:
-            found.add(f"{tag.upper()}!")
-            continue
-        found.update(f"{tag.upper()}:{a}_{b}" for a, b in pairwise(sequence))
-    return sorted(found)
+            words.add(f"{tag.upper()}!")
+        else:
+            pairs.update(f"{tag.upper()}:{a}_{b}" for a, b in pairwise(sequence))
+    return sorted(words), sorted(pairs)
 
 
 def build(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
@@ -199,11 +210,13 @@ def candidate_keys(
         )
         sql += " ORDER BY rowid DESC LIMIT :count"
     else:
-        return _postgres_keys(conn, tsquery(plan), before, count)
+        return _postgres_keys(conn, *postgres_condition(plan), before, count)
     return list(conn.execute(sa.text(sql), params).scalars())
 
 
-def _postgres_keys(conn: Connection, match: str, before: int | None, count: int) -> list[int]:
+def _postgres_keys(
+    conn: Connection, condition: str, queries: dict[str, str], before: int | None, count: int
+) -> list[int]:
     """Newest first: the week below before, then (for a word it holds some of) the four
     weeks under it, then everything older.
 
@@ -221,6 +234,7 @@ def _postgres_keys(conn: Connection, match: str, before: int | None, count: int)
     """
     top = before if before is not None else _newest_key(conn) + 1  # keys below top
     week = max(0, top - (_WEEK << ID_BITS))
+    match = (condition, queries)
     found = _slice(conn, match, top, week, "order_key", count)
     if found and len(found) < count:
         month = max(0, week - (4 * _WEEK << ID_BITS))
@@ -231,18 +245,25 @@ def _postgres_keys(conn: Connection, match: str, before: int | None, count: int)
     return found + _older(conn, match, week, count - len(found))
 
 
-def _slice(conn: Connection, match: str, top: int, low: int, order: str, count: int) -> list[int]:
+Condition = tuple[str, dict[str, str]]  # SQL on words and pairs, and its tsqueries
+
+
+def _slice(
+    conn: Connection, match: Condition, top: int, low: int, order: str, count: int
+) -> list[int]:
+    condition, queries = match
     sql = (
-        "SELECT order_key FROM paper_index WHERE words @@ CAST(:match AS tsquery) "
+        f"SELECT order_key FROM paper_index WHERE {condition} "
         f"AND order_key < :top AND order_key >= :low ORDER BY {order} DESC LIMIT :count"
     )
-    params = {"match": match, "top": top, "low": low, "count": count}
+    params = {**queries, "top": top, "low": low, "count": count}
     return list(conn.execute(sa.text(sql), params).scalars())
 
 
-def _older(conn: Connection, match: str, top: int, count: int) -> list[int]:
-    matching = "FROM paper_index WHERE words @@ CAST(:match AS tsquery) AND order_key < :top"
-    params = {"match": match, "top": top, "count": count}
+def _older(conn: Connection, match: Condition, top: int, count: int) -> list[int]:
+    condition, queries = match
+    matching = f"FROM paper_index WHERE {condition} AND order_key < :top"
+    params = {**queries, "top": top, "count": count}
     few = conn.execute(
         sa.text(
             f"WITH hits AS MATERIALIZED (SELECT order_key {matching} LIMIT :few) "
@@ -274,29 +295,37 @@ def fts5_query(plan: Lookup) -> str:
     return "(" + joiner.join(fts5_query(part) for part in plan.parts) + ")"
 
 
-def tsquery(plan: Lookup) -> str:
-    """The plan as a tsquery of tagged lexemes: ('t:token':* | 'a:token':*) & ...; a phrase
-    as its pairs of neighbouring tokens ('A:one_two' & 'A:two_three':*), or in a field too
-    long to keep pairs (TAG!) as all of its words."""
-    if isinstance(plan, Term):
-        star = ":*" if plan.prefix else ""
-        return "(" + " | ".join(f"'{_lexeme(f, plan.token)}'{star}" for f in plan.fields) + ")"
-    if isinstance(plan, Phrase):
-        return "(" + " | ".join(_phrase_in(plan, field) for field in plan.fields) + ")"
-    joiner = " & " if isinstance(plan, AllOf) else " | "
-    return "(" + joiner.join(tsquery(part) for part in plan.parts) + ")"
+def postgres_condition(plan: Lookup) -> Condition:
+    """The plan as an SQL condition on the words and pairs columns, its tsqueries given as
+    parameters: a word is `words @@ 't:token' | 'a:token'` (`:*` for a prefix); a phrase is
+    `pairs @@ ('A:one_two' & 'A:two_three')` in each field, or, in a field too long to keep
+    pairs, `words @@ ('a:one' & 'a:two' & 'a:three' & 'A!')`; AND and OR compose."""
+    queries: dict[str, str] = {}
 
+    def on(column: str, tsquery: str) -> str:
+        name = f"q{len(queries)}"
+        queries[name] = tsquery
+        return f"{column} @@ CAST(:{name} AS tsquery)"
 
-def _phrase_in(plan: Phrase, field: str) -> str:
-    """A phrase in one field: its pairs of neighbouring tokens (the last pair, or word, may
-    end in a prefix); in a field too long to keep pairs, all of its words."""
-    star = ":*" if plan.prefix else ""
-    pairs = [f"'{_lexeme(field, a, b)}'" for a, b in pairwise(plan.tokens)]
-    words = [f"'{_lexeme(field, token)}'" for token in plan.tokens]
-    pairs[-1] += star
-    words[-1] += star
-    unpaired = [*words, f"'{_POSTGRES_TAGS[field].upper()}!'"]
-    return f"(({' & '.join(pairs)}) | ({' & '.join(unpaired)}))"
+    def condition(plan: Lookup) -> str:
+        if isinstance(plan, Term):
+            star = ":*" if plan.prefix else ""
+            return on("words", " | ".join(f"'{_lexeme(f, plan.token)}'{star}" for f in plan.fields))
+        if isinstance(plan, Phrase):
+            star = ":*" if plan.prefix else ""
+            paired, unpaired = [], []
+            for field in plan.fields:
+                pairs = [f"'{_lexeme(field, a, b)}'" for a, b in pairwise(plan.tokens)]
+                words = [f"'{_lexeme(field, token)}'" for token in plan.tokens]
+                pairs[-1] += star
+                words[-1] += star
+                paired.append(f"({' & '.join(pairs)})")
+                unpaired.append(f"({' & '.join(words)} & '{_POSTGRES_TAGS[field].upper()}!')")
+            return f"({on('pairs', ' | '.join(paired))} OR {on('words', ' | '.join(unpaired))})"
+        joiner = " AND " if isinstance(plan, AllOf) else " OR "
+        return "(" + joiner.join(condition(part) for part in plan.parts) + ")"
+
+    return condition(plan), queries
 
 
 def _lexeme(field: str, token: str, then: str | None = None) -> str:

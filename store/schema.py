@@ -153,4 +153,12 @@ def in_core_schema(
     return not (name in _INDEX_WORDS and type_ in ("column", "index"))
 
 
-_INDEX_WORDS = ("words", "ix_paper_index_words", "title_stems", "abstract_stems", "author_stems")
+_INDEX_WORDS = (
+    "words",
+    "pairs",
+    "ix_paper_index_words",
+    "ix_paper_index_pairs",
+    "title_stems",
+    "abstract_stems",
+    "author_stems",
+)

@@ -38,7 +38,8 @@ def upgrade() -> None:
     index.build(bind, indexing_progress)
     if bind.dialect.name != "sqlite":
         # Built after the rows are in: one pass instead of a GIN update per paper.
-        op.execute(index.POSTGRES_WORDS_INDEX)
+        for statement in index.POSTGRES_WORDS_INDEXES:
+            op.execute(statement)
     _newest_members_and_topic_generations()
 
 

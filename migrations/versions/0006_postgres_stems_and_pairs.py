@@ -21,7 +21,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-_STEMS = ("title_stems", "abstract_stems", "author_stems")
+_ADDED = ("pairs", "title_stems", "abstract_stems", "author_stems")
 
 
 def upgrade() -> None:
@@ -29,18 +29,20 @@ def upgrade() -> None:
     if bind.dialect.name == "sqlite":
         return
     columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
-    if set(_STEMS) <= columns:
+    if set(_ADDED) <= columns:
         return
     op.execute("DROP INDEX ix_paper_index_words")
     op.execute("DELETE FROM paper_index")
     op.execute(
-        "ALTER TABLE paper_index "
-        + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _STEMS)
+        "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
+        + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])
     )
     index.build(bind, indexing_progress)
-    op.execute(index.POSTGRES_WORDS_INDEX)  # after the rows: one pass, not one per paper
+    for statement in index.POSTGRES_WORDS_INDEXES:  # after the rows: one pass, not one a paper
+        op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
-        op.execute("ALTER TABLE paper_index " + ", ".join(f"DROP COLUMN {n}" for n in _STEMS))
+        op.execute("DROP INDEX ix_paper_index_pairs")
+        op.execute("ALTER TABLE paper_index " + ", ".join(f"DROP COLUMN {n}" for n in _ADDED))

@@ -55,16 +55,16 @@ def test_0003_moves_validators_to_named_columns_and_keeps_lists(url: str) -> Non
 
 
 def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    """A store indexed before the stems columns (0005 as it first shipped) is indexed again,
-    and its searches confirm on the stems."""
+    """A store indexed before the pairs and stems columns (0005 as it first shipped) is
+    indexed again: its phrases are looked up by pairs, its searches confirm on the stems."""
     store = Store(pg_url)
     upgrade(store.engine)
     store.upsert([make_paper(title="Echidna graphs", authors=["Ann Lee"])], "s")
     with store.engine.begin() as conn:  # back to the index 0005 first built
         conn.execute(
             sa.text(
-                "ALTER TABLE paper_index DROP COLUMN title_stems, DROP COLUMN abstract_stems, "
-                "DROP COLUMN author_stems"
+                "ALTER TABLE paper_index DROP COLUMN pairs, DROP COLUMN title_stems, "
+                "DROP COLUMN abstract_stems, DROP COLUMN author_stems"
             )
         )
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0005'"))

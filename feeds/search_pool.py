@@ -70,7 +70,18 @@ def _start(database_url: str) -> None:
     os.nice(NICENESS)
     # Ctrl-C reaches the whole process group; the web process stops its pool itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     _store = Store(database_url)
+
+
+def _exit_with_parent() -> None:
+    """A web worker killed outright (gunicorn's timeout, the OOM killer: SIGKILL) never
+    runs worker_exit, and its search processes would live on, each with its memory and a
+    database connection: one more per restart. So each leaves when its parent has gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(0)
 
 
 def _run(job: Callable[..., T], text: str, limit: int, budget: Budget, *args: Any) -> T:

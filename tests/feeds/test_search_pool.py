@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from feeds import search_pool
+from migrations import upgrade
+from store import Store
 from tests.helpers import refresh
 
+ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["residual", '"diffusion model"', "transf*", "vit OR diffusion", "upvotes:>=0"]
 
 
@@ -144,3 +149,40 @@ def test_closing_the_service_leaves_no_search_process(pooled) -> None:
     svc.close()
     assert live(pids) == set()
     assert svc.search_pool.pids() == []
+
+
+def test_a_search_process_leaves_when_its_web_worker_is_killed(tmp_path: Path) -> None:
+    """SIGKILL skips worker_exit: the search process must notice its parent is gone."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(Store(url).engine)
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import sys, time\n"
+        "from feeds.search_pool import SearchPool, papers\n"
+        "from topics.query import parse\n"
+        "from topics.search import Budget\n"
+        "if __name__ == '__main__':\n"
+        "    pool = SearchPool(sys.argv[1], 1)\n"
+        "    pool.run(papers, parse('x'), 1, Budget())\n"
+        "    print(*pool.pids(), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        [sys.executable, str(script), url], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    ) as worker:
+        assert worker.stdout is not None
+        (child,) = map(int, worker.stdout.readline().split())
+        worker.kill()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.05)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -76,4 +76,15 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
     with store.engine.connect() as conn:
         row = conn.execute(sa.text("SELECT title_stems, author_stems FROM paper_index")).one()
     assert tuple(row) == ("echidna graph", "ann lee")
+    with store.engine.connect() as conn:  # small pending lists: every search reads them
+        options = conn.execute(
+            sa.text(
+                "SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'ix_paper_index_%' "
+                "AND relname <> 'ix_paper_index_order_key' ORDER BY relname"
+            )
+        ).all()
+    assert [tuple(row) for row in options] == [
+        ("ix_paper_index_pairs", ["gin_pending_list_limit=128"]),
+        ("ix_paper_index_words", ["gin_pending_list_limit=128"]),
+    ]
     store.dispose()

@@ -35,11 +35,7 @@ def upgrade() -> None:
         op.execute(index.SQLITE_WORDS_TABLE)
     else:
         op.execute(index.POSTGRES_WORDS_COLUMN)
-    index.build(bind, indexing_progress)
-    if bind.dialect.name != "sqlite":
-        # Built after the rows are in: one pass instead of a GIN update per paper.
-        for statement in index.POSTGRES_WORDS_INDEXES:
-            op.execute(statement)
+    index.build(bind, indexing_progress)  # and on PostgreSQL its GIN indexes, after the rows
     _newest_members_and_topic_generations()
 
 

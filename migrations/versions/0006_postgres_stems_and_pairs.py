@@ -31,15 +31,12 @@ def upgrade() -> None:
     columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
     if set(_ADDED) <= columns:
         return
-    op.execute("DROP INDEX ix_paper_index_words")
     op.execute("DELETE FROM paper_index")
     op.execute(
         "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
         + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])
     )
-    index.build(bind, indexing_progress)
-    for statement in index.POSTGRES_WORDS_INDEXES:  # after the rows: one pass, not one a paper
-        op.execute(statement)
+    index.build(bind, indexing_progress)  # and the GIN indexes, after the rows
 
 
 def downgrade() -> None:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         op.execute(index.SQLITE_WORDS_TABLE)
     else:
         op.execute(index.POSTGRES_WORDS_COLUMN)
+        op.execute(index.POSTGRES_IN_ROW)
     index.build(bind, indexing_progress)  # and on PostgreSQL its GIN indexes, after the rows
     _newest_members_and_topic_generations()
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
         "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
         + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])
     )
+    op.execute(index.POSTGRES_IN_ROW)
     index.build(bind, indexing_progress)  # and the GIN indexes, after the rows
 
 

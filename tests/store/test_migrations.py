@@ -83,6 +83,20 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
                 "AND relname <> 'ix_paper_index_order_key' ORDER BY relname"
             )
         ).all()
+        storage = conn.execute(
+            sa.text(
+                "SELECT attname, attstorage FROM pg_attribute WHERE attnum > 2 "
+                "AND NOT attisdropped AND attrelid = CAST('paper_index' AS regclass)"
+            )
+        ).all()
+    # In the row: what a search tests or reads for each candidate; out of line: the pairs.
+    assert dict(storage) == {
+        "words": "m",
+        "title_stems": "m",
+        "abstract_stems": "m",
+        "author_stems": "m",
+        "pairs": "x",
+    }
     assert [tuple(row) for row in options] == [
         ("ix_paper_index_pairs", ["gin_pending_list_limit=128"]),
         ("ix_paper_index_words", ["gin_pending_list_limit=128"]),

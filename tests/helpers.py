@@ -156,6 +156,29 @@ def newsboat_reload(folder: Path, url: str) -> Path:
 
 
 @contextmanager
+def one_search_held(app, owner: object, name: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """For the block, one uncached search (/feeds/search.rss?q=vit) is held inside
+    owner.name (a method on the way of every search), taking its slot."""
+    entered, release = threading.Event(), threading.Event()
+    original = getattr(owner, name)
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
+    slow.start()
+    try:
+        assert entered.wait(10)
+        yield
+    finally:
+        release.set()
+        slow.join(10)
+
+
+@contextmanager
 def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Serve app on a free local port in a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import feedparser
@@ -10,7 +9,7 @@ import pytest
 
 from feeds import routes
 from store import SearchReader
-from tests.helpers import DEFAULT_TOPICS, refresh, run, serve_file, toml_sources
+from tests.helpers import DEFAULT_TOPICS, one_search_held, refresh, run, serve_file, toml_sources
 
 
 def test_search_feed_returns_matching_items_with_the_matched_line(app, client) -> None:
@@ -145,27 +144,12 @@ def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app, m
     svc = app.extensions["paperfeed"]
     client = app.test_client()
     assert client.get("/feeds/residual.rss").status_code == 200  # now cached
-    entered, release = threading.Event(), threading.Event()
-    candidate_keys = SearchReader.candidate_keys
-
-    def slow_candidates(*args, **kwargs):  # type: ignore[no-untyped-def]
-        entered.set()
-        release.wait(10)
-        return candidate_keys(*args, **kwargs)
-
-    monkeypatch.setattr(SearchReader, "candidate_keys", slow_candidates)
-    slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
-    slow.start()
-    try:
-        assert entered.wait(10)
+    with one_search_held(app, SearchReader, "candidate_keys", monkeypatch):
         busy = client.get("/feeds/search.rss?q=diffusion")
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
         assert client.get("/search?q=diffusion").status_code == 503
         assert client.get("/feeds/residual.rss").status_code == 200
         assert client.get("/healthz").status_code == 200
-    finally:
-        release.set()
-        slow.join(10)
     assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
     svc.store.dispose()
 

@@ -17,7 +17,7 @@ import pytest
 from feeds import search_pool
 from migrations import upgrade
 from store import Store
-from tests.helpers import refresh
+from tests.helpers import one_search_held, refresh
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["residual", '"diffusion model"', "transf*", "vit OR diffusion", "upvotes:>=0"]
@@ -107,29 +107,16 @@ def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatc
     assert pool.pids() == []  # the stuck process was killed with its pool
 
 
-def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(pooled) -> None:
+def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(
+    pooled, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     app = pooled(search_concurrency=1)
     svc, client = app.extensions["paperfeed"], app.test_client()
     assert client.get("/feeds/residual.rss").status_code == 200  # now cached
-    entered, release = threading.Event(), threading.Event()
-    run = svc.search_pool.run
-
-    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
-        entered.set()
-        release.wait(10)
-        return run(*args, **kwargs)
-
-    svc.search_pool.run = held
-    slow = threading.Thread(target=lambda: app.test_client().get("/feeds/search.rss?q=vit"))
-    slow.start()
-    try:
-        assert entered.wait(10)
+    with one_search_held(app, svc.search_pool, "run", monkeypatch):
         busy = client.get("/feeds/search.rss?q=diffusion")
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
         assert client.get("/feeds/residual.rss").status_code == 200
-    finally:
-        release.set()
-        slow.join(10)
     assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
 
 

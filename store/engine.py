@@ -30,6 +30,7 @@ _SQLITE_BROKEN = (
     "unable to open database file",
     "database disk image is malformed",
     "no such table",  # the file was replaced under us (restored from a backup)
+    "file is not a database",
 )
 
 
@@ -80,10 +81,17 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
                 raise sa.exc.DisconnectionError("the SQLite file is writable again")
 
         @sa.event.listens_for(engine, "handle_error")
-        def _discard_broken_sqlite(context: ExceptionContext) -> None:
+        def _discard_broken_sqlite(context: ExceptionContext) -> OperationalError | None:
             message = str(context.original_exception).lower()
-            if any(sign in message for sign in _SQLITE_BROKEN):
-                context.is_disconnect = True  # the pool closes it; the next one is opened anew
+            if not any(sign in message for sign in _SQLITE_BROKEN):
+                return None
+            context.is_disconnect = True  # the pool closes it; the next one is opened anew
+            # "malformed" and "not a database" come as DatabaseError, which the web layer
+            # would answer with a 500 (seen once from a search, the file intact after):
+            # like a lost database, they are the store being unusable right now.
+            return OperationalError(
+                context.statement, context.parameters, context.original_exception
+            )
 
         return engine
     return sa.create_engine(

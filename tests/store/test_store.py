@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 import parsing
 from parsing.model import Paper, make_paper
-from store import Store
+from store import Store, StoreError
 from store.schema import papers
 from tests.helpers import FIXTURES, LISTINGS, SEED_COUNTS
 from topics.search import Hit
@@ -166,3 +167,15 @@ def test_reads_the_pages_need_title_search_dates_and_topic_offsets(store: Store)
     first, second = store.topic_items("all", 2), store.topic_items("all", 2, offset=2)
     assert [p.id for p in first + second] == ids[:4]
     assert store.topic_size("all") == len(ids) and store.topic_size("none") == 0
+
+
+def test_a_sqlite_file_that_is_not_a_database_is_a_store_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite reports a garbled file ("file is not a database", "database disk image is
+    malformed") as a DatabaseError, which the web layer answered with a 500. It is the store
+    being unusable, as when it is unreachable: a StoreError (503, cached feeds served)."""
+    path = tmp_path / "store.db"
+    path.write_bytes(b"this is not a database" * 1000)
+    store = Store(f"sqlite:///{path}")
+    with pytest.raises(StoreError, match="not a database"):
+        store.count_papers()
+    store.dispose()

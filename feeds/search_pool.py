@@ -116,6 +116,13 @@ class SearchPool:
         pool = self._current()
         try:
             future = pool.submit(_run, job, text, limit, budget, *args)
+        except BrokenProcessPool:
+            # A process died between searches: this search never ran, so a new pool takes
+            # it without spending its one retry (run()) on a death that was not its own.
+            self._replace(pool)
+            pool = self._current()
+            future = pool.submit(_run, job, text, limit, budget, *args)
+        try:
             return future.result(timeout=_patience(budget))  # type: ignore[no-any-return]
         except BrokenProcessPool:
             self._replace(pool)

@@ -17,7 +17,9 @@ import pytest
 from feeds import search_pool
 from migrations import upgrade
 from store import Store
-from tests.helpers import one_search_held, refresh
+from tests.helpers import one_search_held, refresh, wait_for
+from topics.query import parse
+from topics.search import Budget
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["residual", '"diffusion model"', "transf*", "vit OR diffusion", "upvotes:>=0"]
@@ -91,6 +93,30 @@ def test_a_killed_search_process_is_replaced(pooled) -> None:
     assert client.get("/feeds/search.rss?q=diffusion").status_code == 200  # asked again
     assert svc.search_pool.pids() and killed not in svc.search_pool.pids()
     assert client.get("/feeds/search.rss?q=vit").status_code == 200
+
+
+def _dies_once(store, query, limit, budget, marker: str) -> str:  # type: ignore[no-untyped-def]
+    """A search job whose process is killed the first time it runs."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "answered"
+
+
+def test_a_process_dead_between_searches_does_not_spend_the_next_searchs_retry(
+    pooled, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A process that died while idle breaks the pool before the next search starts; that
+    search still gets its one retry when its own process then dies."""
+    app = pooled()
+    svc, client = app.extensions["paperfeed"], app.test_client()
+    assert client.get("/feeds/search.rss?q=residual").status_code == 200
+    [idle] = svc.search_pool.pids()
+    os.kill(idle, signal.SIGKILL)
+    wait_for(lambda: idle not in live([idle]), 10, "the idle search process to die")
+    time.sleep(0.5)  # the pool's manager thread marks the pool broken
+    answer = svc.search_pool.run(_dies_once, parse("x"), 1, Budget(), str(tmp_path / "died"))
+    assert answer == "answered"
 
 
 def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatch) -> None:

@@ -130,18 +130,24 @@ def clear(store: Store) -> None:
         conn.execute(sa.delete(papers))
 
 
-@pytest.mark.parametrize("max_paired", [store_index.MAX_PAIRED, 2])
-def test_the_index_path_finds_exactly_what_the_plain_scan_finds(
-    store: Store, max_paired: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if max_paired == 2:
-        if store.is_sqlite:
-            pytest.skip("FTS5 keeps every position: no pairs")
-        # Short papers past the PostgreSQL limit of paired tokens: phrases by their words.
-        monkeypatch.setattr(store_index, "MAX_PAIRED", 2)
+def test_the_index_path_finds_exactly_what_the_plain_scan_finds(store: Store) -> None:
+    agrees_with_the_plain_scan(store, examples=30 if store.is_sqlite else 15)
 
+
+def test_postgres_fields_too_long_for_pairs_find_exactly_what_the_plain_scan_finds(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short papers past a lowered limit of paired tokens: their phrases go by words."""
+    monkeypatch.setattr(store_index, "MAX_PAIRED", 2)
+    store = Store(pg_url)
+    upgrade(store.engine)
+    agrees_with_the_plain_scan(store, examples=15)
+    store.dispose()
+
+
+def agrees_with_the_plain_scan(store: Store, examples: int) -> None:
     @settings(
-        max_examples=30 if store.is_sqlite else 15,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

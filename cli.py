@@ -395,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`paperfeed preview x | head`): no traceback, and no second
+        # one when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ConfigError, UsageError, OperationalError, InterfaceError) as error:
         if args.debug:
             traceback.print_exception(error)

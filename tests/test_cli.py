@@ -449,3 +449,23 @@ def test_explain_says_when_a_rule_looks_like_a_mistyped_topic(tmp_path, write_co
     result = run("--config", str(write_config()), "explain", "imagenet-not-medicl", cwd=tmp_path)
     assert "no topic 'imagenet-not-medicl'" in result.stderr
     assert "did you mean 'imagenet-not-medical'?" in result.stderr
+
+
+def test_preview_into_a_reader_that_stops_early_exits_without_a_traceback(
+    tmp_path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """`paperfeed preview network | head -1`: the pipe closes; one quiet exit."""
+    config = write_config()
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert (
+        run("--config", str(config), "--database-url", db, "refresh", cwd=tmp_path).returncode == 0
+    )
+    command = [PAPERFEED, "--config", str(config), "--database-url", db, "preview", "network"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path
+    ) as preview:
+        assert preview.stdout is not None and preview.stderr is not None
+        preview.stdout.readline()
+        preview.stdout.close()  # the reader stops, as head does
+        errors = preview.stderr.read().decode()
+    assert preview.returncode == 1 and "Traceback" not in errors, errors

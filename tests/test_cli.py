@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import feedparser
@@ -74,11 +76,7 @@ def test_serve_on_the_embedded_default_offline_within_seconds(tmp_path) -> None:
     env.pop("DATABASE_URL", None)
     env.pop("PAPERFEED_CONFIG", None)
     started = time.monotonic()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PAPERFEED, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
+    with serving(["serve"], tmp_path, env):
         feed_url = f"http://127.0.0.1:{port}/feeds/residual.rss"
         wait_for(
             lambda: feedparser.parse(requests.get(feed_url, timeout=2).content).entries,
@@ -90,10 +88,22 @@ def test_serve_on_the_embedded_default_offline_within_seconds(tmp_path) -> None:
         index = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
         assert "Residual connections" in index and "/feeds/residual.atom" in index
         assert (tmp_path / "paperfeed.db").exists()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+
+
+@contextmanager
+def serving(
+    arguments: list[str], folder: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`paperfeed <arguments>` running in folder (its output in serve.log) for the block."""
+    with (folder / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [PAPERFEED, *arguments], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, write_config) -> None:
@@ -389,24 +399,12 @@ def test_a_reload_signal_serves_the_edited_config(tmp_path, write_config) -> Non
     config = write_config()
     port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [PAPERFEED, "--config", str(config), "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     index = f"http://127.0.0.1:{port}/"
-    try:
+    with serving(["--config", str(config), "serve"], tmp_path, env) as process:
         wait_for(lambda: "Residual connections" in requests.get(index, timeout=2).text, 30, "up")
         config.write_text(config.read_text().replace("Residual connections", "Skip paths"))
         process.send_signal(signal.SIGHUP)
         wait_for(lambda: "Skip paths" in requests.get(index, timeout=2).text, 30, "reload")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def test_settings_that_make_no_sense_are_refused_all_at_once(paperfeed, tmp_path) -> None:

@@ -181,18 +181,7 @@ def test_a_busy_port_fails_before_saying_serving(tmp_path, write_config) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        db = f"sqlite:///{tmp_path / 'x.db'}"
-        result = run(
-            "--config",
-            str(write_config()),
-            "--database-url",
-            db,
-            "serve",
-            "--port",
-            str(port),
-            cwd=tmp_path,
-            env={"PORT": str(port)},
-        )
+        result = serve_failing(tmp_path, write_config, str(port), "--port", str(port))
     message = _one_line_failure(result)
     assert f"cannot listen on 127.0.0.1:{port}" in message and "--port" in message
     assert "serving" not in message
@@ -430,17 +419,24 @@ def test_a_default_feed_larger_than_the_largest_is_refused(paperfeed, tmp_path) 
 
 @pytest.mark.parametrize("port", ["99999", "0", "²"])
 def test_a_port_out_of_range_is_one_line(tmp_path, write_config, port: str) -> None:
+    result = serve_failing(tmp_path, write_config, port)
+    assert "is not a port number" in _one_line_failure(result)
+
+
+def serve_failing(tmp_path, write_config, port: str, *options: str):  # type: ignore[no-untyped-def]
+    """`paperfeed serve` with PORT=port, expected to stop before serving."""
     db = f"sqlite:///{tmp_path / 'x.db'}"
-    result = run(
+    config = str(write_config())
+    return run(
         "--config",
-        str(write_config()),
+        config,
         "--database-url",
         db,
         "serve",
+        *options,
         cwd=tmp_path,
         env={"PORT": port},
     )
-    assert "is not a port number" in _one_line_failure(result)
 
 
 def test_explain_says_when_a_rule_looks_like_a_mistyped_topic(tmp_path, write_config) -> None:

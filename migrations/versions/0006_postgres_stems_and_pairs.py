@@ -31,7 +31,7 @@ def upgrade() -> None:
     columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
     if set(_ADDED) <= columns:
         return
-    op.execute("DELETE FROM paper_index")
+    op.execute("TRUNCATE paper_index")  # not DELETE: see 0007
     op.execute(
         "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
         + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])

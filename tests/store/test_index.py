@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from migrations import upgrade
 from parsing.model import make_paper
 from store import Store
 from store import index as store_index
+from store.reader import SearchReader
 from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
@@ -22,6 +25,7 @@ from topics import search
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)  # PostgreSQL reads papers by their age (store.index._postgres_keys)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -111,10 +115,11 @@ def paper_sets(draw) -> list[tuple[object, datetime]]:  # type: ignore[no-untype
             authors=authors,
             upvotes=draw(st.none() | st.integers(0, 5)),
         )
-        # Arrival out of id order, several in one second, some weeks or months apart: the
-        # order the index must keep, and each of PostgreSQL's slices of time (store.index).
-        seen = T0 + timedelta(
-            days=draw(st.sampled_from([0, 0, 0, 5, 20, 60])),
+        # Arrival out of id order, several in one second, some days or months apart: the
+        # order the index must keep, and each of PostgreSQL's tiers of days before today,
+        # after it, and older (store.index._postgres_keys).
+        seen = NOW - timedelta(
+            days=draw(st.sampled_from([-9, -1, 0, 0, 0, 1, 3, 9, 40, 100])),
             seconds=draw(st.integers(0, 3)),
             microseconds=draw(st.integers(0, 9)),
         )
@@ -189,21 +194,32 @@ def test_the_bundled_listings_agree_on_every_kind_of_query(seeded: Store) -> Non
 def test_words_of_every_density_agree_across_months_of_papers(
     store: Store, few, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL reads the newest week, the four weeks under it, then the rest, each its own
-    way (see store.index): words dense, sparse and absent in each must all agree, also past
-    a gap of weeks without papers and when older papers have more than _FEW hits."""
+    """PostgreSQL reads papers from after tomorrow, then tiers of days before today, then
+    the older ones, each its own way (see store.index._postgres_keys): words dense, sparse
+    and absent in each must all agree, also past a gap of weeks without papers and when
+    older papers have more than _FEW hits."""
     monkeypatch.setattr(store_index, "_FEW", few)
-    for day in [*range(120), 150, 160, 170, 171]:
+    for day in [*range(120), 150, 160, 170, 171, 172, 176]:  # 171: today; 172 on: ahead
         words = ["every"] * (day < 120) + ["tenth"] * (day % 10 == 0) + ["oldest"] * (day < 3)
         words += ["recent"] * (day > 115) + ["month"] * (90 <= day < 110)
         paper = make_paper(title=f"paper {day} " + " ".join(words), abstract=f"day{day}")
-        store.upsert([paper], "s", T0 + timedelta(days=day, hours=day % 5))
+        store.upsert([paper], "s", NOW + timedelta(days=day - 171, hours=day % 5 - 2))
     for text in ["every", "tenth", "oldest", "recent", "month", "absent", "every -tenth"]:
         everything = plain_scan(store, text)
         assert planned(store, text) == everything, text
         for limit in (1, 7, 30):
             assert planned(store, text, limit) == everything[:limit], (text, limit)
     assert len(plain_scan(store, "oldest")) == 3
+    # Page by page (each page below the last key read) as in one read, across every tier.
+    with store.searching() as reader:
+        for text in ["every", "tenth", "recent", "every -tenth"]:
+            plan = search.lookup(parse(text).root)
+            whole = [row.key for row in reader.candidates(plan, None, 1000, stems=False)]
+            for size in (1, 7):
+                paged: list[int] = []
+                while page := reader.candidates(plan, paged[-1] if paged else None, size, False):
+                    paged += [row.key for row in page]
+                assert paged == whole, (text, size)
 
 
 def test_what_the_index_cuts_or_joins_is_left_to_the_text(store: Store) -> None:
@@ -226,9 +242,11 @@ def test_postgres_looks_phrases_up_by_pairs_and_long_fields_by_words(pg_url: str
     store.upsert([make_paper(title="Short wombat", authors=["Zebra Quokka"])], "s", T0)
     store.upsert([make_paper(title="Wombat short", authors=["Quokka Zebra"])], "s", T0)
     long_list, short, reversed_ = 1, 2, 3
-    assert store_index.lexemes({"title": ["a", "b", "c"], "abstract": [], "author": []}) == (
-        ["t:a", "t:b", "t:c"],
-        ["T:a_b", "T:b_c"],
+    tokens = {"title": ["a", "b", "c"], "abstract": [], "author": []}
+    days = ["@16:134", "@1:2150", "@4:537", "@64:33"]
+    assert store_index.lexemes(tokens, 2150) == (
+        [*days, "t:a", "t:b", "t:c"],
+        [*days, "T:a_b", "T:b_c"],
     )
     with store.engine.connect() as conn:
         marked = conn.execute(
@@ -325,3 +343,61 @@ def test_the_migration_indexes_an_existing_store(tmp_path, capsys) -> None:  # t
     assert [p.title for p in db.topic_items("t", 5)] == ["Echidna graphs"]
     assert db.topic_generations() == {"t": 0}
     db.dispose()
+
+
+def plan_rows(plan: dict[str, Any]) -> int:
+    """Rows a plan node and those under it read from tables and indexes."""
+    read = 0
+    if "Scan" in plan["Node Type"] and plan["Node Type"] not in ("CTE Scan", "Subquery Scan"):
+        read = (plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)) * plan["Actual Loops"]
+    return read + sum(map(plan_rows, plan.get("Plans", [])))
+
+
+def test_postgres_searches_read_about_what_they_return_even_under_a_generic_plan(
+    pg_url: str,
+) -> None:
+    """A statement run five times on a connection is prepared, and PostgreSQL may then plan
+    it once for every word (a generic plan): a common, a sparse, a rare and an absent word,
+    each its newest 20, must still read rows in proportion to their answer, not to the
+    store (every plan is seen through auto_explain)."""
+    store = Store(pg_url)
+    upgrade(store.engine)
+    for day in range(150):  # ten papers a day for 150 days, the oldest hold "rare"
+        batch = [
+            make_paper(
+                title=f"common paper {day} {n}" + " sparse" * (n == 0 and day % 3 == 0),
+                abstract="rare" if day == 149 and n < 2 else "plain",
+            )
+            for n in range(10)
+        ]
+        store.upsert(batch, "s", NOW - timedelta(days=day))
+    with store.engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(sa.text("ANALYZE paper_index"))
+        try:
+            conn.exec_driver_sql("LOAD 'auto_explain'")
+        except sa.exc.DBAPIError as error:
+            pytest.skip(f"no auto_explain in this PostgreSQL: {error}")
+        for setting in [
+            "plan_cache_mode = force_generic_plan",
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_analyze = on",
+            "auto_explain.log_format = json",
+            "auto_explain.log_level = notice",
+        ]:
+            conn.exec_driver_sql(f"SET {setting}")
+        driver = conn.connection.driver_connection
+        driver.prepare_threshold = 0  # type: ignore[union-attr]
+        plans: list[dict[str, Any]] = []
+        driver.add_notice_handler(  # type: ignore[union-attr]
+            lambda notice: plans.append(json.loads(notice.message_primary.split("plan:", 1)[1]))
+        )
+        reader = SearchReader(conn)
+        for text, hits in [("common", 20), ("sparse", 20), ("rare", 2), ("absent", 0)]:
+            for _ in range(2):
+                plans.clear()
+                assert len(search.find(reader, parse(text), 20)) == hits, text
+                assert plans, "auto_explain saw no statement"
+                read = sum(plan_rows(plan["Plan"]) for plan in plans)
+                print(text, read)
+    store.dispose()

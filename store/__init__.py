@@ -35,11 +35,13 @@ __all__ = [
 
 
 class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderStore):
-    """Every read and write of paperfeed's data, on one engine."""
+    """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
+    one of their own: store.engine.make_engine)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.search_engine = self.engine if self.is_sqlite else make_engine(url, searches=True)
 
     @property
     def is_sqlite(self) -> bool:
@@ -52,3 +54,4 @@ class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderSt
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.search_engine.dispose()

@@ -10,10 +10,11 @@ a chunk at a time, without reading or sorting the rest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -29,8 +30,6 @@ _POSTGRES_TAGS = {"title": "t", "abstract": "a", "author": "u"}  # lexeme = tag:
 # case, so a prefix lookup of one token never reaches a pair; "_" is in no token). A field
 # longer than this keeps no pairs (a tsvector holds at most 1 MB) and gets TAG! instead.
 MAX_PAIRED = 10_000
-_WEEK = 7 * 24 * 3600
-_FEW = 2000  # PostgreSQL: up to this many older hits are read from the GIN index and sorted
 
 # ---- DDL, shared by the migration and the benchmark ----------------------------------------
 
@@ -146,24 +145,24 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
                 "pid": pid,
                 "key": key,
                 **{field: " ".join(found) for field, found in tokens.items()},
-                **dict(zip(("words", "pairs"), lexemes(tokens), strict=True)),
+                **dict(zip(("words", "pairs"), lexemes(tokens, _day_of(key)), strict=True)),
             }
             for key, pid, tokens in entries
         ],
     )
 
 
-def lexemes(tokens: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+def lexemes(tokens: dict[str, list[str]], day: int) -> tuple[list[str], list[str]]:
     """A paper's PostgreSQL lexemes, tagged with their field: its words (t:token), and its
-    pairs of neighbouring words (T:first_second).
+    pairs of neighbouring words (T:first_second); each list also holds the paper's day
+    (day_lexemes: a search reads the newest days first, see _postgres_keys).
 
     No positions: GIN keeps none, so a phrase looked up by position (`<->`) reads every
     paper holding its words to check them, 150-300 ms for two common words on 200k papers;
     as pairs it is one GIN lookup per pair. A field longer than MAX_PAIRED tokens keeps no
     pairs (a tsvector holds at most 1 MB) and its words get the marker TAG! instead.
     """
-    words: set[str] = set()
-    pairs: set[str] = set()
+    words, pairs = set(day_lexemes(day)), set(day_lexemes(day))
     for field, sequence in tokens.items():
         tag = _POSTGRES_TAGS[field]
         words.update(f"{tag}:{token}" for token in sequence)
@@ -210,95 +209,187 @@ def build(conn: Connection, progress: Callable[[int, int], None] | None = None) 
 
 # ---- reading ------------------------------------------------------------------------------
 
+_MASK = (1 << ID_BITS) - 1
 
-def candidate_keys(
-    conn: Connection, plan: Lookup | None, before: int | None, count: int
-) -> list[int]:
-    """Order keys of papers plan may match (every paper when None), newest first."""
-    below = "" if before is None else " AND {key} < :before"
-    params: dict[str, Any] = {"count": count, "before": before}
-    if plan is None:
-        sql = "SELECT order_key FROM paper_index WHERE 1 = 1" + below.format(key="order_key")
-        sql += " ORDER BY order_key DESC LIMIT :count"
-    elif _is_sqlite(conn):
-        params["match"] = fts5_query(plan)
-        sql = "SELECT rowid FROM paper_words WHERE paper_words MATCH :match" + below.format(
-            key="rowid"
+
+def candidates(
+    conn: Connection, plan: Lookup | None, before: int | None, count: int, stems: bool
+) -> Sequence[sa.Row[Any]]:
+    """Papers plan may match (every paper when None) with order keys below before (all
+    when None), newest first, at most count: rows with .key, and with stems also .id,
+    .first_seen and each indexed field's stems as the index keeps them (space-separated):
+    SQLite's FTS5 table, PostgreSQL's *_stems columns. One statement: a round trip is a
+    good part of a search that finds its answer in the newest papers."""
+    today = 0 if _is_sqlite(conn) else _day_of(order_key(datetime.now(UTC), 0))
+    statement, params = _candidates_query(_is_sqlite(conn), plan, before, stems, today)
+    return conn.execute(statement, {**params, "count": count}).all()
+
+
+@functools.lru_cache(maxsize=512)
+def _candidates_query(
+    sqlite: bool, plan: Lookup | None, before: int | None, stems: bool, today: int
+) -> tuple[sa.Executable, dict[str, Any]]:
+    """The statement of candidates and its parameters but :count. Made once for a query
+    (and day): building it, and sa.text() parsing its parameters out again, cost a fifth
+    of a search that finds nothing."""
+    params: dict[str, Any] = {"before": before}
+    if sqlite:
+        where = ["1 = 1"] if plan is None else ["paper_words MATCH :match"]
+        if plan is not None:
+            params["match"] = fts5_query(plan)
+        where += [] if before is None else ["w.rowid < :before"]
+        found = "w.rowid AS key" + (
+            # The paper id is the key's low bits (topics.search.split_key): joining on it
+            # spares a lookup in paper_index per row, half the cost of the read.
+            f", p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
+            f"JOIN papers p ON p.id = (w.rowid & {_MASK})"
+            if stems
+            else " FROM paper_words w"
         )
-        sql += " ORDER BY rowid DESC LIMIT :count"
+        sql = f"SELECT {found} WHERE {' AND '.join(where)} ORDER BY w.rowid DESC LIMIT :count"
     else:
-        return _postgres_keys(conn, *postgres_condition(plan), before, count)
-    return list(conn.execute(sa.text(sql), params).scalars())
+        keys = _postgres_keys(plan, before, today, params)
+        found = "k.order_key AS key" + (
+            ", p.id, p.first_seen, i.title_stems AS title, i.abstract_stems AS abstract, "
+            "i.author_stems AS author FROM keys k "
+            "JOIN paper_index i ON i.order_key = k.order_key JOIN papers p ON p.id = i.paper_id"
+            if stems
+            else " FROM keys k"
+        )
+        sql = f"WITH keys AS ({keys}) SELECT {found} ORDER BY k.order_key DESC"
+    query = sa.text(sql)
+    return (query.columns(first_seen=UtcDateTime()) if stems else query), params
+
+
+# PostgreSQL: each paper's day is a lexeme at four sizes of aligned blocks of days,
+# @<size>:<day // size> (see lexemes). A search reads its newest hits tier by tier: today
+# (and tomorrow), then blocks that grow with their age (_tier_size), until the tiers reach
+# _TIERED_DAYS back; older hits are read another way.
+_BLOCKS = (64, 16, 4, 1)
+_TIERED_DAYS = 64
+_FEW = 2000  # up to this many hits older than the tiers are read from the GIN index and sorted
+
+
+_PREFIX_WALKED_DAYS = 7
+
+
+def _has_prefix(plan: Lookup) -> bool:
+    if isinstance(plan, Term | Phrase):
+        return plan.prefix
+    return any(map(_has_prefix, plan.parts))
+
+
+def day_lexemes(day: int) -> list[str]:
+    return [f"@{size}:{day // size}" for size in _BLOCKS]
+
+
+def _tier_size(age: int) -> int:
+    """Days in a tier whose newest day is age days old. One lexeme a tier, and few tiers:
+    each costs a GIN lookup (about 0.1 ms), whatever it finds."""
+    return 4 if age < 8 else 16 if age < 48 else 64
+
+
+class _Tier(NamedTuple):
+    first: int  # its oldest day
+    last: int  # its newest day
+    block_last: int  # the newest day of its block: past last, keys are cut at last
+    tsquery: str
+
+
+def _tiers(today: int) -> list[_Tier]:
+    """The tiers, newest first. Each is one block of days, less its days that a newer tier
+    holds (the first block holds today)."""
+    tiers = [_Tier(today, today + 1, today + 1, f"'@1:{today}' | '@1:{today + 1}'")]
+    last = today - 1
+    while today - last < _TIERED_DAYS:
+        size = _tier_size(today - last)
+        block = last // size
+        tiers.append(_Tier(block * size, last, block * size + size - 1, f"'@{size}:{block}'"))
+        last = block * size - 1
+    return tiers
 
 
 def _postgres_keys(
-    conn: Connection, condition: str, queries: dict[str, str], before: int | None, count: int
-) -> list[int]:
-    """Newest first: the week below before, then (for a word it holds some of) the four
-    weeks under it, then everything older.
+    plan: Lookup | None, before: int | None, today: int, params: dict[str, Any]
+) -> str:
+    """A query of the order keys of the newest count papers plan may match, below before.
 
     PostgreSQL cannot read a GIN index in order, and it guesses the same 1% for every word
     outside its most common thousand, whether it is in 2,000 papers or in 5. Left to
     itself it either walks the order index testing every row (fast for a common word, 430
     ms for a rare one on 200k papers) or reads every hit from the heap to sort them (10 ms
-    for a 1% word). So:
-    - in the week it chooses: a common word is answered there by the walk;
-    - a word with some hits in the week, but too few, is uncommon: the four weeks under it
-      are read from its GIN bitmap intersected with their range of the order index, so
-      only their hits are visited (`order_key + 0` rules the walk out);
-    - older papers: up to _FEW hits are read from the GIN index and sorted; a word with
-      more is common there, and the walk finds its hits close together.
+    for a 1% word). And once a statement has run five times on a connection it is
+    prepared, and PostgreSQL may keep one generic plan for every word: the plan must not
+    depend on the word. So every paper's words include its day (@day, see lexemes), and
+    the keys come from a UNION ALL under one LIMIT, whose parts run in turn only until the
+    LIMIT is met:
+    - papers from after tomorrow (a clock set back): walked in order, mostly none;
+    - then each tier of days (_tiers): the word's GIN entries intersected with the tier's
+      day lexeme, so only the tier's hits are read and sorted (`+ 0` rules out the walk);
+      a common word is answered in the first tier, a 1% word within two weeks;
+    - then the older papers: up to _FEW hits from the GIN index, sorted; a word with more is
+      common there, and a walk of the order index finds its hits close together.
+    Which tier a paper is in depends only on today, so the statement is the same all day.
     """
-    top = before if before is not None else _newest_key(conn) + 1  # keys below top
-    week = max(0, top - (_WEEK << ID_BITS))
-    match = (condition, queries)
-    found = _slice(conn, match, top, week, "order_key", count)
-    if found and len(found) < count:
-        month = max(0, week - (4 * _WEEK << ID_BITS))
-        found += _slice(conn, match, week, month, "order_key + 0", count - len(found))
-        week = month
-    if len(found) >= count or week == 0:
-        return found
-    return found + _older(conn, match, week, count - len(found))
-
-
-Condition = tuple[str, dict[str, str]]  # SQL on words and pairs, and its tsqueries
-
-
-def _slice(
-    conn: Connection, match: Condition, top: int, low: int, order: str, count: int
-) -> list[int]:
-    condition, queries = match
-    sql = (
-        f"SELECT order_key FROM paper_index WHERE {condition} "
-        f"AND order_key < :top AND order_key >= :low ORDER BY {order} DESC LIMIT :count"
+    if plan is None:
+        below = "" if before is None else "WHERE order_key < :before "
+        return f"SELECT order_key FROM paper_index {below}ORDER BY order_key DESC LIMIT :count"
+    # A prefix is a partial match in GIN: each lookup reads every word it starts (20 ms
+    # for three letters on 200k papers), so it has no tiers: the newest week is walked.
+    tiers = [] if _has_prefix(plan) else _tiers(today)
+    top = before if before is not None else 1 << 62
+    parts = []
+    future = _first_key(today + 2 if tiers else today - _PREFIX_WALKED_DAYS)
+    if top > future:
+        walk = postgres_condition(plan, params, walk=True)
+        parts.append(_part(walk, "order_key >= :future", "order_key", before is not None, None))
+        params["future"] = future
+    for number, tier in enumerate(tiers):
+        if top <= _first_key(tier.first):
+            continue
+        params[f"d{number}"] = tier.tsquery
+        bound = min(top, _first_key(tier.last + 1))
+        if bound < _first_key(tier.block_last + 1):
+            params[f"b{number}"] = bound
+        condition = postgres_condition(plan, params, days=f"d{number}")
+        parts.append(_part(condition, None, "order_key + 0", f"b{number}" in params, number))
+    params["old"] = min(top, _first_key(tiers[-1].first) if tiers else future)
+    params["few"] = _FEW + 1
+    rest = "FROM paper_index WHERE {condition} AND {key} < :old"
+    few = rest.format(condition=postgres_condition(plan, params), key="order_key + 0")
+    walk = rest.format(condition=postgres_condition(plan, params, walk=True), key="order_key")
+    parts += [
+        "SELECT order_key FROM few WHERE (SELECT count(*) FROM few) <= :few - 1 "
+        "ORDER BY order_key DESC LIMIT :count",
+        f"SELECT order_key {walk} AND (SELECT count(*) FROM few) = :few "
+        "ORDER BY order_key DESC LIMIT :count",
+    ]
+    union = " UNION ALL ".join(f"({part})" for part in parts)
+    return (
+        f"WITH few AS MATERIALIZED (SELECT order_key {few} LIMIT :few) "
+        f"SELECT order_key FROM ({union}) AS tiers LIMIT :count"
     )
-    params = {**queries, "top": top, "low": low, "count": count}
-    return list(conn.execute(sa.text(sql), params).scalars())
 
 
-def _older(conn: Connection, match: Condition, top: int, count: int) -> list[int]:
-    condition, queries = match
-    matching = f"FROM paper_index WHERE {condition} AND order_key < :top"
-    params = {**queries, "top": top, "count": count}
-    few = conn.execute(
-        sa.text(
-            f"WITH hits AS MATERIALIZED (SELECT order_key {matching} LIMIT :few) "
-            "SELECT order_key FROM hits ORDER BY order_key DESC"
-        ),
-        {**params, "few": _FEW + 1},
-    ).scalars()
-    found = list(few)
-    if len(found) <= _FEW:
-        return found[:count]
-    sql = f"SELECT order_key {matching} ORDER BY order_key DESC LIMIT :count"
-    return list(conn.execute(sa.text(sql), params).scalars())
+def _part(condition: str, where: str | None, key: str, cut: bool, number: int | None) -> str:
+    """One part of the UNION: with cut, keys below the part's bound (:before, or :b<number>
+    for a tier)."""
+    conditions = [condition, *([where] if where else [])]
+    if cut:
+        conditions.append(f"{key} < :{'before' if number is None else f'b{number}'}")
+    return (
+        f"SELECT order_key FROM paper_index WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {key} DESC LIMIT :count"
+    )
 
 
-def _newest_key(conn: Connection) -> int:
-    """The newest paper's order key; 0 for an empty index."""
-    sql = "SELECT coalesce(max(order_key), 0) FROM paper_index"
-    return int(conn.execute(sa.text(sql)).scalar_one())
+def _day_of(key: int) -> int:
+    """The day of an order key: days since _EPOCH, UTC."""
+    return (key >> ID_BITS) // 86400
+
+
+def _first_key(day: int) -> int:
+    return (day * 86400) << ID_BITS
 
 
 def fts5_query(plan: Lookup) -> str:
@@ -312,17 +403,27 @@ def fts5_query(plan: Lookup) -> str:
     return "(" + joiner.join(fts5_query(part) for part in plan.parts) + ")"
 
 
-def postgres_condition(plan: Lookup) -> Condition:
-    """The plan as an SQL condition on the words and pairs columns, its tsqueries given as
-    parameters: a word is `words @@ 't:token' | 'a:token'` (`:*` for a prefix); a phrase is
-    `pairs @@ ('A:one_two' & 'A:two_three')` in each field, or, in a field too long to keep
-    pairs, `words @@ ('a:one' & 'a:two' & 'a:three' & 'A!')`; AND and OR compose."""
-    queries: dict[str, str] = {}
+def postgres_condition(
+    plan: Lookup, params: dict[str, Any], days: str | None = None, walk: bool = False
+) -> str:
+    """The plan as an SQL condition on the words and pairs columns, its tsqueries added to
+    params (q0, q1, ...): a word is `words @@ 't:token' | 'a:token'` (`:*` for a prefix);
+    a phrase is `pairs @@ ('A:one_two' & 'A:two_three')` in each field, or, in a field too
+    long to keep pairs, `words @@ ('a:one' & 'a:two' & 'a:three' & 'A!')`; AND and OR
+    compose. With days (a parameter's name), each tsquery also asks for one of its days.
+    For a walk of the order index, the match is a function call (ts_match_vq is what @@
+    calls), which no plan can turn into a read of the word's whole GIN entry."""
 
     def on(column: str, tsquery: str) -> str:
-        name = f"q{len(queries)}"
-        queries[name] = tsquery
-        return f"{column} @@ CAST(:{name} AS tsquery)"
+        name = next((key for key, value in params.items() if value == tsquery), None)
+        if name is None:
+            name = f"q{sum(key.startswith('q') for key in params)}"
+            params[name] = tsquery
+        if walk:
+            return f"ts_match_vq({column}, CAST(:{name} AS tsquery))"
+        if days is None:
+            return f"{column} @@ CAST(:{name} AS tsquery)"
+        return f"{column} @@ (CAST(:{name} AS tsquery) && CAST(:{days} AS tsquery))"
 
     def condition(plan: Lookup) -> str:
         if isinstance(plan, Term):
@@ -342,7 +443,7 @@ def postgres_condition(plan: Lookup) -> Condition:
         joiner = " AND " if isinstance(plan, AllOf) else " OR "
         return "(" + joiner.join(condition(part) for part in plan.parts) + ")"
 
-    return condition(plan), queries
+    return condition(plan)
 
 
 def _lexeme(field: str, token: str, then: str | None = None) -> str:
@@ -354,27 +455,6 @@ def _lexeme(field: str, token: str, then: str | None = None) -> str:
         else f"{tag.upper()}:{token[:MAX_TOKEN]}_{then[:MAX_TOKEN]}"
     )
     return text.replace("\\", "\\\\").replace("'", "''")
-
-
-def paper_stems(conn: Connection, keys: Sequence[int]) -> list[sa.Row[Any]]:
-    """Papers by order key, with id, first_seen and each indexed field's stems as the index
-    keeps them (space-separated): SQLite's FTS5 table, PostgreSQL's *_stems columns."""
-    if _is_sqlite(conn):
-        sql = (
-            # The paper id is the key's low bits (topics.search.split_key): joining on it
-            # spares a lookup in paper_index per row, half the cost of the read.
-            "SELECT p.id, p.first_seen, w.title, w.abstract, w.author FROM paper_words w "
-            f"JOIN papers p ON p.id = (w.rowid & {(1 << ID_BITS) - 1}) WHERE w.rowid IN :keys"
-        )
-    else:
-        sql = (
-            "SELECT p.id, p.first_seen, i.title_stems AS title, i.abstract_stems AS abstract, "
-            "i.author_stems AS author FROM paper_index i JOIN papers p ON p.id = i.paper_id "
-            "WHERE i.order_key IN :keys"
-        )
-    query = sa.text(sql).bindparams(sa.bindparam("keys", expanding=True))
-    typed = query.columns(first_seen=UtcDateTime())
-    return list(conn.execute(typed, {"keys": list(keys)}))
 
 
 class IndexStore:

@@ -1,7 +1,7 @@
 """The reads of one search, on one connection: what the planner (topics.search) reads.
 
-A search reads in several steps (candidate keys, their stems or columns, the papers
-found). Checking a connection out of the pool for each step costs a ping, and on
+A search reads in several steps (candidates, with their stems or then their columns,
+the papers found). Checking a connection out of the pool for each step costs a ping, and on
 PostgreSQL a BEGIN and a ROLLBACK: a third of a common word's search. So a search holds one
 connection, in autocommit (it only reads; each statement sees the latest commit, as under
 READ COMMITTED, and a paper merged away meanwhile is simply not found).
@@ -27,11 +27,10 @@ class SearchReader:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def candidate_keys(self, plan: Lookup | None, before: int | None, count: int) -> list[int]:
-        return index.candidate_keys(self._conn, plan, before, count)
-
-    def paper_stems(self, keys: Sequence[int]) -> list[sa.Row[Any]]:
-        return index.paper_stems(self._conn, keys)
+    def candidates(
+        self, plan: Lookup | None, before: int | None, count: int, stems: bool
+    ) -> Sequence[sa.Row[Any]]:
+        return index.candidates(self._conn, plan, before, count, stems)
 
     def paper_columns(self, ids: Sequence[int], columns: Sequence[str]) -> list[sa.Row[Any]]:
         return papers.paper_columns(self._conn, ids, columns)
@@ -41,10 +40,10 @@ class SearchReader:
 
 
 class ReaderStore:
-    engine: Engine
+    search_engine: Engine
 
     @contextmanager
     def searching(self) -> Iterator[SearchReader]:
         """What a search reads, on one connection held for the block."""
-        with self.engine.connect() as conn:
+        with self.search_engine.connect() as conn:
             yield SearchReader(conn.execution_options(isolation_level="AUTOCOMMIT"))

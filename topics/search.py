@@ -7,8 +7,8 @@ AND / OR compose. What cannot be anchored (a lone NOT, `*`, ranges, regexes, the
 category fields) becomes a scan. Either way the store hands out candidates newest first, in
 chunks, and the exact matcher confirms each one (so plurals, phrases, fields and explain()
 mean the same everywhere) until `limit` papers are found or the budget runs out. It
-confirms on the stems the index keeps where those decide the query (see _reader), else
-on the text itself.
+confirms on the stems the index keeps where those decide the query (see _candidates),
+else on the text itself.
 """
 
 from __future__ import annotations
@@ -153,21 +153,25 @@ class Hit(NamedTuple):
     matched: Match
 
 
+class _Candidate(Protocol):
+    @property
+    def key(self) -> int: ...
+
+
 class TextIndex(Protocol[P]):  # type: ignore[misc]
     """What the planner needs from the store."""
 
-    def candidate_keys(self, lookup: Lookup | None, before: int | None, count: int) -> list[int]:
-        """Order keys below before (all when None), newest first: of papers that lookup may
-        match, or of every paper when lookup is None."""
+    def candidates(
+        self, lookup: Lookup | None, before: int | None, count: int, stems: bool
+    ) -> Sequence[_Candidate]:
+        """Newest first, at most count, with order keys below before (all when None): papers
+        that lookup may match, or every paper when lookup is None. Each has its order key
+        (.key); with stems also id, first_seen and the stems the index holds of each
+        indexed field (an attribute per field, space-separated)."""
         ...
 
     def paper_columns(self, ids: Sequence[int], columns: Sequence[str]) -> Sequence[_Paper]:
         """Papers with only these attributes (and id, first_seen) read: what matching needs."""
-        ...
-
-    def paper_stems(self, keys: Sequence[int]) -> Sequence[_Paper]:
-        """Papers by order key, each with id, first_seen and the stems the index holds of
-        each indexed field (an attribute per field, space-separated)."""
         ...
 
     def papers_by_ids(self, ids: Iterable[int]) -> Sequence[P]: ...
@@ -179,10 +183,8 @@ def find(
     """The newest limit papers query matches (all when None), newest first, with what matched.
 
     Candidates are read a slice at a time, as little of each as confirming needs (see
-    _reader). Raises QueryTooExpensive when the budget runs out first.
+    _candidates). Raises QueryTooExpensive when the budget runs out first.
     """
-    plan = lookup(query.root)
-    read, analyse = _reader(index, query)
     budget = budget or Budget()
     started = time.monotonic()
     examined = 0
@@ -191,56 +193,61 @@ def find(
     # them, and only a paper newer than the limit-th found (most share its exact time).
     last_second: int | None = None
     worst: tuple[datetime, int] | None = None
-    before: int | None = None
-    chunk = max(64, 2 * limit) if limit else 2000
-    fetch = min(chunk, 64) if limit else 500  # papers are read as needed, a slice at a time
-    papers: dict[int | None, _Paper] = {}
-    while True:
-        keys = index.candidate_keys(plan, before, chunk)
-        for position, key in enumerate(keys):
-            second, paper_id = split_key(key)
-            if last_second is not None and second < last_second:
-                return found
-            if paper_id not in papers:
-                papers = {p.id: p for p in read(keys[position : position + fetch])}
-            paper = papers.get(paper_id)
-            if paper is None or (worst is not None and _when(paper) <= worst):
-                continue
-            examined += 1
-            _check(budget, examined, started)
-            matched = _confirm(analyse(paper), query)
-            if matched is None:
-                continue
-            found.append(Hit(paper_id, paper.first_seen, matched))
-            if limit is not None and len(found) >= limit:
-                found = _newest_first(found)[:limit]
-                last_second, worst = second, _when(found[-1])
-        if len(keys) < chunk:
-            return _newest_first(found)
-        before = keys[-1]
-        chunk = min(chunk * 4, 5000)
+    for key, paper, analyse in _candidates(index, query, limit):
+        second, paper_id = split_key(key)
+        if last_second is not None and second < last_second:
+            break
+        if paper is None or (worst is not None and _when(paper) <= worst):
+            continue
+        examined += 1
+        _check(budget, examined, started)
+        matched = _confirm(analyse(paper), query)
+        if matched is None:
+            continue
+        found.append(Hit(paper_id, paper.first_seen, matched))
+        if limit is not None and len(found) >= limit:
+            found = _newest_first(found)[:limit]
+            last_second, worst = second, _when(found[-1])
+    return _newest_first(found)
 
 
-Reader = Callable[[Sequence[int]], Iterable[_Paper]]
+Analyse = Callable[[object], Document]
 
 
-def _reader(index: TextIndex[P], query: Query) -> tuple[Reader, Callable[[object], Document]]:
-    """How to read candidates (by order key) and analyse them for query.
+def _candidates(
+    index: TextIndex[P], query: Query, limit: int | None
+) -> Iterator[tuple[int, _Paper | None, Analyse]]:
+    """The papers the plan of query may match, newest first, each with its order key and
+    how to analyse it (None: merged away since its key was read).
 
-    Where the stems the index keeps decide the query, candidates are read from there: a
-    word or phrase is then a substring of the spaced stems, a fraction of the cost of
-    analysing the text again (folding, splitting, stemming), which dominates a search
-    with many hits. Otherwise only the columns the query reads are read (a whole paper
-    costs JSON decoding and more), and analysed as any paper is.
+    Where the stems the index keeps decide the query, candidates come with them: a word or
+    phrase is then a substring of the spaced stems, a fraction of the cost of analysing the
+    text again (folding, splitting, stemming), which dominates a search with many hits.
+    Otherwise only the columns the query reads are read, a slice at a time (a whole paper
+    costs JSON decoding and more), and analysed as any paper is. Slices start a little
+    past limit (most candidates of a word are hits) and grow while they do not suffice.
     """
-    if _decided_by_stems(query.root):
-        return index.paper_stems, Document.of_stems
+    plan = lookup(query.root)
+    stems = _decided_by_stems(query.root)
     columns = sorted(PAPER_ATTRIBUTES[name] for name in query.fields)
-
-    def read(keys: Sequence[int]) -> Iterable[_Paper]:
-        return index.paper_columns([split_key(key)[1] for key in keys], columns)
-
-    return read, Document.of_paper
+    chunk = max(64, limit + limit // 4) if limit else 1000
+    before: int | None = None
+    while True:
+        found = index.candidates(plan, before, chunk, stems)
+        if stems:
+            for row in found:
+                yield row.key, row, Document.of_stems  # type: ignore[misc]
+        else:
+            for start in range(0, len(found), 64):
+                keys = [row.key for row in found[start : start + 64]]
+                read = index.paper_columns([split_key(key)[1] for key in keys], columns)
+                papers = {paper.id: paper for paper in read}
+                for key in keys:
+                    yield key, papers.get(split_key(key)[1]), Document.of_paper
+        if len(found) < chunk:
+            return
+        before = found[-1].key
+        chunk = min(chunk * 4, 1000 if stems else 5000)
 
 
 def _decided_by_stems(node: Node) -> bool:

@@ -144,7 +144,7 @@ def test_busy_search_slots_answer_503_while_cached_feeds_still_serve(make_app, m
     svc = app.extensions["paperfeed"]
     client = app.test_client()
     assert client.get("/feeds/residual.rss").status_code == 200  # now cached
-    with one_search_held(app, SearchReader, "candidate_keys", monkeypatch):
+    with one_search_held(app, SearchReader, "candidates", monkeypatch):
         busy = client.get("/feeds/search.rss?q=diffusion")
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
         assert client.get("/search?q=diffusion").status_code == 503

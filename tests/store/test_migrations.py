@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -101,4 +102,35 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
         ("ix_paper_index_pairs", ["gin_pending_list_limit=128"]),
         ("ix_paper_index_words", ["gin_pending_list_limit=128"]),
     ]
+    store.dispose()
+
+
+def test_0007_gives_a_postgresql_index_without_days_its_days(pg_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A store indexed before the day lexemes is indexed again, and its searches find
+    their papers in the tiers of days (store.index._postgres_keys)."""
+    store = Store(pg_url)
+    upgrade(store.engine)
+    store.upsert([make_paper(title="Echidna graphs")], "s")
+    store.upsert([make_paper(title="Echidna trees")], "s", datetime.now(UTC) - timedelta(days=9))
+    with store.engine.begin() as conn:  # back to the index 0006 built: no days
+        conn.execute(
+            sa.text(
+                "UPDATE paper_index SET words = array_to_tsvector(ARRAY(SELECT lexeme FROM "
+                "unnest(words) WHERE lexeme NOT LIKE '@%')), pairs = array_to_tsvector("
+                "ARRAY(SELECT lexeme FROM unnest(pairs) WHERE lexeme NOT LIKE '@%'))"
+            )
+        )
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
+        days = "SELECT count(*) FROM paper_index WHERE words @@ CAST(:q AS tsquery)"
+        assert conn.execute(sa.text(days), {"q": "'@1:':*"}).scalar() == 0
+    upgrade(store.engine)
+    assert "text index: 2 of 2 papers indexed" in capsys.readouterr().err
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text(days), {"q": "'@1:':*"}).scalar() == 2
+        pairs = days.replace("WHERE words", "WHERE pairs")
+        assert conn.execute(sa.text(pairs), {"q": "'@1:':* & 'T:echidna_graph'"}).scalar() == 1
+    with store.searching() as index:
+        assert [hit.paper_id for hit in search.find(index, parse("echidna"))] == [1, 2]
+    upgrade(store.engine)  # indexed once: nothing to do
+    assert capsys.readouterr().err == ""
     store.dispose()

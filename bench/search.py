@@ -54,8 +54,8 @@ from topics import search  # noqa: E402
 from topics.query import parse  # noqa: E402
 
 # The synthetic year ends an hour before the benchmark starts, as a live store's papers do
-# (the bundled samples the refreshes store arrive "now"). PostgreSQL reads the newest week
-# of papers first (store.index); a year that ended weeks ago costs it more: BENCHMARKS.md.
+# (the bundled samples the refreshes store arrive "now"). PostgreSQL reads the newest days
+# first, counted back from today (store.index); a year that ended months ago costs it more.
 END = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 RARE = "quasimodal"  # put in a few of the oldest papers: a search must reach the bottom
 NOWHERE = "zyxwvutsrq"  # in no paper

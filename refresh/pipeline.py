@@ -214,7 +214,10 @@ class Refresher:
         started = datetime.now(UTC)
         report = RefreshReport(ran=True, holder=self.holder)
         report.memberships_changed += self.sync_topics()
-        if report.memberships_changed:
+        repaired = self.store.repair_index()
+        if repaired:
+            log.info("text index: %s recent papers indexed again", repaired)
+        if report.memberships_changed or repaired:
             report.generation = self.store.bump_generation()
         for source in self.config.sources:
             if not source.enabled or (only and source.name not in only):

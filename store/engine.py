@@ -96,21 +96,28 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
             )
 
         return engine
-    # An unreachable host must fail a request in seconds, not hang it for minutes.
-    connect_args: dict[str, Any] = {"connect_timeout": 5}
-    if searches:
-        # psycopg prepares a statement run five times on a connection; PostgreSQL then
-        # plans it anew for every search unless its generic plan looks cheaper than the
-        # last five, which for a search it rarely does: 0.5 ms of planning in a 1 ms
-        # search. The search statement is built so that one plan suits every word
-        # (store.index._postgres_keys), and a test holds it to that.
-        connect_args["options"] = "-c plan_cache_mode=force_generic_plan"
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         pool_pre_ping=True,
         # Searches run a few at a time (search_concurrency), each on one connection.
         pool_size=2 if searches else 5,
         max_overflow=3 if searches else 5,
         pool_timeout=10,
-        connect_args=connect_args,
+        # An unreachable host must fail a request in seconds, not hang it for minutes.
+        connect_args={"connect_timeout": 5},
     )
+    if searches:
+
+        @sa.event.listens_for(engine, "connect")
+        def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
+            # psycopg prepares a statement run five times on a connection; PostgreSQL then
+            # plans it anew for every search unless its generic plan looks cheaper than
+            # the last five, which for a search it rarely does: 0.5 ms of planning in a
+            # 1 ms search. The search statement is built so that one plan suits every
+            # word (store.index._postgres_keys), and a test holds it to that. (A SET, not
+            # connect options: those would replace the ones in the URL or PGOPTIONS.)
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET plan_cache_mode = force_generic_plan")
+            dbapi_connection.commit()
+
+    return engine

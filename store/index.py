@@ -41,12 +41,14 @@ SQLITE_WORDS_TABLE = (
 # The words, and apart from them the pairs of neighbouring words (see lexemes): a search
 # for words tests rows by their words alone, which stay small enough to keep in the row;
 # beside them each field's stems in order (as FTS5 keeps them on SQLite): search confirms
-# candidates on them instead of analysing the text again (topics.search._reader).
+# candidates on them instead of analysing the text again (topics.search._candidates), and
+# the paper's first_seen, which a hit carries: no read of papers for either.
+POSTGRES_FIRST_SEEN_COLUMN = "ADD COLUMN first_seen timestamp"
 POSTGRES_WORDS_COLUMN = (
     "ALTER TABLE paper_index ADD COLUMN words tsvector, ADD COLUMN pairs tsvector, "
     "ADD COLUMN title_stems text NOT NULL DEFAULT '', "
     "ADD COLUMN abstract_stems text NOT NULL DEFAULT '', "
-    "ADD COLUMN author_stems text NOT NULL DEFAULT ''"
+    f"ADD COLUMN author_stems text NOT NULL DEFAULT '', {POSTGRES_FIRST_SEEN_COLUMN}"
 )
 # Rows pass 2 kB, and PostgreSQL would move their largest values out of line: then every
 # row a search tests costs a TOAST read (a common word's walk 2.9 -> 1.1 ms, reading 64
@@ -115,12 +117,13 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
     if not rows:
         return
     entries = [
-        (order_key(first_seen, pid), pid, field_tokens(title, abstract, authors))
+        (order_key(first_seen, pid), pid, field_tokens(title, abstract, authors), first_seen)
         for pid, first_seen, title, abstract, authors in rows
     ]
     if _is_sqlite(conn):
         conn.execute(
-            sa.insert(paper_index), [{"paper_id": pid, "order_key": key} for key, pid, _ in entries]
+            sa.insert(paper_index),
+            [{"paper_id": pid, "order_key": key} for key, pid, _, _ in entries],
         )
         conn.execute(
             sa.text(
@@ -129,25 +132,26 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
             ),
             [
                 {"key": key, **{field: " ".join(found) for field, found in tokens.items()}}
-                for key, _, tokens in entries
+                for key, _, tokens, _ in entries
             ],
         )
         return
     conn.execute(
         sa.text(
             "INSERT INTO paper_index (paper_id, order_key, words, pairs, title_stems, "
-            "abstract_stems, author_stems) VALUES (:pid, :key, "
+            "abstract_stems, author_stems, first_seen) VALUES (:pid, :key, "
             "array_to_tsvector(CAST(:words AS text[])), array_to_tsvector(CAST(:pairs AS text[])), "
-            ":title, :abstract, :author)"
+            ":title, :abstract, :author, :first_seen)"
         ),
         [
             {
                 "pid": pid,
                 "key": key,
+                "first_seen": UtcDateTime().process_bind_param(first_seen, conn.dialect),
                 **{field: " ".join(found) for field, found in tokens.items()},
                 **dict(zip(("words", "pairs"), lexemes(tokens, _day_of(key)), strict=True)),
             }
-            for key, pid, tokens in entries
+            for key, pid, tokens, first_seen in entries
         ],
     )
 
@@ -248,15 +252,10 @@ def _candidates_query(
         )
         sql = f"SELECT {found} WHERE {' AND '.join(where)} ORDER BY w.rowid DESC LIMIT :count"
     else:
-        keys = _postgres_keys(plan, before, today, params)
-        found = "k.order_key AS key" + (
-            ", p.id, p.first_seen, i.title_stems AS title, i.abstract_stems AS abstract, "
-            "i.author_stems AS author FROM keys k "
-            "JOIN paper_index i ON i.order_key = k.order_key JOIN papers p ON p.id = i.paper_id"
-            if stems
-            else " FROM keys k"
-        )
-        sql = f"WITH keys AS ({keys}) SELECT {found} ORDER BY k.order_key DESC"
+        # Each part of the query reads its rows' stems where it tests them: looking the
+        # rows up again by key cost a third of reading a common word's 64 candidates.
+        columns = _POSTGRES_STEMS if stems else "order_key AS key"
+        sql = _postgres_keys(plan, before, today, params, columns)
     query = sa.text(sql)
     return (query.columns(first_seen=UtcDateTime()) if stems else query), params
 
@@ -309,10 +308,19 @@ def _tiers(today: int) -> list[_Tier]:
     return tiers
 
 
+_POSTGRES_STEMS = (
+    "order_key AS key, paper_id AS id, "
+    # A release before 0007 writes none while a rolling deploy runs it (see repair).
+    "coalesce(first_seen, (SELECT p.first_seen FROM papers p WHERE p.id = paper_id)) "
+    "AS first_seen, title_stems AS title, abstract_stems AS abstract, author_stems AS author"
+)
+
+
 def _postgres_keys(
-    plan: Lookup | None, before: int | None, today: int, params: dict[str, Any]
+    plan: Lookup | None, before: int | None, today: int, params: dict[str, Any], columns: str
 ) -> str:
-    """A query of the order keys of the newest count papers plan may match, below before.
+    """A query of the newest count papers plan may match, below before, newest first:
+    columns of paper_index, as named.
 
     PostgreSQL cannot read a GIN index in order, and it guesses the same 1% for every word
     outside its most common thousand, whether it is in 2,000 papers or in 5. Left to
@@ -333,7 +341,7 @@ def _postgres_keys(
     """
     if plan is None:
         below = "" if before is None else "WHERE order_key < :before "
-        return f"SELECT order_key FROM paper_index {below}ORDER BY order_key DESC LIMIT :count"
+        return f"SELECT {columns} FROM paper_index {below}ORDER BY order_key DESC LIMIT :count"
     # A prefix is a partial match in GIN: each lookup reads every word it starts (20 ms
     # for three letters on 200k papers), so it has no tiers: the newest week is walked.
     tiers = [] if _has_prefix(plan) else _tiers(today)
@@ -342,7 +350,8 @@ def _postgres_keys(
     future = _first_key(today + 2 if tiers else today - _PREFIX_WALKED_DAYS)
     if top > future:
         walk = postgres_condition(plan, params, walk=True)
-        parts.append(_part(walk, "order_key >= :future", "order_key", before is not None, None))
+        cut = before is not None
+        parts.append(_part(columns, walk, "order_key >= :future", "order_key", cut, None))
         params["future"] = future
     for number, tier in enumerate(tiers):
         if top <= _first_key(tier.first):
@@ -352,33 +361,39 @@ def _postgres_keys(
         if bound < _first_key(tier.block_last + 1):
             params[f"b{number}"] = bound
         condition = postgres_condition(plan, params, days=f"d{number}")
-        parts.append(_part(condition, None, "order_key + 0", f"b{number}" in params, number))
+        cut = f"b{number}" in params
+        parts.append(_part(columns, condition, None, "order_key + 0", cut, number))
     params["old"] = min(top, _first_key(tiers[-1].first) if tiers else future)
     params["few"] = _FEW + 1
     rest = "FROM paper_index WHERE {condition} AND {key} < :old"
     few = rest.format(condition=postgres_condition(plan, params), key="order_key + 0")
     walk = rest.format(condition=postgres_condition(plan, params, walk=True), key="order_key")
     parts += [
-        "SELECT order_key FROM few WHERE (SELECT count(*) FROM few) <= :few - 1 "
-        "ORDER BY order_key DESC LIMIT :count",
-        f"SELECT order_key {walk} AND (SELECT count(*) FROM few) = :few "
+        f"SELECT {columns} FROM (SELECT order_key FROM few "
+        "WHERE (SELECT count(*) FROM few) <= :few - 1 ORDER BY order_key DESC LIMIT :count) "
+        # Joined rows may come in any order: sorted again, as the LIMIT may end among them.
+        "AS newest JOIN paper_index USING (order_key) ORDER BY order_key DESC",
+        f"SELECT {columns} {walk} AND (SELECT count(*) FROM few) = :few "
         "ORDER BY order_key DESC LIMIT :count",
     ]
     union = " UNION ALL ".join(f"({part})" for part in parts)
     return (
         f"WITH few AS MATERIALIZED (SELECT order_key {few} LIMIT :few) "
-        f"SELECT order_key FROM ({union}) AS tiers LIMIT :count"
+        f"SELECT * FROM (SELECT * FROM ({union}) AS parts LIMIT :count) AS found "
+        "ORDER BY key DESC"
     )
 
 
-def _part(condition: str, where: str | None, key: str, cut: bool, number: int | None) -> str:
+def _part(
+    columns: str, condition: str, where: str | None, key: str, cut: bool, number: int | None
+) -> str:
     """One part of the UNION: with cut, keys below the part's bound (:before, or :b<number>
     for a tier)."""
     conditions = [condition, *([where] if where else [])]
     if cut:
         conditions.append(f"{key} < :{'before' if number is None else f'b{number}'}")
     return (
-        f"SELECT order_key FROM paper_index WHERE {' AND '.join(conditions)} "
+        f"SELECT {columns} FROM paper_index WHERE {' AND '.join(conditions)} "
         f"ORDER BY {key} DESC LIMIT :count"
     )
 
@@ -457,8 +472,35 @@ def _lexeme(field: str, token: str, then: str | None = None) -> str:
     return text.replace("\\", "\\\\").replace("'", "''")
 
 
+# A release before 0007 writes rows without first_seen or day lexemes while a rolling
+# deploy runs it beside this one (or after a downgrade): this partial index finds them.
+POSTGRES_UNREPAIRED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_paper_index_unrepaired ON paper_index (paper_id) "
+    "WHERE first_seen IS NULL"
+)
+
+
+def repair(conn: Connection) -> int:
+    """PostgreSQL: index again the papers whose rows an earlier release wrote (no
+    first_seen, no day lexemes: a search's tiers cannot see them). SQLite: nothing to do."""
+    if _is_sqlite(conn):
+        return 0
+    unrepaired = "SELECT paper_id FROM paper_index WHERE first_seen IS NULL"
+    ids = list(conn.execute(sa.text(unrepaired)).scalars())
+    if ids:
+        columns = (papers.c.id, papers.c.first_seen, papers.c.title, papers.c.abstract)
+        found = conn.execute(sa.select(*columns, papers.c.authors).where(papers.c.id.in_(ids)))
+        reindex(conn, list(found))
+    return len(ids)
+
+
 class IndexStore:
     engine: Engine
+
+    def repair_index(self) -> int:
+        """Index again papers an earlier release indexed without first_seen and days."""
+        with self.engine.begin() as conn:
+            return repair(conn)
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every paper into an empty index (papers written in bulk, outside upsert)."""

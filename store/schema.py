@@ -146,9 +146,11 @@ def in_core_schema(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """For Alembic's compare: leave out the text index's words, which Core does not model
-    (the FTS5 table and its shadow tables on SQLite, the tsvector column, GIN index and
-    stems columns on PostgreSQL)."""
+    (the FTS5 table and its shadow tables on SQLite, the tsvector columns, GIN indexes,
+    stems and first_seen columns on PostgreSQL)."""
     if type_ == "table" and name and name.startswith("paper_words"):
+        return False
+    if type_ == "column" and name == "first_seen" and obj.table.name == "paper_index":
         return False
     return not (name in _INDEX_WORDS and type_ in ("column", "index"))
 
@@ -158,6 +160,7 @@ _INDEX_WORDS = (
     "pairs",
     "ix_paper_index_words",
     "ix_paper_index_pairs",
+    "ix_paper_index_unrepaired",
     "title_stems",
     "abstract_stems",
     "author_stems",

@@ -5,15 +5,14 @@ to look a phrase up (each pair of neighbouring tokens is a lexeme: store.index.l
 Revision ID: 0006
 Revises: 0005
 
-A store indexed by an earlier 0005 (no stems columns, no pairs) is indexed again, with
-progress on stderr; one that 0005 indexed as it is now, and every SQLite store, is left as
-it is.
+A store indexed by an earlier 0005 (no stems columns, no pairs) gets the columns and an
+empty index, which 0007 builds again (with progress on stderr); one that 0005 indexed as
+it is now, and every SQLite store, is left as it is.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from migrations import indexing_progress
 from store import index
 
 revision = "0006"
@@ -36,8 +35,7 @@ def upgrade() -> None:
         "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
         + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])
     )
-    op.execute(index.POSTGRES_IN_ROW)
-    index.build(bind, indexing_progress)  # and the GIN indexes, after the rows
+    op.execute(index.POSTGRES_IN_ROW)  # the index is built again by 0007, as it is now
 
 
 def downgrade() -> None:

@@ -401,3 +401,34 @@ def test_postgres_searches_read_about_what_they_return_even_under_a_generic_plan
                 read = sum(plan_rows(plan["Plan"]) for plan in plans)
                 assert read <= 400, (text, read)  # of 1500 (the whole entry of "common": 3000+)
     store.dispose()
+
+
+def test_postgres_repairs_papers_an_earlier_release_indexed_during_a_rolling_deploy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release before 0007 writes index rows with no day lexemes and no first_seen: a
+    search still answers (its tiers cannot see such a paper, older ones it reads with
+    their first_seen from papers), and repair_index (each refresh) indexes them again."""
+    store = Store(pg_url)
+    upgrade(store.engine)
+    store.upsert([make_paper(title="Wombat one")], "s", NOW - timedelta(days=1))
+    with monkeypatch.context() as patched:  # as the earlier release writes
+        patched.setattr(store_index, "day_lexemes", lambda day: [])
+        store.upsert([make_paper(title="Wombat two")], "s", NOW)
+        store.upsert([make_paper(title="Wombat three")], "s", NOW - timedelta(days=200))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE paper_index SET first_seen = NULL WHERE paper_id > 1"))
+    assert planned(store, "wombat") == [1, 3]  # two has no day: no tier finds it
+    assert store.repair_index() == 2
+    assert planned(store, "wombat") == plain_scan(store, "wombat") == [2, 1, 3]
+    assert store.repair_index() == 0
+    store.dispose()
+
+
+def test_postgres_searches_keep_the_connection_options_of_the_url(pg_url: str) -> None:
+    store = Store(f"{pg_url}?options=-c%20statement_timeout%3D12345")
+    with store.searching() as reader:
+        shown = reader._conn.execute(sa.text("SHOW statement_timeout")).scalar()
+        plans = reader._conn.execute(sa.text("SHOW plan_cache_mode")).scalar()
+    assert (shown, plans) == ("12345ms", "force_generic_plan")
+    store.dispose()

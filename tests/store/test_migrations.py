@@ -97,17 +97,19 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
         "abstract_stems": "m",
         "author_stems": "m",
         "pairs": "x",
+        "first_seen": "p",
     }
     assert [tuple(row) for row in options] == [
         ("ix_paper_index_pairs", ["gin_pending_list_limit=128"]),
+        ("ix_paper_index_unrepaired", None),
         ("ix_paper_index_words", ["gin_pending_list_limit=128"]),
     ]
     store.dispose()
 
 
 def test_0007_gives_a_postgresql_index_without_days_its_days(pg_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    """A store indexed before the day lexemes is indexed again, and its searches find
-    their papers in the tiers of days (store.index._postgres_keys)."""
+    """A store indexed before the day lexemes and first_seen is indexed again, and its
+    searches find their papers in the tiers of days (store.index._postgres_keys)."""
     store = Store(pg_url)
     upgrade(store.engine)
     store.upsert([make_paper(title="Echidna graphs")], "s")
@@ -120,6 +122,7 @@ def test_0007_gives_a_postgresql_index_without_days_its_days(pg_url: str, capsys
                 "ARRAY(SELECT lexeme FROM unnest(pairs) WHERE lexeme NOT LIKE '@%'))"
             )
         )
+        conn.execute(sa.text("ALTER TABLE paper_index DROP COLUMN first_seen"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0006'"))
         days = "SELECT count(*) FROM paper_index WHERE words @@ CAST(:q AS tsquery)"
         assert conn.execute(sa.text(days), {"q": "'@1:':*"}).scalar() == 0

@@ -11,6 +11,7 @@ a chunk at a time, without reading or sorting the rest.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -216,9 +217,20 @@ def build(conn: Connection, progress: Callable[[int, int], None] | None = None) 
 _MASK = (1 << ID_BITS) - 1
 
 
+class Candidate(NamedTuple):
+    """A candidate with its stems, as PostgreSQL's search reads it."""
+
+    key: int
+    id: int
+    first_seen: datetime
+    title: str
+    abstract: str
+    author: str
+
+
 def candidates(
     conn: Connection, plan: Lookup | None, before: int | None, count: int, stems: bool
-) -> Sequence[sa.Row[Any]]:
+) -> Sequence[Any]:
     """Papers plan may match (every paper when None) with order keys below before (all
     when None), newest first, at most count: rows with .key, and with stems also .id,
     .first_seen and each indexed field's stems as the index keeps them (space-separated):
@@ -226,13 +238,21 @@ def candidates(
     good part of a search that finds its answer in the newest papers."""
     today = 0 if _is_sqlite(conn) else _day_of(order_key(datetime.now(UTC), 0))
     statement, params = _candidates_query(_is_sqlite(conn), plan, before, stems, today)
-    return conn.execute(statement, {**params, "count": count}).all()
+    params = {**params, "count": count}
+    if isinstance(statement, sa.Executable):
+        return conn.execute(statement, params).all()
+    # PostgreSQL: the SQL as the driver takes it, and first_seen made aware here, spare
+    # SQLAlchemy's compiling and typing of the rows: 0.4 of a 1.3 ms read of 64 rows.
+    rows = conn.exec_driver_sql(statement, params).all()
+    if not stems:
+        return rows
+    return [Candidate(key, id_, seen.replace(tzinfo=UTC), *rest) for key, id_, seen, *rest in rows]
 
 
 @functools.lru_cache(maxsize=512)
 def _candidates_query(
     sqlite: bool, plan: Lookup | None, before: int | None, stems: bool, today: int
-) -> tuple[sa.Executable, dict[str, Any]]:
+) -> tuple[sa.Executable | str, dict[str, Any]]:
     """The statement of candidates and its parameters but :count. Made once for a query
     (and day): building it, and sa.text() parsing its parameters out again, cost a fifth
     of a search that finds nothing."""
@@ -256,6 +276,7 @@ def _candidates_query(
         # rows up again by key cost a third of reading a common word's 64 candidates.
         columns = _POSTGRES_STEMS if stems else "order_key AS key"
         sql = _postgres_keys(plan, before, today, params, columns)
+        return re.sub(r":(\w+)", r"%(\1)s", sql), params  # no % and no :: in it
     query = sa.text(sql)
     return (query.columns(first_seen=UtcDateTime()) if stems else query), params
 

@@ -237,7 +237,8 @@ def candidates(
     SQLite's FTS5 table, PostgreSQL's *_stems columns. One statement: a round trip is a
     good part of a search that finds its answer in the newest papers."""
     today = 0 if _is_sqlite(conn) else _day_of(order_key(datetime.now(UTC), 0))
-    statement, params = _candidates_query(_is_sqlite(conn), plan, before, stems, today)
+    query = _candidates_query if before is not None else _newest_candidates
+    statement, params = query(_is_sqlite(conn), plan, before, stems, today)
     params = {**params, "count": count}
     if isinstance(statement, sa.Executable):
         return conn.execute(statement, params).all()
@@ -249,13 +250,10 @@ def candidates(
     return [Candidate(key, id_, seen.replace(tzinfo=UTC), *rest) for key, id_, seen, *rest in rows]
 
 
-@functools.lru_cache(maxsize=512)
 def _candidates_query(
     sqlite: bool, plan: Lookup | None, before: int | None, stems: bool, today: int
 ) -> tuple[sa.Executable | str, dict[str, Any]]:
-    """The statement of candidates and its parameters but :count. Made once for a query
-    (and day): building it, and sa.text() parsing its parameters out again, cost a fifth
-    of a search that finds nothing."""
+    """The statement of candidates and its parameters but :count."""
     params: dict[str, Any] = {"before": before}
     if sqlite:
         where = ["1 = 1"] if plan is None else ["paper_words MATCH :match"]
@@ -279,6 +277,11 @@ def _candidates_query(
         return re.sub(r":(\w+)", r"%(\1)s", sql), params  # no % and no :: in it
     query = sa.text(sql)
     return (query.columns(first_seen=UtcDateTime()) if stems else query), params
+
+
+# The first chunk's statement, made once for a query (and day): building it, and
+# sa.text() parsing its parameters out again, cost a fifth of a search that finds nothing.
+_newest_candidates = functools.lru_cache(maxsize=256)(_candidates_query)
 
 
 # PostgreSQL: each paper's day is a lexeme at four sizes of aligned blocks of days,

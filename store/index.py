@@ -160,7 +160,7 @@ def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
 def lexemes(tokens: dict[str, list[str]], day: int) -> tuple[list[str], list[str]]:
     """A paper's PostgreSQL lexemes, tagged with their field: its words (t:token), and its
     pairs of neighbouring words (T:first_second); each list also holds the paper's day
-    (day_lexemes: a search reads the newest days first, see _postgres_keys).
+    (day_lexemes: a search reads the newest days first, see _postgres_query).
 
     No positions: GIN keeps none, so a phrase looked up by position (`<->`) reads every
     paper holding its words to check them, 150-300 ms for two common words on 200k papers;
@@ -273,7 +273,7 @@ def _candidates_query(
         # Each part of the query reads its rows' stems where it tests them: looking the
         # rows up again by key cost a third of reading a common word's 64 candidates.
         columns = _POSTGRES_STEMS if stems else "order_key AS key"
-        sql = _postgres_keys(plan, before, today, params, columns)
+        sql = _postgres_query(plan, before, today, params, columns)
         return re.sub(r":(\w+)", r"%(\1)s", sql), params  # no % and no :: in it
     query = sa.text(sql)
     return (query.columns(first_seen=UtcDateTime()) if stems else query), params
@@ -291,9 +291,7 @@ _newest_candidates = functools.lru_cache(maxsize=256)(_candidates_query)
 _BLOCKS = (64, 16, 4, 1)
 _TIERED_DAYS = 64
 _FEW = 2000  # up to this many hits older than the tiers are read from the GIN index and sorted
-
-
-_PREFIX_WALKED_DAYS = 7
+_PREFIX_WALKED_DAYS = 7  # a prefix has no tiers: it walks its newest days (_postgres_query)
 
 
 def _has_prefix(plan: Lookup) -> bool:
@@ -340,7 +338,7 @@ _POSTGRES_STEMS = (
 )
 
 
-def _postgres_keys(
+def _postgres_query(
     plan: Lookup | None, before: int | None, today: int, params: dict[str, Any], columns: str
 ) -> str:
     """A query of the newest count papers plan may match, below before, newest first:
@@ -352,10 +350,11 @@ def _postgres_keys(
     ms for a rare one on 200k papers) or reads every hit from the heap to sort them (10 ms
     for a 1% word). And once a statement has run five times on a connection it is
     prepared, and PostgreSQL may keep one generic plan for every word: the plan must not
-    depend on the word. So every paper's words include its day (@day, see lexemes), and
-    the keys come from a UNION ALL under one LIMIT, whose parts run in turn only until the
+    depend on the word. So every paper's words include its day (day_lexemes), and the
+    rows come from a UNION ALL under one LIMIT, whose parts run in turn only until the
     LIMIT is met:
-    - papers from after tomorrow (a clock set back): walked in order, mostly none;
+    - papers from after tomorrow (a clock set back): walked in order, mostly none (for a
+      prefix, the papers of the last _PREFIX_WALKED_DAYS, and no tiers);
     - then each tier of days (_tiers): the word's GIN entries intersected with the tier's
       day lexeme, so only the tier's hits are read and sorted (`+ 0` rules out the walk);
       a common word is answered in the first tier, a 1% word within two weeks;
@@ -371,12 +370,12 @@ def _postgres_keys(
     tiers = [] if _has_prefix(plan) else _tiers(today)
     top = before if before is not None else 1 << 62
     parts = []
-    future = _first_key(today + 2 if tiers else today - _PREFIX_WALKED_DAYS)
-    if top > future:
+    walked = _first_key(today + 2 if tiers else today - _PREFIX_WALKED_DAYS)
+    if top > walked:
         walk = postgres_condition(plan, params, walk=True)
         cut = before is not None
-        parts.append(_part(columns, walk, "order_key >= :future", "order_key", cut, None))
-        params["future"] = future
+        parts.append(_part(columns, walk, "order_key >= :walked", "order_key", cut, None))
+        params["walked"] = walked
     for number, tier in enumerate(tiers):
         if top <= _first_key(tier.first):
             continue
@@ -387,7 +386,7 @@ def _postgres_keys(
         condition = postgres_condition(plan, params, days=f"d{number}")
         cut = f"b{number}" in params
         parts.append(_part(columns, condition, None, "order_key + 0", cut, number))
-    params["old"] = min(top, _first_key(tiers[-1].first) if tiers else future)
+    params["old"] = min(top, _first_key(tiers[-1].first) if tiers else walked)
     params["few"] = _FEW + 1
     rest = "FROM paper_index WHERE {condition} AND {key} < :old"
     few = rest.format(condition=postgres_condition(plan, params), key="order_key + 0")

@@ -1,7 +1,7 @@
 """PostgreSQL's text index gains each paper's day as lexemes (store.index.day_lexemes) in
 its words and pairs, and its first_seen in paper_index: a search reads the newest days'
 hits first, straight from the GIN index, with all it needs from paper_index alone
-(store.index._postgres_keys).
+(store.index._postgres_query).
 
 Revision ID: 0007
 Revises: 0006

@@ -25,7 +25,7 @@ from topics import search
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-NOW = datetime.now(UTC)  # PostgreSQL reads papers by their age (store.index._postgres_keys)
+NOW = datetime.now(UTC)  # PostgreSQL reads papers by their age (store.index._postgres_query)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -117,7 +117,7 @@ def paper_sets(draw) -> list[tuple[object, datetime]]:  # type: ignore[no-untype
         )
         # Arrival out of id order, several in one second, some days or months apart: the
         # order the index must keep, and each of PostgreSQL's tiers of days before today,
-        # after it, and older (store.index._postgres_keys).
+        # after it, and older (store.index._postgres_query).
         seen = NOW - timedelta(
             days=draw(st.sampled_from([-9, -1, 0, 0, 0, 1, 3, 9, 40, 100])),
             seconds=draw(st.integers(0, 3)),
@@ -195,7 +195,7 @@ def test_words_of_every_density_agree_across_months_of_papers(
     store: Store, few, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL reads papers from after tomorrow, then tiers of days before today, then
-    the older ones, each its own way (see store.index._postgres_keys): words dense, sparse
+    the older ones, each its own way (see store.index._postgres_query): words dense, sparse
     and absent in each must all agree, also past a gap of weeks without papers and when
     older papers have more than _FEW hits."""
     monkeypatch.setattr(store_index, "_FEW", few)

@@ -213,10 +213,11 @@ class Refresher:
     ) -> RefreshReport:
         started = datetime.now(UTC)
         report = RefreshReport(ran=True, holder=self.holder)
-        report.memberships_changed += self.sync_topics()
+        # Before topics are matched again: a paper the index cannot find is a paper lost.
         repaired = self.store.repair_index()
         if repaired:
-            log.info("text index: %s recent papers indexed again", repaired)
+            log.info("text index: %s papers an earlier release wrote indexed again", repaired)
+        report.memberships_changed += self.sync_topics()
         if report.memberships_changed or repaired:
             report.generation = self.store.bump_generation()
         for source in self.config.sources:

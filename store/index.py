@@ -5,16 +5,18 @@ so an index lookup can over-find but never miss what the matcher accepts. Every 
 row in paper_index with its order key (topics.search: newest first); its words live in an
 SQLite FTS5 table whose rowid is that key, or on PostgreSQL in a tsvector column of
 paper_index with a GIN index. Either way candidates come out of the index newest first,
-a chunk at a time, without reading or sorting the rest.
+a chunk at a time: FTS5 in rowid order, PostgreSQL a tier of days at a time, sorting only
+each tier's hits (_postgres_query).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -238,8 +240,8 @@ def candidates(
     good part of a search that finds its answer in the newest papers."""
     today = 0 if _is_sqlite(conn) else _day_of(order_key(datetime.now(UTC), 0))
     query = _candidates_query if before is not None else _newest_candidates
-    statement, params = query(_is_sqlite(conn), plan, before, stems, today)
-    params = {**params, "count": count}
+    statement, fixed = query(_is_sqlite(conn), plan, before, stems, today)
+    params = {**fixed, "count": count}
     if isinstance(statement, sa.Executable):
         return conn.execute(statement, params).all()
     # PostgreSQL: the SQL as the driver takes it, and first_seen made aware here, spare
@@ -252,8 +254,8 @@ def candidates(
 
 def _candidates_query(
     sqlite: bool, plan: Lookup | None, before: int | None, stems: bool, today: int
-) -> tuple[sa.Executable | str, dict[str, Any]]:
-    """The statement of candidates and its parameters but :count."""
+) -> tuple[sa.Executable | str, Mapping[str, Any]]:
+    """The statement of candidates and its parameters but :count (read-only: cached)."""
     params: dict[str, Any] = {"before": before}
     if sqlite:
         where = ["1 = 1"] if plan is None else ["paper_words MATCH :match"]
@@ -274,9 +276,11 @@ def _candidates_query(
         # rows up again by key cost a third of reading a common word's 64 candidates.
         columns = _POSTGRES_STEMS if stems else "order_key AS key"
         sql = _postgres_query(plan, before, today, params, columns)
-        return re.sub(r":(\w+)", r"%(\1)s", sql), params  # no % and no :: in it
+        if "%" in sql or "::" in sql:  # each would be taken for a parameter, or mangled
+            raise ValueError(f"not convertible to the driver's parameters: {sql}")
+        return re.sub(r":(\w+)", r"%(\1)s", sql), MappingProxyType(params)
     query = sa.text(sql)
-    return (query.columns(first_seen=UtcDateTime()) if stems else query), params
+    return (query.columns(first_seen=UtcDateTime()) if stems else query), MappingProxyType(params)
 
 
 # The first chunk's statement, made once for a query (and day): building it, and
@@ -512,8 +516,10 @@ def repair(conn: Connection) -> int:
     ids = list(conn.execute(sa.text(unrepaired)).scalars())
     if ids:
         columns = (papers.c.id, papers.c.first_seen, papers.c.title, papers.c.abstract)
-        found = conn.execute(sa.select(*columns, papers.c.authors).where(papers.c.id.in_(ids)))
-        reindex(conn, list(found))
+        selected = sa.select(*columns, papers.c.authors).where(papers.c.id.in_(ids))
+        found = list(conn.execute(selected))
+        gone = set(ids) - {paper.id for paper in found}  # its paper deleted meanwhile
+        reindex(conn, found, removed=gone)
     return len(ids)
 
 

@@ -418,10 +418,14 @@ def test_postgres_repairs_papers_an_earlier_release_indexed_during_a_rolling_dep
         store.upsert([make_paper(title="Wombat three")], "s", NOW - timedelta(days=200))
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE paper_index SET first_seen = NULL WHERE paper_id > 1"))
+        conn.execute(  # and a row whose paper is gone
+            sa.text("INSERT INTO paper_index (paper_id, order_key) VALUES (99, 99)")
+        )
     assert planned(store, "wombat") == [1, 3]  # two has no day: no tier finds it
-    assert store.repair_index() == 2
+    assert store.repair_index() == 3
     assert planned(store, "wombat") == plain_scan(store, "wombat") == [2, 1, 3]
     assert store.repair_index() == 0
+    assert indexed_ids(store) == stored_ids(store) == {1, 2, 3}
     store.dispose()
 
 

@@ -29,7 +29,7 @@ class SearchReader:
 
     def candidates(
         self, plan: Lookup | None, before: int | None, count: int, stems: bool
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         return index.candidates(self._conn, plan, before, count, stems)
 
     def paper_columns(self, ids: Sequence[int], columns: Sequence[str]) -> list[sa.Row[Any]]:

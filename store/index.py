@@ -376,20 +376,20 @@ def _postgres_query(
     parts = []
     walked = _first_key(today + 2 if tiers else today - _PREFIX_WALKED_DAYS)
     if top > walked:
-        walk = postgres_condition(plan, params, walk=True)
-        cut = before is not None
-        parts.append(_part(columns, walk, "order_key >= :walked", "order_key", cut, None))
+        newest = [postgres_condition(plan, params, walk=True), "order_key >= :walked"]
+        newest += [] if before is None else ["order_key < :before"]
+        parts.append(_part(columns, newest, "order_key"))
         params["walked"] = walked
     for number, tier in enumerate(tiers):
         if top <= _first_key(tier.first):
             continue
         params[f"d{number}"] = tier.tsquery
+        conditions = [postgres_condition(plan, params, days=f"d{number}")]
         bound = min(top, _first_key(tier.last + 1))
-        if bound < _first_key(tier.block_last + 1):
+        if bound < _first_key(tier.block_last + 1):  # its block holds newer keys too
             params[f"b{number}"] = bound
-        condition = postgres_condition(plan, params, days=f"d{number}")
-        cut = f"b{number}" in params
-        parts.append(_part(columns, condition, None, "order_key + 0", cut, number))
+            conditions.append(f"order_key + 0 < :b{number}")
+        parts.append(_part(columns, conditions, "order_key + 0"))
     params["old"] = min(top, _first_key(tiers[-1].first) if tiers else walked)
     params["few"] = _FEW + 1
     rest = "FROM paper_index WHERE {condition} AND {key} < :old"
@@ -411,14 +411,8 @@ def _postgres_query(
     )
 
 
-def _part(
-    columns: str, condition: str, where: str | None, key: str, cut: bool, number: int | None
-) -> str:
-    """One part of the UNION: with cut, keys below the part's bound (:before, or :b<number>
-    for a tier)."""
-    conditions = [condition, *([where] if where else [])]
-    if cut:
-        conditions.append(f"{key} < :{'before' if number is None else f'b{number}'}")
+def _part(columns: str, conditions: list[str], key: str) -> str:
+    """One part of the UNION: rows meeting every condition, by key, newest first."""
     return (
         f"SELECT {columns} FROM paper_index WHERE {' AND '.join(conditions)} "
         f"ORDER BY {key} DESC LIMIT :count"

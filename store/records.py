@@ -67,6 +67,11 @@ class SourceState:
     last_error_at: datetime | None = None
     papers_seen: int = 0
     skipped: int = 0
+    last_started: datetime | None = None
+    health: str | None = None  # None, "suspect" or "stale"
+    health_reason: str | None = None
+    batch_digest: str | None = None
+    batch_since: datetime | None = None
 
     @property
     def failing(self) -> bool:

@@ -102,6 +102,23 @@ sources = sa.Table(
     sa.Column("last_error_at", UtcDateTime, nullable=True),
     sa.Column("papers_seen", sa.Integer, nullable=False, default=0),
     sa.Column("skipped", sa.Integer, nullable=False, default=0),
+    sa.Column("last_started", UtcDateTime, nullable=True),
+    sa.Column("health", sa.String(20), nullable=True),  # None, "suspect" or "stale"
+    sa.Column("health_reason", sa.Text, nullable=True),
+    # A digest of the last batch's identities, and since when the batch is the same.
+    sa.Column("batch_digest", sa.String(64), nullable=True),
+    sa.Column("batch_since", UtcDateTime, nullable=True),
+)
+
+# How far a refresh got through the body of one location: a killed refresh resumes there
+# when the body it reads next is the same (refresh.pipeline).
+source_progress = sa.Table(
+    "source_progress",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("location", sa.String(2000), primary_key=True),
+    sa.Column("body_digest", sa.String(64), nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
 )
 
 # The HTTP validators of each location a source reads, for conditional GETs.

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from settings import load_config
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app from the config file plus the given overrides (tests pass a dict)."""
+    """Build the app from the config file plus the given overrides (tests pass a dict).
+
+    It never fails on its database: a worker that cannot boot would take gunicorn's master
+    down with it (cached feeds and /healthz with them), so a database that is down now is
+    logged and answered 503 until it is back. With auto_migrate it applies the migrations
+    first, unless a gunicorn master does that for its workers (gunicorn.conf.py).
+    """
     from feeds import ops, pages, routes
     from feeds.fastpath import FastFeeds
     from feeds.headers import add_response_headers
     from feeds.service import Service
     from logs import setup_logging
-    from migrations import upgrade
 
     settings = load_config(overrides=config)
     if config is None:
@@ -29,14 +37,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
         FastFeeds(app.wsgi_app, svc), x_for=1, x_proto=1, x_host=1
     )
-    if settings.auto_migrate:
-        upgrade(svc.store.engine)
+    if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
+        _upgrade_or_log(svc.store.engine)
     app.extensions["paperfeed"] = svc
     app.register_blueprint(routes.bp)
     app.register_blueprint(pages.pages)
     app.register_blueprint(ops.bp)
     app.after_request(add_response_headers)
     return app
+
+
+def _upgrade_or_log(engine: Engine) -> None:
+    from migrations import upgrade
+    from store import StoreError
+
+    try:
+        upgrade(engine)
+    except StoreError as error:
+        first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+        logging.getLogger("paperfeed.web").error(
+            "could not migrate the database now (%s); serving what can be served, and the "
+            "refresher migrates when the database answers",
+            first_line[0] if first_line else type(error).__name__,
+        )
 
 
 def start_scheduler(app: Flask) -> None:

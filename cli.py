@@ -135,6 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)  # fail here, with a clear message, before gunicorn starts
     _store(config, ProgressBars()).dispose()
     env = dict(os.environ)
+    env["PAPERFEED_MIGRATED"] = "1"  # just now: gunicorn's master need not (gunicorn.conf.py)
     if args.config:
         env["PAPERFEED_CONFIG"] = str(Path(args.config).resolve())
     if args.database_url:

@@ -1,6 +1,18 @@
-"""gunicorn settings for the Procfile's web process: $PORT, $WEB_CONCURRENCY, threads."""
+"""gunicorn settings for the Procfile's web process: $PORT, $WEB_CONCURRENCY, threads.
 
+The master never imports the application (a reload loads new code in new workers); it runs
+two short child processes instead. At start and at each reload (SIGHUP) it checks the config
+file as a worker would load it and hands the checked text to the workers it starts, so a
+reload with a broken file logs one line and keeps serving the last good config; and it
+applies the migrations once, so replacement workers never touch the schema. A database that
+is down at that moment is logged, not fatal: the workers serve what they can, and the
+refresher migrates once the database is back.
+"""
+
+import json
 import os
+import subprocess
+import sys
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -12,6 +24,31 @@ graceful_timeout = 20
 keepalive = 5
 forwarded_allow_ips = "*"  # the platform's router sets X-Forwarded-*; ProxyFix reads them
 accesslog = os.environ.get("ACCESS_LOG") or None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_CHECK = """\
+import json, sys
+import settings
+try:
+    print(json.dumps(settings.checked_config()))
+except settings.ConfigError as error:
+    sys.exit(str(error))
+"""
+
+
+def on_starting(server):
+    """In the master, before any worker: a broken config stops start-up, with its message."""
+    if not _adopt_checked_config(server.log):
+        sys.exit(2)
+    if os.environ.pop("PAPERFEED_MIGRATED", None) != "1":  # paperfeed serve has just done it
+        _migrate(server.log)
+    os.environ["PAPERFEED_MASTER_MIGRATES"] = "1"  # so workers do not (app.create_app)
+
+
+def on_reload(server):
+    """SIGHUP: workers start on the new config only if it loads; the schema follows the code."""
+    if _adopt_checked_config(server.log):
+        _migrate(server.log)
 
 
 def post_worker_init(worker):
@@ -28,3 +65,42 @@ def worker_exit(server, worker):
     svc = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("paperfeed")
     if svc is not None:  # None: the app never loaded
         svc.close()
+
+
+def _adopt_checked_config(log):
+    """Check the config file in a child process; on success the workers started from now on
+    read the checked text (settings.PINNED_*). Returns whether it loaded."""
+    checked = subprocess.run(
+        [sys.executable, "-c", _CHECK], env=_child_env(), capture_output=True, text=True
+    )
+    if checked.returncode != 0:
+        message = checked.stderr.strip() or f"exit code {checked.returncode}"
+        keeping = "PAPERFEED_CHECKED_CONFIG_TEXT" in os.environ
+        log.error(
+            "paperfeed: %s%s",
+            message,
+            "; workers keep the last good config" if keeping else "",
+        )
+        return False
+    os.environ.update(json.loads(checked.stdout))
+    return True
+
+
+def _migrate(log):
+    migrated = subprocess.run(
+        [sys.executable, "-m", "cli", "migrate"], env=_child_env(), capture_output=True, text=True
+    )
+    if migrated.returncode != 0:
+        lines = (migrated.stderr or migrated.stdout).strip().splitlines() or ["no output"]
+        log.error(
+            "paperfeed: could not migrate the database now (%s); the workers start anyway "
+            "and the refresher migrates when the database answers",
+            lines[-1],
+        )
+
+
+def _child_env():
+    """The master's environment, with paperfeed's modules first on the path; the child runs
+    in the master's folder, which a relative DATABASE_URL is relative to."""
+    path = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}

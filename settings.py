@@ -23,6 +23,12 @@ from topics.query import parse as parse_query
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "samples" / "paperfeed.toml"
 
+# The serving master (gunicorn.conf.py) checks the config file before its workers read it
+# and hands them the text it checked in these two variables: workers started by a reload
+# whose file is broken keep serving the last good config instead of failing to boot.
+PINNED_PATH = "PAPERFEED_CHECKED_CONFIG_PATH"
+PINNED_TEXT = "PAPERFEED_CHECKED_CONFIG_TEXT"
+
 
 def setting(default: Any, help: str, env: str | None = None, minimum: float | None = None) -> Any:
     """A field of Config that is a setting: its default, its help, a platform variable read
@@ -223,13 +229,8 @@ def load_config(
     Raises ConfigError listing every mistake found, not only the first."""
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
-    config_path = Path(
-        overrides.pop("config_path", None)
-        or path
-        or environ.get("PAPERFEED_CONFIG")
-        or DEFAULT_CONFIG
-    ).resolve()
-    document = _read_toml(config_path)
+    config_path = _config_path(overrides.pop("config_path", None) or path, environ)
+    document = _read_toml(config_path, environ)
     problems: list[str] = []
 
     def collect(check: Any, *args: Any) -> Any:
@@ -304,10 +305,37 @@ def load_config(
     )
 
 
-def _read_toml(config_path: Path) -> dict[str, Any]:
-    """The parsed file, or a one-line ConfigError saying what is wrong and how to fix it."""
+def _config_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    return Path(path or environ.get("PAPERFEED_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def checked_config(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The config file's path and text as PINNED_PATH / PINNED_TEXT, once the text loads as
+    a worker would load it; raises ConfigError saying what is wrong otherwise."""
+    environ = dict(os.environ if environ is None else environ)
+    for name in (PINNED_PATH, PINNED_TEXT):
+        environ.pop(name, None)  # read the file as it is now, not the last good text
+    path = _config_path(None, environ)
+    text = _read_text(path)
+    pinned = {PINNED_PATH: str(path), PINNED_TEXT: text}
+    load_config(environ={**environ, **pinned})
+    return pinned
+
+
+def _read_toml(config_path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The parsed file (or the text the serving master checked of it), or a one-line
+    ConfigError saying what is wrong and how to fix it."""
+    pinned = environ.get(PINNED_TEXT) if environ.get(PINNED_PATH) == str(config_path) else None
+    text = pinned if pinned is not None else _read_text(config_path)
     try:
-        return tomllib.loads(config_path.read_text(encoding="utf-8"))
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
+
+
+def _read_text(config_path: Path) -> str:
+    try:
+        return config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{config_path}: no such config file (give --config PATH or set PAPERFEED_CONFIG)"
@@ -321,8 +349,6 @@ def _read_toml(config_path: Path) -> dict[str, Any]:
         raise ConfigError(f"{config_path}: cannot be read (permission denied)") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{config_path}: is not UTF-8 text; is it the right file?") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{config_path}: not valid TOML: {error}") from None
 
 
 def sqlite_relative_to(url: str, folder: Path) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 from feeds.render import FORMATS
 from feeds.routes import busy_answer, respond, search_key, topic_key, whole_number
 from feeds.service import Service
+from store import StoreError
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified", 503: "503 Service Unavailable"}
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -30,7 +31,10 @@ class FastFeeds:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        answer = self._answer(environ)
+        try:
+            answer = self._answer(environ)
+        except StoreError:  # nothing cached to fall back on yet: Flask answers the 503
+            answer = None
         if answer is None:
             return self.app(environ, start_response)
         status, headers, body = answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,6 +53,19 @@ def indexing_progress(done: int, total: int) -> None:
     migrate` shows it whatever logging is set up."""
     if done % 20_000 < 2000 or done == total:
         print(f"text index: {done} of {total} papers indexed", file=sys.stderr, flush=True)
+
+
+def is_current(engine: Engine) -> bool:
+    """Is the schema at the newest revision? (False also for an empty database.)"""
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == _heads()
+
+
+@functools.cache
+def _heads() -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    return set(ScriptDirectory.from_config(config).get_heads())
 
 
 _MIGRATION_LOCK = 72_417_001  # any constant: the key of a PostgreSQL advisory lock

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import migrations
 import parsing
 from refresh.fetch import Fetcher, FetchError
 from refresh.locations import locations
@@ -178,6 +179,10 @@ class Refresher:
         if not self._running.acquire(blocking=False):
             return RefreshReport(ran=False, holder=self.holder)
         try:
+            if self.config.auto_migrate and not migrations.is_current(self.store.engine):
+                # The database was down when the web process started, or came back empty.
+                log.warning("the database schema is behind: migrating before refreshing")
+                migrations.upgrade(self.store.engine)
             report = self._run_leased(force, only)
         except Exception as error:  # the database failed: /status of this process says so
             first_line = f"{type(error).__name__}: {error}".splitlines()[0]

@@ -19,7 +19,16 @@ from refresh.fetch import Fetcher, FetchError
 from refresh.locations import locations
 from refresh.redact import redact_text, redact_url
 from settings import Config, SourceConfig
-from store import LeaseLost, Matches, Store, StoredPaper, StoreError, UpsertResult
+from store import (
+    Checkpoint,
+    LeaseLost,
+    Matches,
+    Store,
+    StoredPaper,
+    StoreError,
+    UpsertResult,
+    is_lock_wait,
+)
 from topics import search
 from topics.analysis import Document
 from topics.matcher import TopicMatcher
@@ -27,6 +36,9 @@ from topics.matcher import TopicMatcher
 log = logging.getLogger("paperfeed.refresh")
 
 LEASE = "refresh"
+# Papers written in one transaction: a killed refresh keeps every batch it committed, and
+# no transaction holds SQLite's write lock (or the lease row) for long.
+WRITE_BATCH = 500
 T = TypeVar("T")
 
 
@@ -72,6 +84,21 @@ def make_fetcher(config: Config) -> Fetcher:
 
 def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def died_here(holder: str) -> bool:
+    """Is holder (new_holder's host:pid:nonce) a process of this machine that is gone?"""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, as another user's process
+        return False
+    return False
 
 
 class _LeaseKeeper:
@@ -121,8 +148,14 @@ class _LeaseKeeper:
                     self._refused = True
                     log.warning("refresh lease taken over from %s", self.holder)
                     return
-            except Exception:  # the database may be restarting: try again next beat
-                log.exception("could not renew the refresh lease")
+            except Exception as error:  # the database may be restarting: try again next beat
+                # One line: each write of this refresh renews the lease too (fenced).
+                log.warning(
+                    "could not renew the refresh lease now (%s); trying again in %.0f s",
+                    redact_text(str(error).strip().splitlines()[0] if str(error) else "")[:300]
+                    or type(error).__name__,
+                    self.ttl.total_seconds() / 3,
+                )
 
 
 Progress = Callable[[str], None]
@@ -195,14 +228,14 @@ class Refresher:
         return report
 
     def _run_leased(self, force: bool, only: list[str] | None) -> RefreshReport:
-        if not self.store.acquire_lease(LEASE, self.holder, self.lease_ttl):
-            held = self.store.lease_holder(LEASE)
-            log.info("refresh skipped: lease held by %s", held[0] if held else "another process")
-            return RefreshReport(ran=False, holder=held[0] if held else None)
+        held = self._take_lease()
+        if held is not None:
+            log.info("refresh skipped: lease held by %s", held or "another process")
+            return RefreshReport(ran=False, holder=held or None)
         try:
             with (
                 _LeaseKeeper(self.store, self.holder, self.lease_ttl) as keeper,
-                self.store.fenced(LEASE, self.holder),
+                self.store.fenced(LEASE, self.holder, self.lease_ttl),
             ):
                 return self._run_with_lease(keeper, force, only)
         except LeaseLost as lost:
@@ -212,6 +245,26 @@ class Refresher:
             return RefreshReport(ran=True, holder=self.holder, lease_lost=True)
         finally:
             self.store.release_lease(LEASE, self.holder)
+
+    def _take_lease(self) -> str | None:
+        """None when this process holds the lease now; else who does ("" when unknown).
+
+        A holder that died on this machine (killed, crashed) is taken over at once rather
+        than after its lease runs out. Waiting on a lock to take it (another process is in a
+        write transaction) means it is busy, not that the refresh failed."""
+        try:
+            if self.store.acquire_lease(LEASE, self.holder, self.lease_ttl):
+                return None
+            held = self.store.lease_holder(LEASE)
+            dead = held[0] if held and died_here(held[0]) else None
+            if dead and self.store.take_over_lease(LEASE, dead, self.holder, self.lease_ttl):
+                log.warning("refresh lease taken over from %s, which died", dead)
+                return None
+        except StoreError as error:
+            if not is_lock_wait(error):
+                raise
+            return ""
+        return held[0] if held else ""
 
     def _run_with_lease(
         self, keeper: _LeaseKeeper, force: bool, only: list[str] | None
@@ -225,7 +278,7 @@ class Refresher:
         report.memberships_changed += self.sync_topics()
         if report.memberships_changed or repaired:
             report.generation = self.store.bump_generation()
-        for source in self.config.sources:
+        for source in self.in_turn(self.config.sources):
             if not source.enabled or (only and source.name not in only):
                 continue
             if not force and not self.is_due(source):
@@ -243,6 +296,18 @@ class Refresher:
         if tried:
             self.store.record_run(self.holder, started, len(tried), report.new)
         return report
+
+    def in_turn(self, sources: Iterable[SourceConfig]) -> list[SourceConfig]:
+        """The sources, the one started longest ago first: a refresh that keeps being killed
+        on one source still reaches the others."""
+        states = self.store.source_states()
+        never = datetime.min.replace(tzinfo=UTC)
+
+        def started(source: SourceConfig) -> datetime:
+            state = states.get(source.name)
+            return (state.last_started if state else None) or never
+
+        return sorted(sources, key=started)  # stable: config order among equals
 
     def is_due(self, source: SourceConfig) -> bool:
         state = self.store.source_state(source.name)
@@ -280,13 +345,19 @@ class Refresher:
     def refresh_source(
         self, source: SourceConfig, before_write: Callable[[], None] = lambda: None
     ) -> tuple[SourceOutcome, UpsertResult]:
-        """Fetch, parse and store one source; a failure to read a location is recorded, never
-        raised (before_write may raise to stop before anything is written)."""
+        """Fetch, parse and store one source, WRITE_BATCH papers a transaction; a failure to
+        read a location is recorded, never raised (before_write may raise to stop before
+        anything more is written).
+
+        Each batch commits with how far it got through its location's body, so a refresh
+        killed midway resumes after its last committed batch when the body is the same."""
         started = time.monotonic()
         now = datetime.now(UTC)
+        self.store.save_source(source.name, last_started=now)  # the others go first next time
         validators = self.store.validators(source.name)
         fresh: dict[str, tuple[str | None, str | None]] = {}
         outcome = SourceOutcome(source.name, "not_modified")
+        upserted = UpsertResult()
         papers: list[parsing.Paper] = []
         errors: list[str] = []
         fetched_any = False
@@ -312,15 +383,15 @@ class Refresher:
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
+            before_write()  # fetching can take long: is the lease still ours?
+            stored, refused = self.store_location(
+                source.name, location, fetched.digest, result.papers, now, before_write
+            )
+            upserted.add(stored)
+            outcome.skipped += refused
+            outcome.papers += len(result.papers) - refused
             fresh[location] = (fetched.etag, fetched.last_modified)
-        before_write()  # fetching can take long: is the lease still ours?
-        upserted, refused = self.store_papers(source.name, papers, now)
-        outcome.skipped += refused
-        outcome.papers, outcome.new, outcome.changed = (
-            len(papers) - refused,
-            len(upserted.new),
-            len(upserted.changed),
-        )
+        outcome.new, outcome.changed = len(upserted.new), len(upserted.changed)
         outcome.seconds = time.monotonic() - started
         values: dict[str, object] = {"last_attempt": now}
         if errors:
@@ -341,25 +412,57 @@ class Refresher:
         self.on_outcome(outcome)
         return outcome, upserted
 
-    def store_papers(
-        self, source: str, papers: list[parsing.Paper], now: datetime
+    def store_location(
+        self,
+        source: str,
+        location: str,
+        digest: str,
+        papers: list[parsing.Paper],
+        now: datetime,
+        before_write: Callable[[], None],
     ) -> tuple[UpsertResult, int]:
-        """Upsert a source's papers in one transaction; when the database refuses a record,
-        store them one by one so that record is the only one lost. Returns the result and
-        how many records were refused. A database that is down is an error of the source."""
+        """Store one location's papers in batches of WRITE_BATCH, each committed with how
+        far it got; start after what a killed refresh committed of this same body."""
+        done = self.store.checkpoint(source, location, digest)
+        if done:
+            self.progress(f"{source}: resuming after the {done} papers stored before")
+        total, refused = UpsertResult(), 0
+        task = f"{source}: storing papers"
+        for start in range(done, len(papers), WRITE_BATCH):
+            self.steps(task, start, len(papers))
+            before_write()
+            end = min(start + WRITE_BATCH, len(papers))
+            checkpoint = Checkpoint(location, digest, end)
+            stored, lost = self.store_papers(source, papers[start:end], now, checkpoint)
+            total.add(stored)
+            refused += lost
+        self.steps(task, len(papers), len(papers))
+        return total, refused
+
+    def store_papers(
+        self,
+        source: str,
+        papers: list[parsing.Paper],
+        now: datetime,
+        checkpoint: Checkpoint | None = None,
+    ) -> tuple[UpsertResult, int]:
+        """Upsert papers in one transaction (with the checkpoint, when given); when the database
+        refuses a record, store them one by one so that record is the only one lost.
+        Returns the result and how many records were refused. A database that is down is
+        an error of the source."""
         if not papers:
             return UpsertResult(), 0
         try:
-            batch = counted(papers, f"{source}: storing papers", self.steps)
-            return self.store.upsert(batch, source, now, match=self.match_stored), 0
+            return self.store.upsert(papers, source, now, self.match_stored, checkpoint), 0
         except (*StoreError, LeaseLost):
             raise
         except Exception:
             log.warning("source %s: the store refused the batch; storing one by one", source)
         total, refused = UpsertResult(), 0
         for index, paper in enumerate(papers):
+            last = checkpoint if index == len(papers) - 1 else None
             try:
-                one = self.store.upsert([paper], source, now, match=self.match_stored)
+                one = self.store.upsert([paper], source, now, self.match_stored, last)
             except (*StoreError, LeaseLost):
                 raise
             except Exception as error:
@@ -373,23 +476,17 @@ class Refresher:
                     paper.identity[:120],
                     str(error).splitlines()[0][:300],
                 )
+                if last is not None:
+                    self.store.save_checkpoint(source, last)
                 continue
-            total.new += one.new
-            total.changed += [i for i in one.changed if i not in total.changed]
-            total.merged_away += one.merged_away
-            total.unchanged += one.unchanged
-            total.memberships_changed += one.memberships_changed
+            total.add(one)
         return total, refused
 
     def match_stored(self, stored: list[StoredPaper]) -> Matches:
         """What topics each paper belongs to, and why."""
         if not self.matcher.queries:
             return {}
-        return {
-            p.id: self.matcher.match(Document.of_paper(p))
-            for p in counted(stored, "matching against topics", self.steps)
-            if p.id is not None
-        }
+        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored if p.id is not None}
 
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""

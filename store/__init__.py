@@ -11,15 +11,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store.coordination import CoordinationStore, Validators
-from store.engine import StoreError, engine_url, make_engine
+from store.engine import StoreError, engine_url, is_lock_wait, make_engine
 from store.fencing import LeaseLost
 from store.index import IndexStore
 from store.memberships import MembershipStore
 from store.papers import PaperStore
 from store.reader import ReaderStore, SearchReader
-from store.records import Matches, SourceState, StoredPaper, TopicSummary, UpsertResult
+from store.records import (
+    Checkpoint,
+    Matches,
+    SourceState,
+    StoredPaper,
+    TopicSummary,
+    UpsertResult,
+)
 
 __all__ = [
+    "Checkpoint",
     "LeaseLost",
     "Matches",
     "SearchReader",
@@ -31,6 +39,7 @@ __all__ = [
     "UpsertResult",
     "Validators",
     "engine_url",
+    "is_lock_wait",
 ]
 
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from store.fencing import Transactions
-from store.records import SourceState
-from store.schema import leases, refresh_runs, source_validators, sources, state
+from store.records import Checkpoint, SourceState
+from store.schema import leases, refresh_runs, source_progress, source_validators, sources, state
 
 Validators = dict[str, tuple[str | None, str | None]]  # location -> (ETag, Last-Modified)
 _EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,6 +50,13 @@ class CoordinationStore(Transactions):
             if not updated.rowcount:
                 conn.execute(sa.insert(sources).values(name=name, **values))
             if validators:
+                # These locations were read to the end: nothing to resume in them.
+                conn.execute(
+                    sa.delete(source_progress).where(
+                        source_progress.c.source == name,
+                        source_progress.c.location.in_(list(validators)),
+                    )
+                )
                 conn.execute(
                     sa.delete(source_validators).where(
                         source_validators.c.source == name,
@@ -62,6 +70,23 @@ class CoordinationStore(Transactions):
                         for loc, (etag, modified) in validators.items()
                     ],
                 )
+
+    # ---- checkpoints: how far a refresh got through a body --------------------------------
+
+    def checkpoint(self, name: str, location: str, digest: str) -> int:
+        """How many papers of this body (by its digest) a refresh stored before it stopped;
+        0 when it was another body."""
+        query = sa.select(source_progress.c.done).where(
+            source_progress.c.source == name,
+            source_progress.c.location == location,
+            source_progress.c.body_digest == digest,
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
+        with self.transaction() as conn:
+            write_checkpoint(conn, name, checkpoint)
 
     # ---- generation: a number that changes whenever any feed could change ---------------
 
@@ -143,6 +168,16 @@ class CoordinationStore(Transactions):
         except IntegrityError:
             return False
 
+    def take_over_lease(self, name: str, dead: str, holder: str, ttl: timedelta) -> bool:
+        """Take the lease from a holder known to be dead, if it still holds it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == name, leases.c.holder == dead)
+                .values(holder=holder, expires_at=utcnow() + ttl)
+            )
+        return bool(taken.rowcount)
+
     def renew_lease(self, name: str, holder: str, ttl: timedelta) -> bool:
         with self.engine.begin() as conn:
             renewed = conn.execute(
@@ -166,3 +201,17 @@ class CoordinationStore(Transactions):
         if row is None or row.expires_at < utcnow():
             return None
         return row.holder, row.expires_at
+
+
+def write_checkpoint(conn: Connection, name: str, checkpoint: Checkpoint) -> None:
+    """Record a checkpoint in the transaction that stored the papers before it."""
+    where = (source_progress.c.source == name, source_progress.c.location == checkpoint.location)
+    conn.execute(sa.delete(source_progress).where(*where))
+    conn.execute(
+        sa.insert(source_progress).values(
+            source=name,
+            location=checkpoint.location,
+            body_digest=checkpoint.digest,
+            done=checkpoint.done,
+        )
+    )

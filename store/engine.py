@@ -23,6 +23,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 # those stay 500s.
 StoreError = (OperationalError, InterfaceError, PoolTimeout)
 
+
+def is_lock_wait(error: BaseException) -> bool:
+    """Did error come of waiting for another connection's lock (SQLite's busy timeout,
+    PostgreSQL's lock_timeout), i.e. the database is busy, not failing?"""
+    text = str(getattr(error, "orig", None) or error).lower()
+    return "database is locked" in text or "lock timeout" in text
+
+
 # SQLite errors after which this connection should not be used again.
 _SQLITE_BROKEN = (
     "attempt to write a readonly database",

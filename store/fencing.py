@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -23,17 +24,20 @@ class LeaseLost(Exception):
     """The lease this writer holds expired or was taken over: its writes are refused."""
 
 
-# (lease name, holder) of the fenced block running in this thread or task.
-_fence: ContextVar[tuple[str, str] | None] = ContextVar("store_fence", default=None)
+# (lease name, holder, ttl) of the fenced block running in this thread or task.
+_fence: ContextVar[tuple[str, str, timedelta | None] | None] = ContextVar(
+    "store_fence", default=None
+)
 
 
 class Transactions:
     engine: Engine
 
     @contextmanager
-    def fenced(self, lease: str, holder: str) -> Iterator[None]:
-        """Refuse every write transaction inside the block unless holder still has lease."""
-        token = _fence.set((lease, holder))
+    def fenced(self, lease: str, holder: str, ttl: timedelta | None = None) -> Iterator[None]:
+        """Refuse every write transaction inside the block unless holder still has lease;
+        with ttl, each one also renews the lease for ttl from its start."""
+        token = _fence.set((lease, holder, ttl))
         try:
             yield
         finally:
@@ -49,18 +53,21 @@ class Transactions:
             yield conn
 
 
-def assert_lease_held(conn: Connection, lease: str, holder: str) -> None:
-    """Lock the lease row if holder still holds it; else raise LeaseLost.
+def assert_lease_held(
+    conn: Connection, lease: str, holder: str, ttl: timedelta | None = None
+) -> None:
+    """Lock the lease row if holder still holds it (renewing it for ttl, when given: a
+    refresh that keeps writing keeps its lease, whatever its lease keeper could do while
+    the write lock was held); else raise LeaseLost.
 
     The holder, not the expiry time, decides: a lease that ran out while nobody took it
     over is still this writer's alone, and while this transaction runs the locked row
     cannot be taken. (Requiring an unexpired lease refused the holder's own next write
     after one long write transaction: its renewals wait on the row that write locks.)
     """
+    renewed = {"expires_at": datetime.now(UTC) + ttl} if ttl else {"holder": leases.c.holder}
     held = conn.execute(
-        sa.update(leases)
-        .where(leases.c.name == lease, leases.c.holder == holder)
-        .values(holder=leases.c.holder)
+        sa.update(leases).where(leases.c.name == lease, leases.c.holder == holder).values(renewed)
     )
     if not held.rowcount:
         raise LeaseLost(f"{holder} no longer holds the {lease} lease: write refused")

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
+from store.coordination import write_checkpoint
 from store.fencing import Transactions
 from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
 from store.merge import merge, sighting
-from store.records import Matches, StoredPaper, UpsertResult, to_stored
+from store.records import Checkpoint, Matches, StoredPaper, UpsertResult, to_stored
 from store.schema import papers
 
 _STORED_COLUMNS = [c.name for c in papers.c]
@@ -39,12 +40,13 @@ class PaperStore(Transactions):
         source: str,
         now: datetime | None = None,
         match: Callable[[list[StoredPaper]], Matches] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> UpsertResult:
         """Store papers from one source, merging each into the record it belongs to.
 
         The text index, and with match the topic memberships, of every new or changed paper
-        are written in the same transaction: a refresher killed at any moment leaves no paper
-        unindexed or unmatched.
+        are written in the same transaction, and so is the checkpoint when given: a refresher
+        killed at any moment leaves no paper unindexed or unmatched, and resumes after it.
         """
         now = now or utcnow()
         result = UpsertResult()
@@ -58,6 +60,8 @@ class PaperStore(Transactions):
                 result.memberships_changed = replace_memberships(
                     conn, [p.id for p in stored if p.id is not None], match(stored)
                 )
+            if checkpoint is not None:
+                write_checkpoint(conn, source, checkpoint)
         return result
 
     def _upsert_one(

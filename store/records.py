@@ -57,6 +57,24 @@ class UpsertResult:
     def touched(self) -> list[int]:
         return self.new + [i for i in self.changed if i not in self.new]
 
+    def add(self, other: UpsertResult) -> None:
+        """Count other's papers in too (one refresh writes several batches)."""
+        self.new += other.new
+        self.changed += [i for i in other.changed if i not in self.changed]
+        self.merged_away += other.merged_away
+        self.unchanged += other.unchanged
+        self.memberships_changed += other.memberships_changed
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a refresh got through one location's body (its sha256 digest): the papers
+    before done are stored."""
+
+    location: str
+    digest: str
+    done: int
+
 
 @dataclass(frozen=True)
 class SourceState:

@@ -59,7 +59,7 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
     """A store indexed before the pairs and stems columns (0005 as it first shipped) is
     indexed again: its phrases are looked up by pairs, its searches confirm on the stems."""
     store = Store(pg_url)
-    upgrade(store.engine)
+    upgrade(store.engine, "0007")  # the release these tests rewind
     store.upsert([make_paper(title="Echidna graphs", authors=["Ann Lee"])], "s")
     with store.engine.begin() as conn:  # back to the index 0005 first built
         conn.execute(
@@ -111,7 +111,7 @@ def test_0007_gives_a_postgresql_index_without_days_its_days(pg_url: str, capsys
     """A store indexed before the day lexemes and first_seen is indexed again, and its
     searches find their papers in the tiers of days (store.index._postgres_query)."""
     store = Store(pg_url)
-    upgrade(store.engine)
+    upgrade(store.engine, "0007")  # the release these tests rewind
     store.upsert([make_paper(title="Echidna graphs")], "s")
     store.upsert([make_paper(title="Echidna trees")], "s", datetime.now(UTC) - timedelta(days=9))
     with store.engine.begin() as conn:  # back to the index 0006 built: no days

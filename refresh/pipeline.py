@@ -149,7 +149,11 @@ class _LeaseKeeper:
                     log.warning("refresh lease taken over from %s", self.holder)
                     return
             except Exception as error:  # the database may be restarting: try again next beat
-                # One line: each write of this refresh renews the lease too (fenced).
+                if is_lock_wait(error):
+                    # Another write held the lock past the busy timeout (most often this
+                    # refresh's own batch): each fenced write renews the lease as it commits.
+                    log.debug("lease renewal waited on a write: %s", error)
+                    continue
                 log.warning(
                     "could not renew the refresh lease now (%s); trying again in %.0f s",
                     redact_text(str(error).strip().splitlines()[0] if str(error) else "")[:300]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from store.fencing import Transactions
+from store.fencing import Transactions, later_expiry
 from store.records import Checkpoint, SourceState
 from store.schema import leases, refresh_runs, source_progress, source_validators, sources, state
 
@@ -183,7 +183,7 @@ class CoordinationStore(Transactions):
             renewed = conn.execute(
                 sa.update(leases)
                 .where(leases.c.name == name, leases.c.holder == holder)
-                .values(expires_at=utcnow() + ttl)
+                .values(expires_at=later_expiry(ttl))
             )
         return bool(renewed.rowcount)
 

@@ -51,6 +51,10 @@ class Transactions:
             if fence is not None:
                 assert_lease_held(conn, *fence)
             yield conn
+            if fence is not None and fence[2] is not None:
+                # Renewed again as it commits: others see the lease this commit leaves,
+                # which must outlast the transaction however long it took.
+                assert_lease_held(conn, *fence)
 
 
 def assert_lease_held(
@@ -65,9 +69,21 @@ def assert_lease_held(
     cannot be taken. (Requiring an unexpired lease refused the holder's own next write
     after one long write transaction: its renewals wait on the row that write locks.)
     """
-    renewed = {"expires_at": datetime.now(UTC) + ttl} if ttl else {"holder": leases.c.holder}
+    renewed = {"expires_at": later_expiry(ttl)} if ttl else {"holder": leases.c.holder}
     held = conn.execute(
         sa.update(leases).where(leases.c.name == lease, leases.c.holder == holder).values(renewed)
     )
     if not held.rowcount:
         raise LeaseLost(f"{holder} no longer holds the {lease} lease: write refused")
+
+
+def later_expiry(ttl: timedelta) -> sa.ColumnElement[datetime]:
+    """now + ttl, unless the lease already runs out later. A renewal computes its time before
+    it may wait on the row lock of a long write; when it gets through, that time can be
+    older than the expiry the write committed, and must not move it back (another process
+    would take over a lease whose holder is busy writing)."""
+    wanted = datetime.now(UTC) + ttl
+    return sa.case(
+        (leases.c.expires_at > wanted, leases.c.expires_at),
+        else_=sa.literal(wanted, leases.c.expires_at.type),
+    )

@@ -154,7 +154,9 @@ class Config:
         120, "how long a refresher holds the lease between renewals", minimum=1
     )
     auto_migrate: bool = setting(
-        True, "apply database migrations at start-up (the release phase does it on Heroku)"
+        True,
+        "apply database migrations at start-up: once in gunicorn's master, never in its "
+        "workers (the release phase does it on Heroku); the refresher catches up after an outage",
     )
     admin_token: str = setting(
         "", "bearer token for POST /admin/refresh; empty: route absent", env="ADMIN_TOKEN"

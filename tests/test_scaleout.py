@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from migrations import upgrade
+from refresh.pipeline import WRITE_BATCH
 from store import Store, engine_url
 from tests.helpers import LISTINGS, ROOT, free_port, start_gunicorn, toml_sources, wait_for
 
@@ -159,7 +160,7 @@ def big_listing(count: int) -> bytes:
     ).encode()
 
 
-def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
+def test_sigkill_mid_write_keeps_whole_batches_and_the_next_refresh_completes(
     tmp_path, pg_url, write_config, httpserver
 ) -> None:
     httpserver.expect_request("/api").respond_with_data(big_listing(4000))
@@ -194,20 +195,15 @@ def test_sigkill_mid_write_loses_nothing_and_the_next_holder_completes(
     time.sleep(0.5)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
-    killed_at = time.monotonic()
 
     count = store.count_papers()
-    assert count in (0, 4000), f"a half-written batch: {count}"
+    assert count % WRITE_BATCH == 0, f"a half-written batch: {count}"
     # Papers and their topic memberships are written together: none stored unmatched.
     assert len(store.topic_items("hot", 5000)) == count * 30 // 50  # upvotes i % 50 >= 20
     assert store.lease_holder("refresh") is not None  # the dead holder's lease lingers
 
-    blocked = subprocess.run(
-        [str(BIN / "paperfeed"), "refresh"], env=env, capture_output=True, text=True, timeout=60
-    )
-    if time.monotonic() - killed_at < 2.5:
-        assert blocked.returncode == 3 and "another process is refreshing" in blocked.stderr
-    wait_for(lambda: store.lease_holder("refresh") is None, 10, "the lease to expire")
+    # The dead holder was a process of this machine: the next refresh takes over at once
+    # and resumes after the batches the killed one committed.
     done = subprocess.run(
         [str(BIN / "paperfeed"), "refresh"], env=env, capture_output=True, text=True, timeout=120
     )

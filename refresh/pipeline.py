@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import parsing
 from refresh.fetch import Fetcher, FetchError
+from refresh.health import judge
 from refresh.locations import locations
 from refresh.redact import redact_text, redact_url
 from settings import Config, SourceConfig
@@ -40,6 +41,8 @@ class SourceOutcome:
     dropped: int = 0  # fields left out of records (out of range, not a link, ...)
     error: str | None = None
     seconds: float = 0.0
+    health: str | None = None  # suspect | stale (refresh.health), None when healthy
+    health_reason: str | None = None
 
 
 @dataclass
@@ -283,6 +286,7 @@ class Refresher:
         fresh: dict[str, tuple[str | None, str | None]] = {}
         outcome = SourceOutcome(source.name, "not_modified")
         papers: list[parsing.Paper] = []
+        bodies: list[parsing.ParseResult] = []
         errors: list[str] = []
         fetched_any = False
         for location in locations(source):
@@ -304,10 +308,12 @@ class Refresher:
                 )
                 continue
             fetched_any = True
+            bodies.append(result)
             papers.extend(result.papers)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
-            fresh[location] = (fetched.etag, fetched.last_modified)
+            if result.suspect is None:  # a suspect body is read and judged again next time
+                fresh[location] = (fetched.etag, fetched.last_modified)
         before_write()  # fetching can take long: is the lease still ours?
         upserted, refused = self.store_papers(source.name, papers, now)
         outcome.skipped += refused
@@ -327,6 +333,11 @@ class Refresher:
             values.update(last_success=now)
         if fetched_any:
             values.update(papers_seen=outcome.papers, skipped=outcome.skipped)
+        if bodies or not errors:  # a source failing throughout says nothing of its listing
+            every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
+            health = judge(source, bodies, self.store.source_state(source.name), now, every)
+            outcome.health, outcome.health_reason = health.state, health.reason
+            values.update(health.values())
         self.store.save_source(source.name, fresh, **values)
         self.progress(
             f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "

@@ -195,6 +195,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         return 3
     for outcome in report.sources:
         line = f"{outcome.name}: {outcome.status}, {outcome.new} new, {outcome.changed} changed"
+        line += f" — {outcome.health}: {outcome.health_reason}" if outcome.health else ""
         print(line + (f" — {outcome.error}" if outcome.error else ""))
     print(f"{store.count_papers()} papers stored, generation {store.generation()}")
     failed = [s for s in report.sources if s.status == "error"]

@@ -8,6 +8,7 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
 import tomllib
@@ -55,6 +56,9 @@ class SourceConfig:
     every_minutes: float | None = None
     enabled: bool = True
     days: int = 1
+    # Hours the same batch may be served before the source is stale; None: its kind's
+    # default (refresh.health), 0: never stale.
+    stale_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 
 
 _TOP_LEVEL_KEYS = {"service", "sources", "topics"}
-_SOURCE_KEYS = {"name", "kind", "url", "path", "every_minutes", "enabled", "days"}
+_SOURCE_KEYS = {"name", "kind", "url", "path", "every_minutes", "enabled", "days", "stale_hours"}
+MAX_STALE_HOURS = 24 * 366  # a year: a longer cadence is a typo
 _TOPIC_KEYS = {"query", "title", "description"}
 
 
@@ -412,7 +417,21 @@ def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig
         every_minutes=float(raw["every_minutes"]) if raw.get("every_minutes") else None,
         enabled=bool(raw.get("enabled", True)),
         days=max(1, int(raw.get("days", 1))),
+        stale_hours=_stale_hours(where, raw.get("stale_hours")),
     )
+
+
+def _stale_hours(where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}: stale_hours = {value!r} is not a number of hours")
+    if not 0 <= value <= MAX_STALE_HOURS:
+        raise ConfigError(
+            f"{where}: stale_hours = {value!r} is not between 0 (never stale) and "
+            f"{MAX_STALE_HOURS} (a year)"
+        )
+    return float(value)
 
 
 def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from refresh.pipeline import SourceOutcome
+from settings import SourceConfig
+from store import SourceState
+
+HEALTH_STATES = ("ok", "suspect", "stale")
 
 
 class Metrics:
@@ -72,6 +77,13 @@ class Metrics:
             registry=self.registry,
         )
         self.database_up.set(1)
+        self.source_health = Gauge(
+            "paperfeed_source_health",
+            "1 for each source's health as last recorded: ok, suspect (its body read as "
+            "nothing useful) or stale (the same batch past its cadence)",
+            ["source", "state"],
+            registry=self.registry,
+        )
         self.generation = Gauge(
             "paperfeed_store_generation",
             "Store generation this process has seen",
@@ -91,6 +103,16 @@ class Metrics:
         self.refreshes.labels(outcome.name, outcome.status).inc()
         self.records_skipped.labels(outcome.name).inc(outcome.skipped)
         self.fields_dropped.labels(outcome.name).inc(outcome.dropped)
+
+    def set_source_health(
+        self, sources: Iterable[SourceConfig], states: Mapping[str, SourceState]
+    ) -> None:
+        """Each configured source's recorded health, one series per state (1 for its own)."""
+        for source in sources:
+            state = states.get(source.name)
+            health = (state.health if state else None) or "ok"
+            for name in HEALTH_STATES:
+                self.source_health.labels(source.name, name).set(1 if health == name else 0)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

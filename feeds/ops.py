@@ -82,6 +82,10 @@ def status() -> Response:
             "failing": bool(state and state.failing),
             "papers_seen": state.papers_seen if state else 0,
             "skipped_records": state.skipped if state else 0,
+            # Beyond failing: suspect (the body read as nothing useful) or stale (the same
+            # batch past the listing's cadence), with why.
+            "health": (state.health if state else None) or "ok",
+            "health_reason": state.health_reason if state else None,
             "next_run": _iso(last_attempt + timedelta(minutes=every)) if last_attempt else None,
         }
     lease = svc.store.lease_holder(LEASE)
@@ -126,6 +130,7 @@ def metrics() -> Response:
     svc = service()
     try:
         svc.metrics.papers.set(svc.store.count_papers())
+        svc.metrics.set_source_health(svc.config.sources, svc.store.source_states())
     except StoreError as error:  # the other metrics still tell what this process sees
         svc.database.failed(error, "counting papers for /metrics")
     svc.metrics.cache_hits.set(svc.cache.hits)

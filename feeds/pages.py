@@ -104,6 +104,8 @@ def _source_rows(svc: Service) -> list[dict[str, object]]:
                 if state and state.failing and state.last_error
                 else None,
                 "papers": state.papers_seen if state else 0,
+                "health": state.health if state else None,
+                "health_reason": state.health_reason if state else None,
             }
         )
     return rows

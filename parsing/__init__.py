@@ -25,13 +25,13 @@ KINDS: dict[str, Callable[[bytes], ParseResult]] = {
 
 
 def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
-    """Parse body as a listing of the given kind; only ParseError escapes for a bad body."""
+    """Parse body as a listing of the given kind; only ParseError escapes for a bad body.
+    A body that reads as nothing useful (another kind, every record refused) comes back with
+    its reason in `suspect`."""
     if kind not in KINDS:
         raise ValueError(f"unknown source kind {kind!r}; known: {', '.join(sorted(KINDS))}")
     try:
-        if kind == "hf-text":
-            return hf_text.parse(body, today=today)
-        return KINDS[kind](body)
+        result = hf_text.parse(body, today=today) if kind == "hf-text" else KINDS[kind](body)
     except ParseError:
         raise
     except Exception as error:
@@ -39,3 +39,10 @@ def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
         # never the refresh: atheris found feedparser raising OverflowError on "&#9999...;".
         log.warning("parser %s failed on a %d-byte body", kind, len(body), exc_info=True)
         raise ParseError(f"unreadable {kind} body ({type(error).__name__}: {error})") from None
+    if not result.papers and result.skipped and result.suspect is None:
+        # Records there, none usable: not a quiet day (that is an empty listing).
+        result.suspect = (
+            f"every one of its {len(result.skipped)} records was refused "
+            f"(first: {result.skipped[0]})"
+        )
+    return result

@@ -19,6 +19,10 @@ _CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 def parse_api(body: bytes) -> ParseResult:
     """Read arXiv API query results: entry ids carry the version, which identity drops."""
     feed = read_feed(body)
+    if str(feed.get("version", "")).startswith("rss"):
+        return ParseResult.other_kind(
+            "an RSS feed, where the arXiv API answers Atom (is the kind arxiv-rss?)"
+        )
     for entry in feed.entries:
         # The API answers a bad query with one entry whose id is an error URL.
         if "/api/errors" in str(entry.get("id", "")):
@@ -33,6 +37,10 @@ def parse_rss(body: bytes) -> ParseResult:
     if title.startswith("Feed error"):
         # A misspelled archive is answered with an empty channel that names the error.
         raise ParseError(f"arXiv RSS error: {clean_text(feed.feed.get('description')) or title}")
+    if str(feed.get("version", "")).startswith("atom"):
+        return ParseResult.other_kind(
+            "an Atom feed, where rss.arxiv.org answers RSS (is the kind arxiv-api?)"
+        )
 
     def abstract(entry: Any) -> str:
         description = str(entry.get("summary") or "")

@@ -18,11 +18,23 @@ class ParseError(ValueError):
 
 @dataclass
 class ParseResult:
-    """Papers read from one body; the records skipped and the fields dropped, with reasons."""
+    """Papers read from one body; the records skipped and the fields dropped, with reasons;
+    and, when the body is not what its kind reads, why it is suspect."""
 
     papers: list[Paper] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    # A body of another kind (JSON given to the text reader, an RSS feed to the arXiv API
+    # reader), or one whose every record was refused. Not a ParseError: nothing says the
+    # upstream failed, but the source is not giving what it should (refresh.health).
+    suspect: str | None = None
+
+    @classmethod
+    def other_kind(cls, what: str) -> ParseResult:
+        """Nothing read from a body of another kind: what its records would give is misread
+        (an RSS abstract read as an API summary keeps its "Announce Type" header)."""
+        log.warning("suspect body: %s", what)
+        return cls(suspect=what)
 
     def skip(self, where: str, reason: str) -> None:
         message = f"{where}: {reason}"

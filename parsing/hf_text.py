@@ -34,6 +34,10 @@ _BOILERPLATE = {
 # a line is read as an abstract when it is long, or reads like prose ending a sentence.
 _TITLE_MAX = 300
 _HTML_PAGE = re.compile(r"^\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
+# Bodies of the other kinds: a JSON object or list of objects (whole or cut off), an XML feed.
+# No text dump starts like these: its first line is page chrome or a title.
+_JSON_START = re.compile(r'^\s*(?:\[\s*)?\{\s*"')
+_XML_FEED = re.compile(r"^\s*(?:<\?xml[\s?]|<rss[\s>]|<feed[\s>]|<rdf:RDF[\s>])", re.IGNORECASE)
 
 
 def _looks_like_abstract(line: str) -> bool:
@@ -66,6 +70,12 @@ def parse(body: bytes, *, today: date | None = None) -> ParseResult:
     """Read title / abstract pairs from a Daily Papers text dump."""
     today = today or datetime.now(UTC).date()
     text = listing_text(body)
+    if _JSON_START.match(text):
+        return ParseResult.other_kind("a JSON document, not a text listing (is the kind hf-api?)")
+    if _XML_FEED.match(text):
+        return ParseResult.other_kind(
+            "an RSS or Atom feed, not a text listing (is the kind feed, arxiv-rss or arxiv-api?)"
+        )
     lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
     lines = _drop_header(lines)
     result = ParseResult()

@@ -16,6 +16,7 @@ from typing import TypeVar
 import migrations
 import parsing
 from refresh.fetch import Fetcher, FetchError
+from refresh.health import judge
 from refresh.locations import locations
 from refresh.redact import redact_text, redact_url
 from settings import Config, SourceConfig
@@ -53,6 +54,8 @@ class SourceOutcome:
     dropped: int = 0  # fields left out of records (out of range, not a link, ...)
     error: str | None = None
     seconds: float = 0.0
+    health: str | None = None  # suspect | stale (refresh.health), None when healthy
+    health_reason: str | None = None
 
 
 @dataclass
@@ -362,7 +365,7 @@ class Refresher:
         fresh: dict[str, tuple[str | None, str | None]] = {}
         outcome = SourceOutcome(source.name, "not_modified")
         upserted = UpsertResult()
-        papers: list[parsing.Paper] = []
+        bodies: list[parsing.ParseResult] = []
         errors: list[str] = []
         fetched_any = False
         for location in locations(source):
@@ -384,7 +387,7 @@ class Refresher:
                 )
                 continue
             fetched_any = True
-            papers.extend(result.papers)
+            bodies.append(result)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
             before_write()  # fetching can take long: is the lease still ours?
@@ -394,7 +397,8 @@ class Refresher:
             upserted.add(stored)
             outcome.skipped += refused
             outcome.papers += len(result.papers) - refused
-            fresh[location] = (fetched.etag, fetched.last_modified)
+            if result.suspect is None:  # a suspect body is read and judged again next time
+                fresh[location] = (fetched.etag, fetched.last_modified)
         outcome.new, outcome.changed = len(upserted.new), len(upserted.changed)
         outcome.seconds = time.monotonic() - started
         values: dict[str, object] = {"last_attempt": now}
@@ -407,6 +411,11 @@ class Refresher:
             values.update(last_success=now)
         if fetched_any:
             values.update(papers_seen=outcome.papers, skipped=outcome.skipped)
+        if bodies or not errors:  # a source failing throughout says nothing of its listing
+            every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
+            health = judge(source, bodies, self.store.source_state(source.name), now, every)
+            outcome.health, outcome.health_reason = health.state, health.reason
+            values.update(health.values())
         self.store.save_source(source.name, fresh, **values)
         self.progress(
             f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "

@@ -89,6 +89,11 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def first_line(error: BaseException) -> str:
+    """What an error says, on one line, with no secret of a URL: for logs and /status."""
+    return redact_text(f"{type(error).__name__}: {error}".splitlines()[0])[:500]
+
+
 def died_here(holder: str) -> bool:
     """Is holder (new_holder's host:pid:nonce) a process of this machine that is gone?"""
     host, _, rest = holder.partition(":")
@@ -159,8 +164,7 @@ class _LeaseKeeper:
                     continue
                 log.warning(
                     "could not renew the refresh lease now (%s); trying again in %.0f s",
-                    redact_text(str(error).strip().splitlines()[0] if str(error) else "")[:300]
-                    or type(error).__name__,
+                    first_line(error),
                     self.ttl.total_seconds() / 3,
                 )
 
@@ -225,8 +229,7 @@ class Refresher:
                 migrations.upgrade(self.store.engine)
             report = self._run_leased(force, only)
         except Exception as error:  # the database failed: /status of this process says so
-            first_line = f"{type(error).__name__}: {error}".splitlines()[0]
-            self.last_failure = (datetime.now(UTC), redact_text(first_line)[:500])
+            self.last_failure = (datetime.now(UTC), first_line(error))
             raise
         finally:
             self._running.release()

@@ -200,10 +200,9 @@ def test_sigkill_mid_write_keeps_whole_batches_and_the_next_refresh_completes(
     assert count % WRITE_BATCH == 0, f"a half-written batch: {count}"
     # Papers and their topic memberships are written together: none stored unmatched.
     assert len(store.topic_items("hot", 5000)) == count * 30 // 50  # upvotes i % 50 >= 20
-    assert store.lease_holder("refresh") is not None  # the dead holder's lease lingers
 
-    # The dead holder was a process of this machine: the next refresh takes over at once
-    # and resumes after the batches the killed one committed.
+    # The dead holder was a process of this machine: the next refresh takes its lease over
+    # at once (expired or not) and resumes after the batches the killed one committed.
     done = subprocess.run(
         [str(BIN / "paperfeed"), "refresh"], env=env, capture_output=True, text=True, timeout=120
     )

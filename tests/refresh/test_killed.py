@@ -12,11 +12,12 @@ import signal
 import sqlite3
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import PAPERFEED, toml_sources
+from tests.helpers import PAPERFEED, toml_sources, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -93,16 +94,40 @@ def test_every_source_gets_its_turn_when_refreshes_keep_dying(tmp_path: Path) ->
     )
     config = tmp_path / "paperfeed.toml"
     config.write_text(f"[service]\ndatabase_url = 'sqlite:///store.db'\n\n{sources}\n")
+    database = tmp_path / "store.db"
     command = [PAPERFEED, "--config", str(config), "refresh"]
+    started_before = None
     for _ in range(2):
         process = subprocess.Popen(
             command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(4.0)  # inside "big" (4,000 papers take longer than this)
+        # Killed inside "big" (4,000 papers take far longer than starting it).
+        started_before = wait_for(
+            partial(_big_started_again, database, started_before), 60, "a start of big"
+        )
+        time.sleep(0.5)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-    with sqlite3.connect(tmp_path / "store.db") as conn:
+    assert _stored(database) < 4003, "the refresh was not killed inside big"
+    with sqlite3.connect(database) as conn:
         small_papers = conn.execute(
             "SELECT count(*) FROM papers WHERE item_id LIKE 'urn:synthetic:1000__'"
         ).fetchone()[0]
     assert small_papers == 3, "the second source was never reached"
+
+
+def _big_started_again(database: Path, before: str | None) -> str | None:
+    started = _big_started(database)
+    return started if started != before else None
+
+
+def _big_started(database: Path) -> str | None:
+    """When a refresh last started the source "big", as stored."""
+    if not database.exists():
+        return None
+    with sqlite3.connect(database, timeout=30) as conn:
+        try:
+            row = conn.execute("SELECT last_started FROM sources WHERE name = 'big'").fetchone()
+        except sqlite3.OperationalError:  # not migrated yet
+            return None
+    return row[0] if row else None

@@ -28,7 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
@@ -211,7 +211,9 @@ class Fetcher:
         self._arxiv_lock = threading.Lock()
         retry = _DeadlineRetry(
             total=retries,
-            connect=retries,
+            # Only 429 and 5xx are retried (README): a refused connection or a host name that
+            # does not resolve (offline, a typo) fails at once instead of after the backoff.
+            connect=0,
             read=0,  # a server that hung once will hang again: fail within read_timeout
             status=retries,
             backoff_factor=backoff,
@@ -359,5 +361,15 @@ def _reason(error: Exception) -> str:
     if isinstance(error, requests.exceptions.RetryError):
         return redact_text(f"gave up after retries ({error})")
     if isinstance(error, requests.ConnectionError):
-        return "could not connect"
+        return f"could not connect{_connect_failure(reason)}"
     return redact_text(str(error)) or type(error).__name__
+
+
+def _connect_failure(reason: object) -> str:
+    """Why a connection failed, when the socket says: " (connection refused)"."""
+    if isinstance(reason, NameResolutionError):
+        return " (host name not found)"
+    cause = getattr(reason, "__cause__", None) or getattr(reason, "__context__", None)
+    if isinstance(cause, ConnectionRefusedError):
+        return " (connection refused)"
+    return ""

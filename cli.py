@@ -22,6 +22,7 @@ from logs import setup_logging
 from migrations import upgrade
 from progress import ProgressBars
 from refresh.pipeline import Refresher
+from refresh.redact import redact_url
 from refresh.schedule import schedule
 from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config, verify
 from store import Store, StoredPaper
@@ -212,7 +213,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{config.path}: {len(config.sources)} sources, {len(config.topics)} topics")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
-        print(f"  source {source.name} [{source.kind}] {source.url or source.path}{state}")
+        # Deploy logs keep what check prints (the README runs it before every reload).
+        location = redact_url(source.url) if source.url else source.path
+        print(f"  source {source.name} [{source.kind}] {location}{state}")
     for name, topic in config.topics.items():
         print(f"  topic {name}: {topic.query.text}\n      = {topic.query.describe()}")
         for hint in hints(topic.query):

@@ -42,6 +42,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SourceConfig:
+    """One [[sources]] table. url is what may be shown: for a URL read from the environment
+    (url_env = "NAME") it is "$NAME", and the URL itself is secret_url, which nothing shows
+    (a token in a URL's path cannot be told from the path)."""
+
     name: str
     kind: str
     url: str | None = None
@@ -49,6 +53,8 @@ class SourceConfig:
     every_minutes: float | None = None
     enabled: bool = True
     days: int = 1
+    url_env: str | None = None
+    secret_url: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 
 
 _TOP_LEVEL_KEYS = {"service", "sources", "topics"}
-_SOURCE_KEYS = {"name", "kind", "url", "path", "every_minutes", "enabled", "days"}
+_SOURCE_KEYS = {"name", "kind", "url", "url_env", "path", "every_minutes", "enabled", "days"}
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC_KEYS = {"query", "title", "description"}
 
 
@@ -284,7 +291,9 @@ def load_config(
     if not isinstance(raw_topics, dict):
         problems.append(f"{config_path}: topics must be [topics.NAME] tables")
         raw_topics = {}
-    sources = [collect(_source, config_path, base, i, s) for i, s in enumerate(raw_sources)]
+    sources = [
+        collect(_source, config_path, base, i, s, environ) for i, s in enumerate(raw_sources)
+    ]
     topics = {n: collect(_topic, config_path, n, t) for n, t in raw_topics.items()}
     names = [s.get("name") for s in raw_sources if isinstance(s, dict)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
@@ -352,7 +361,9 @@ def _missing_paths(config_path: Path, sources: Sequence[SourceConfig]) -> list[s
     ]
 
 
-def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig:
+def _source(
+    config_path: Path, base: Path, index: int, raw: Any, environ: Mapping[str, str]
+) -> SourceConfig:
     where = f"{config_path}: [[sources]] #{index + 1}"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table")
@@ -369,22 +380,47 @@ def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig
             f"{where}: unknown keys {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(_SOURCE_KEYS))})"
         )
-    url, path = raw.get("url"), raw.get("path")
-    if bool(url) == bool(path):
-        raise ConfigError(f"{where}: give exactly one of url or path")
-    if url and not re.match(r"^https?://", url):
+    url, url_env, path = raw.get("url"), raw.get("url_env"), raw.get("path")
+    if [bool(url), bool(url_env), bool(path)].count(True) != 1:
+        raise ConfigError(f"{where}: give exactly one of url, url_env or path")
+    if url and not (isinstance(url, str) and _is_http(url)):
         raise ConfigError(f"{where}: url must be http(s); use path for local files")
+    secret_url = _url_from_environment(where, url_env, environ) if url_env else None
     if path:
         path = str((base / path).resolve()) if not os.path.isabs(path) else path
     return SourceConfig(
         name=name,
         kind=kind,
-        url=url,
+        url=f"${url_env}" if url_env else url,
         path=path,
         every_minutes=float(raw["every_minutes"]) if raw.get("every_minutes") else None,
         enabled=bool(raw.get("enabled", True)),
         days=max(1, int(raw.get("days", 1))),
+        url_env=url_env or None,
+        secret_url=secret_url,
     )
+
+
+def _is_http(url: str) -> bool:
+    return re.match(r"^https?://", url) is not None
+
+
+def _url_from_environment(where: str, name: object, environ: Mapping[str, str]) -> str:
+    """The URL in the environment variable name, checked like a url; a message about it
+    never quotes its value (a secret)."""
+    if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+        raise ConfigError(f"{where}: url_env must name an environment variable, like FEED_URL")
+    value = environ.get(name, "").strip()
+    if not value:
+        state = "is empty" if name in environ else "is not set"
+        raise ConfigError(
+            f"{where}: url_env: ${name} {state}; set it to the source's http(s) URL"
+        )
+    if not _is_http(value):
+        raise ConfigError(
+            f"{where}: url_env: ${name} must hold an http(s) URL (its value is not shown)"
+        )
+    return value
 
 
 def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:

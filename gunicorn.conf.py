@@ -12,6 +12,8 @@ graceful_timeout = 20
 keepalive = 5
 forwarded_allow_ips = "*"  # the platform's router sets X-Forwarded-*; ProxyFix reads them
 accesslog = os.environ.get("ACCESS_LOG") or None
+# gunicorn's default format with "-" for %(u)s: the Basic-auth user name is half a credential.
+access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
 def post_worker_init(worker):

@@ -3,9 +3,12 @@ reach /, /status, stored errors, `paperfeed check` or log lines, whatever the fa
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
-from datetime import UTC, datetime
+import runpy
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -15,7 +18,7 @@ from werkzeug import Request, Response
 from logs import setup_logging
 from refresh.redact import redact_text, redact_url
 from store.schema import source_validators
-from tests.helpers import refresh, run, toml_sources
+from tests.helpers import ROOT, refresh, run, toml_sources
 
 SECRETS = ("hunter2", "SECRETKEY", "tok3n")
 
@@ -224,3 +227,31 @@ def test_check_prints_source_urls_redacted(write_config) -> None:
     assert f"source private [hf-api] {shown}" in result.stdout
     for secret in SECRETS:
         assert secret not in result.stdout + result.stderr
+
+
+def test_the_access_log_never_records_a_basic_auth_user_name(tmp_path, monkeypatch) -> None:
+    from gunicorn.config import Config as GunicornConfig
+    from gunicorn.glogging import Logger
+
+    monkeypatch.setenv("ACCESS_LOG", str(tmp_path / "access.log"))
+    ours = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = GunicornConfig()
+    for name in ("accesslog", "access_log_format"):
+        config.set(name, ours[name])
+    logger = Logger(config)
+    credentials = base64.b64encode(b"alice-the-admin:hunter2").decode()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/feeds/residual.rss",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_AUTHORIZATION": f"Basic {credentials}",
+    }
+    request = SimpleNamespace(headers=[("AUTHORIZATION", f"Basic {credentials}")])
+    answer = SimpleNamespace(status="200 OK", sent=42, headers=[])
+    logger.access(answer, request, environ, timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = (tmp_path / "access.log").read_text()
+    assert '"GET /feeds/residual.rss HTTP/1.1" 200 42' in line
+    assert "alice" not in line and "hunter2" not in line and credentials not in line

@@ -237,7 +237,8 @@ def test_the_access_log_never_records_a_basic_auth_user_name(tmp_path, monkeypat
     ours = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     config = GunicornConfig()
     for name in ("accesslog", "access_log_format"):
-        config.set(name, ours[name])
+        if name in ours:  # else gunicorn's default, as gunicorn itself does
+            config.set(name, ours[name])
     logger = Logger(config)
     credentials = base64.b64encode(b"alice-the-admin:hunter2").decode()
     environ = {

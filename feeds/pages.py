@@ -6,6 +6,7 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 from __future__ import annotations
 
 import shlex
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -193,11 +194,17 @@ class Paging:
         return f"{self.total} paper{'' if self.total == 1 else 's'}"
 
 
-def _page_number() -> int:
+# A search page counts its matches up to SEARCH_COUNT_LIMIT: no page past these can show any.
+SEARCH_PAGES = -(-SEARCH_COUNT_LIMIT // PAGE_SIZE)
+
+
+def _page_number(last: int = 10**9 - 1) -> int:
     raw = request.args.get("page", "1")
-    number = whole_number(raw, 1, 10**9 - 1)
+    number = whole_number(raw, 1, last)
     if number is None:
-        abort(Response(f"page must be a whole number from 1 up, not {raw[:20]!r}", status=400))
+        abort(
+            Response(f"page must be a whole number from 1 to {last}, not {raw[:20]!r}", status=400)
+        )
     return number
 
 
@@ -230,6 +237,8 @@ def topic_page(name: str) -> str:
         abort(404)
     number = _page_number()
     total = _per_generation(svc, ("size", name), lambda: svc.store.topic_size(name))
+    if number > 1 and (number - 1) * PAGE_SIZE >= total:
+        abort(404)  # past the last page: nothing to read
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
     marker = Highlighter(topic.query)
@@ -259,7 +268,7 @@ def search_page() -> Response | str:
             render_template("search.html", q=text, error=error, cards=None),
             status=400,
         )
-    number = _page_number()
+    number = _page_number(last=SEARCH_PAGES)  # before searching: a page no search can fill
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
         counted = svc.search(query, SEARCH_COUNT_LIMIT + 1)
@@ -269,8 +278,9 @@ def search_page() -> Response | str:
             status=422,
         )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
-    window = counted[start : start + PAGE_SIZE]
-    has_more = start + PAGE_SIZE < len(counted)
+    shown = counted[:SEARCH_COUNT_LIMIT]  # the one past it only says "more than"
+    window = shown[start : start + PAGE_SIZE]
+    has_more = start + PAGE_SIZE < len(shown)
     paging = _paging(number, total, len(window), has_more, q=text)
     marker = Highlighter(query)
     links = {
@@ -299,6 +309,18 @@ def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredP
 
 # ---- why does a paper match ------------------------------------------------------------------
 
+PAPER_NUMBER_MAX = 2**63 - 1  # the largest id a database column holds
+PAPER_REF_CHARS = 600  # an item id holds at most 500 characters, a DOI 200
+
+
+def paper_ref(ref: str) -> bool:
+    """Whether ref is something the store can look a paper up by. A number it reads as a
+    paper's id must be ASCII digits in range: "²" is a digit to str.isdigit() and not to
+    int(), and 30 nines overflow SQLite's integers."""
+    if len(ref) > PAPER_REF_CHARS or any(unicodedata.category(c) == "Cc" for c in ref):
+        return False
+    return not ref.isdigit() or whole_number(ref, 0, PAPER_NUMBER_MAX) is not None
+
 
 @pages.route("/why")
 def why() -> Response | str:
@@ -307,6 +329,15 @@ def why() -> Response | str:
     name, text, ref = request.args.get("topic"), request.args.get("q"), request.args.get("paper")
     if not ref or not (name or text):
         abort(Response("give paper= and topic= or q=", status=400))
+    if not paper_ref(ref):
+        abort(
+            Response(
+                "paper must be an arXiv id, a DOI, a GUID or a paper number "
+                f"(ASCII digits up to {PAPER_NUMBER_MAX}), in {PAPER_REF_CHARS} characters "
+                "at most, without control characters",
+                status=400,
+            )
+        )
     query: Query
     if name:
         topic = svc.config.topics.get(name)

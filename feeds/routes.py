@@ -45,7 +45,7 @@ def absolute(endpoint: str, **values: str) -> str:
 # ---- feeds ------------------------------------------------------------------------------
 
 
-_DIGITS = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def whole_number(raw: str, low: int, high: int) -> int | None:

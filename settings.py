@@ -413,9 +413,7 @@ def _url_from_environment(where: str, name: object, environ: Mapping[str, str]) 
     value = environ.get(name, "").strip()
     if not value:
         state = "is empty" if name in environ else "is not set"
-        raise ConfigError(
-            f"{where}: url_env: ${name} {state}; set it to the source's http(s) URL"
-        )
+        raise ConfigError(f"{where}: url_env: ${name} {state}; set it to the source's http(s) URL")
     if not _is_http(value):
         raise ConfigError(
             f"{where}: url_env: ${name} must hold an http(s) URL (its value is not shown)"

@@ -10,9 +10,8 @@ import runpy
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import sqlalchemy as sa
-
 import pytest
+import sqlalchemy as sa
 from werkzeug import Request, Response
 
 from logs import setup_logging

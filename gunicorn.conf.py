@@ -16,6 +16,21 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
+def on_starting(server):
+    """Before binding: an address other than loopback needs base_url or allowed_hosts (the
+    Procfile binds 0.0.0.0), else every client's Host header would make its own links."""
+    from settings import ConfigError, load_config, require_canonical_host
+
+    try:
+        config = load_config()
+    except ConfigError:
+        return  # a broken config: the workers say what is wrong with it
+    try:
+        require_canonical_host(config, server.cfg.bind)
+    except ConfigError as error:
+        raise SystemExit(f"paperfeed: {error}") from None
+
+
 def post_worker_init(worker):
     """In each worker (never the master, even with --preload): fresh DB pool, then the timer."""
     from app import start_scheduler

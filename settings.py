@@ -8,10 +8,11 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,8 @@ class Config:
     max_feed_items: int = setting(500, "largest ?limit= a feed accepts", minimum=1)
     base_url: str = setting(
         "",
-        "absolute URL the service is reached at (else taken from the request; set one of "
-        "base_url or allowed_hosts in production)",
+        "absolute URL the service is reached at (else taken from the request); serving on "
+        "an address other than loopback needs it or allowed_hosts",
     )
     allowed_hosts: str = setting(
         "",
@@ -122,6 +123,13 @@ class Config:
         1,
         "uncached searches one process runs at once; more answer 503 with Retry-After, so "
         "cached feeds and /healthz keep their threads",
+        minimum=1,
+    )
+    render_concurrency: int = setting(
+        2,
+        "uncached feed and page renders one process runs at once (readers of a feed being "
+        "rendered wait for it); more answer 503 with Retry-After, so cached feeds and "
+        "/healthz keep their threads",
         minimum=1,
     )
     search_in_processes: bool = setting(
@@ -340,6 +348,35 @@ def sqlite_relative_to(url: str, folder: Path) -> str:
     if not match or match.group(2).startswith(("/", ":memory:", "file:")):
         return url
     return match.group(1) + str(folder / match.group(2))
+
+
+def require_canonical_host(config: Config, binds: Iterable[str]) -> None:
+    """Refuse, in one line, to serve on an address other than loopback when neither base_url
+    nor allowed_hosts is set: links, and so cache entries, would follow whatever Host or
+    X-Forwarded-Host each client sends, and a new host per request makes every poll a
+    render. On 127.0.0.1 (the laptop default) links come from the request as they are."""
+    if config.base_url or config.allowed_hosts:
+        return
+    for bind in binds:
+        if not _loopback(bind):
+            raise ConfigError(
+                f"refusing to serve on {bind} without base_url or allowed_hosts (links would "
+                "follow any client's Host header): set PAPERFEED_BASE_URL=https://your.host "
+                "(or PAPERFEED_ALLOWED_HOSTS), or bind 127.0.0.1 (HOST=127.0.0.1)"
+            )
+
+
+def _loopback(bind: str) -> bool:
+    """A gunicorn bind (host:port, [v6]:port, host, unix:path) only this machine reaches."""
+    if bind.startswith("unix:"):
+        return True
+    host = bind.rpartition("]")[0].lstrip("[") if bind.startswith("[") else bind.split(":")[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
 
 
 def verify(config: Config) -> list[str]:

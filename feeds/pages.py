@@ -5,6 +5,7 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 
 from __future__ import annotations
 
+import functools
 import shlex
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -37,6 +38,18 @@ CHART_WEEKS = 52
 CARD_AUTHORS = 3  # a card names this many authors, then "and N more"
 
 
+def rendered(view: Callable[..., T]) -> Callable[..., T]:
+    """A page view that runs in one of the process's render slots (all taken: 503), like an
+    uncached feed: pages read the database and render on every request."""
+
+    @functools.wraps(view)
+    def in_a_slot(*args: object, **kwargs: object) -> T:
+        with service().render_slot():
+            return view(*args, **kwargs)
+
+    return in_a_slot
+
+
 def _feed_links(name: str) -> dict[str, str]:
     return {fmt: absolute("feeds.feed", name=name, fmt=fmt) for fmt in render.FORMATS}
 
@@ -45,6 +58,7 @@ def _feed_links(name: str) -> dict[str, str]:
 
 
 @pages.route("/")
+@rendered
 def index() -> str:
     svc = service()
     summaries = _per_generation(svc, ("summaries",), svc.store.topic_summaries)
@@ -230,6 +244,7 @@ def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: 
 
 
 @pages.route("/topics/<name>")
+@rendered
 def topic_page(name: str) -> str:
     svc = service()
     topic = svc.config.topics.get(name)
@@ -323,6 +338,7 @@ def paper_ref(ref: str) -> bool:
 
 
 @pages.route("/why")
+@rendered
 def why() -> Response | str:
     """What a rule means for one paper: the words that matched, or what kept it out."""
     svc = service()

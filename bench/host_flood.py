@@ -72,9 +72,7 @@ def run(name: str, db: Path, seconds: float, flooders: int, **env: str) -> None:
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
-    web = subprocess.Popen(
-        [*command, "app:app"], cwd=ROOT, env=environ, stderr=subprocess.DEVNULL
-    )
+    web = subprocess.Popen([*command, "app:app"], cwd=ROOT, env=environ, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):

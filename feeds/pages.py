@@ -208,10 +208,6 @@ class Paging:
         return f"{self.total} paper{'' if self.total == 1 else 's'}"
 
 
-# A search page counts its matches up to SEARCH_COUNT_LIMIT: no page past these can show any.
-SEARCH_PAGES = -(-SEARCH_COUNT_LIMIT // PAGE_SIZE)
-
-
 def _page_number(last: int = 10**9 - 1) -> int:
     raw = request.args.get("page", "1")
     number = whole_number(raw, 1, last)
@@ -220,6 +216,13 @@ def _page_number(last: int = 10**9 - 1) -> int:
             Response(f"page must be a whole number from 1 to {last}, not {raw[:20]!r}", status=400)
         )
     return number
+
+
+def _search_pages(svc: Service) -> int:
+    """Pages a search can fill: it shows its first SEARCH_COUNT_LIMIT papers, and one that
+    examines more than search_max_rows stops (422), so it never matches more."""
+    most = min(SEARCH_COUNT_LIMIT, svc.config.search_max_rows)
+    return max(1, -(-most // PAGE_SIZE))
 
 
 def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:
@@ -283,7 +286,7 @@ def search_page() -> Response | str:
             render_template("search.html", q=text, error=error, cards=None),
             status=400,
         )
-    number = _page_number(last=SEARCH_PAGES)  # before searching: a page no search can fill
+    number = _page_number(last=_search_pages(svc))  # before searching: no page past them
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
         counted = svc.search(query, SEARCH_COUNT_LIMIT + 1)

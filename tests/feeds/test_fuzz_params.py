@@ -116,6 +116,14 @@ def test_a_search_page_no_search_can_reach_answers_400_without_searching(
     assert len(searched) == 1
 
 
+def test_search_pages_stop_where_search_max_rows_stops_a_search(make_app, monkeypatch) -> None:
+    app = make_app(search_max_rows=60)  # at most 60 matches: 3 pages
+    searched = _no_search(app, monkeypatch)
+    response = app.test_client().get("/search", query_string={"q": "vit", "page": "4"})
+    assert response.status_code == 400 and b"from 1 to 3" in response.data
+    assert searched == []
+
+
 def test_the_last_search_page_links_to_no_page_past_it(client, shared_app, monkeypatch) -> None:
     svc = shared_app.extensions["paperfeed"]
     paper = svc.store.find_paper("1")

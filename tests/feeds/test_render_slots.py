@@ -159,3 +159,20 @@ def test_while_every_slot_renders_a_feed_of_the_generation_before_is_served(
         renders.release.set()
     now = client.get("/feeds/residual.rss")
     assert now.status_code == 200 and "<item>" in now.get_data(as_text=True)
+
+
+def test_with_allowed_hosts_a_flood_of_hosts_costs_one_render(make_app, monkeypatch) -> None:
+    """A host that is not allowed is answered from the first allowed host's cache entry:
+    40 hosts, one render (a lookup each), every link naming the allowed host."""
+    app = make_app(allowed_hosts="papers.example")
+    renders = HeldRenders(app.extensions["paperfeed"].store, monkeypatch)
+    renders.release.set()
+    client = app.test_client()
+    bodies = {
+        client.get(
+            "/feeds/residual.rss", headers={"Host": f"h{n}.example", "X-Forwarded-Host": f"x{n}"}
+        ).data
+        for n in range(40)
+    }
+    assert renders.calls == 1 and len(bodies) == 1
+    assert b"http://papers.example/feeds/residual.rss" in bodies.pop()

@@ -22,8 +22,17 @@ from logs import setup_logging
 from migrations import upgrade
 from progress import ProgressBars
 from refresh.pipeline import Refresher
+from refresh.redact import redact_url
 from refresh.schedule import schedule
-from settings import DEFAULT_CONFIG, Config, ConfigError, describe_settings, load_config, verify
+from settings import (
+    DEFAULT_CONFIG,
+    Config,
+    ConfigError,
+    describe_settings,
+    load_config,
+    require_canonical_host,
+    verify,
+)
 from store import Store, StoredPaper
 from topics import search
 from topics.analysis import Document
@@ -133,7 +142,6 @@ def _check_port(host: str, port: int) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web service under gunicorn with the Procfile's settings."""
     config = _config(args)  # fail here, with a clear message, before gunicorn starts
-    _store(config, ProgressBars()).dispose()
     env = dict(os.environ)
     env["PAPERFEED_MIGRATED"] = "1"  # just now: gunicorn's master need not (gunicorn.conf.py)
     if args.config:
@@ -145,6 +153,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env.setdefault("WEB_CONCURRENCY", str(args.workers))
     if not (env["PORT"].isascii() and env["PORT"].isdigit() and 0 < int(env["PORT"]) < 65536):
         raise UsageError(f"PORT={env['PORT']!r} is not a port number (1 to 65535)")
+    host = f"[{env['HOST']}]" if ":" in env["HOST"] else env["HOST"]
+    require_canonical_host(config, [f"{host}:{env['PORT']}"])
+    _store(config, ProgressBars()).dispose()
     _check_port(env["HOST"], int(env["PORT"]))
     print(
         f"paperfeed: serving {len(config.topics)} topics on http://{env['HOST']}:{env['PORT']}/",
@@ -214,7 +225,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{config.path}: {len(config.sources)} sources, {len(config.topics)} topics")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
-        print(f"  source {source.name} [{source.kind}] {source.url or source.path}{state}")
+        # Deploy logs keep what check prints (the README runs it before every reload).
+        location = redact_url(source.url) if source.url else source.path
+        print(f"  source {source.name} [{source.kind}] {location}{state}")
     for name, topic in config.topics.items():
         print(f"  topic {name}: {topic.query.text}\n      = {topic.query.describe()}")
         for hint in hints(topic.query):

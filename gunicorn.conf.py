@@ -24,22 +24,28 @@ graceful_timeout = 20
 keepalive = 5
 forwarded_allow_ips = "*"  # the platform's router sets X-Forwarded-*; ProxyFix reads them
 accesslog = os.environ.get("ACCESS_LOG") or None
+# gunicorn's default format with "-" for %(u)s: the Basic-auth user name is half a credential.
+access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _CHECK = """\
 import json, sys
 import settings
 try:
-    print(json.dumps(settings.checked_config()))
+    print(json.dumps(settings.checked_config(binds=json.loads(sys.argv[1]))))
 except settings.ConfigError as error:
     sys.exit(str(error))
 """
 
 
 def on_starting(server):
-    """In the master, before any worker: a broken config stops start-up, with its message."""
-    if not _adopt_checked_config(server.log):
-        sys.exit(2)
+    """In the master, before binding: a broken config stops start-up, with its message, and
+    so does an address other than loopback with neither base_url nor allowed_hosts (the
+    Procfile binds 0.0.0.0): every client's Host header would make its own links."""
+    mistake = _adopt_checked_config(server)
+    if mistake:
+        sys.exit(f"paperfeed: {mistake}")
     if os.environ.pop("PAPERFEED_MIGRATED", None) != "1":  # paperfeed serve has just done it
         _migrate(server.log)
     os.environ["PAPERFEED_MASTER_MIGRATES"] = "1"  # so workers do not (app.create_app)
@@ -47,7 +53,10 @@ def on_starting(server):
 
 def on_reload(server):
     """SIGHUP: workers start on the new config only if it loads; the schema follows the code."""
-    if _adopt_checked_config(server.log):
+    mistake = _adopt_checked_config(server)
+    if mistake:
+        server.log.error("paperfeed: %s; the workers keep the last good config", mistake)
+    else:
         _migrate(server.log)
 
 
@@ -67,23 +76,17 @@ def worker_exit(server, worker):
         svc.close()
 
 
-def _adopt_checked_config(log):
-    """Check the config file in a child process; on success the workers started from now on
-    read the checked text (settings.PINNED_*). Returns whether it loaded."""
+def _adopt_checked_config(server):
+    """Check the config file in a child process; when it loads, the workers started from now
+    on read the checked text (settings.PINNED_*). Returns what is wrong, else None."""
+    binds = json.dumps(list(server.cfg.bind))
     checked = subprocess.run(
-        [sys.executable, "-c", _CHECK], env=_child_env(), capture_output=True, text=True
+        [sys.executable, "-c", _CHECK, binds], env=_child_env(), capture_output=True, text=True
     )
     if checked.returncode != 0:
-        message = checked.stderr.strip() or f"exit code {checked.returncode}"
-        keeping = "PAPERFEED_CHECKED_CONFIG_TEXT" in os.environ
-        log.error(
-            "paperfeed: %s%s",
-            message,
-            "; workers keep the last good config" if keeping else "",
-        )
-        return False
+        return checked.stderr.strip() or f"checking the config failed ({checked.returncode})"
     os.environ.update(json.loads(checked.stdout))
-    return True
+    return None
 
 
 def _migrate(log):

@@ -8,11 +8,12 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 from __future__ import annotations
 
 import glob
+import ipaddress
 import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SourceConfig:
+    """One [[sources]] table. url is what may be shown: for a URL read from the environment
+    (url_env = "NAME") it is "$NAME", and the URL itself is secret_url, which nothing shows
+    (a token in a URL's path cannot be told from the path)."""
+
     name: str
     kind: str
     url: str | None = None
@@ -56,6 +61,8 @@ class SourceConfig:
     every_minutes: float | None = None
     enabled: bool = True
     days: int = 1
+    url_env: str | None = None
+    secret_url: str | None = field(default=None, repr=False)
     # Hours the same batch may be served before the source is stale; None: its kind's
     # default (refresh.health), 0: never stale.
     stale_hours: float | None = None
@@ -90,8 +97,8 @@ class Config:
     max_feed_items: int = setting(500, "largest ?limit= a feed accepts", minimum=1)
     base_url: str = setting(
         "",
-        "absolute URL the service is reached at (else taken from the request; set one of "
-        "base_url or allowed_hosts in production)",
+        "absolute URL the service is reached at (else taken from the request); serving on "
+        "an address other than loopback needs it or allowed_hosts",
     )
     allowed_hosts: str = setting(
         "",
@@ -126,6 +133,13 @@ class Config:
         1,
         "uncached searches one process runs at once; more answer 503 with Retry-After, so "
         "cached feeds and /healthz keep their threads",
+        minimum=1,
+    )
+    render_concurrency: int = setting(
+        2,
+        "uncached feed and page renders one process runs at once (readers of a feed being "
+        "rendered wait for it); more answer 503 with Retry-After, so cached feeds and "
+        "/healthz keep their threads",
         minimum=1,
     )
     search_in_processes: bool = setting(
@@ -221,8 +235,19 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 
 
 _TOP_LEVEL_KEYS = {"service", "sources", "topics"}
-_SOURCE_KEYS = {"name", "kind", "url", "path", "every_minutes", "enabled", "days", "stale_hours"}
+_SOURCE_KEYS = {
+    "name",
+    "kind",
+    "url",
+    "url_env",
+    "path",
+    "every_minutes",
+    "enabled",
+    "days",
+    "stale_hours",
+}
 MAX_STALE_HOURS = 24 * 366  # a year: a longer cadence is a typo
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC_KEYS = {"query", "title", "description"}
 
 
@@ -292,7 +317,9 @@ def load_config(
     if not isinstance(raw_topics, dict):
         problems.append(f"{config_path}: topics must be [topics.NAME] tables")
         raw_topics = {}
-    sources = [collect(_source, config_path, base, i, s) for i, s in enumerate(raw_sources)]
+    sources = [
+        collect(_source, config_path, base, i, s, environ) for i, s in enumerate(raw_sources)
+    ]
     topics = {n: collect(_topic, config_path, n, t) for n, t in raw_topics.items()}
     names = [s.get("name") for s in raw_sources if isinstance(s, dict)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
@@ -316,16 +343,19 @@ def _config_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]
     return Path(path or environ.get("PAPERFEED_CONFIG") or DEFAULT_CONFIG).resolve()
 
 
-def checked_config(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def checked_config(
+    environ: Mapping[str, str] | None = None, binds: Iterable[str] = ()
+) -> dict[str, str]:
     """The config file's path and text as PINNED_PATH / PINNED_TEXT, once the text loads as
-    a worker would load it; raises ConfigError saying what is wrong otherwise."""
+    a worker would load it and may serve on binds (require_canonical_host); raises
+    ConfigError saying what is wrong otherwise."""
     environ = dict(os.environ if environ is None else environ)
     for name in (PINNED_PATH, PINNED_TEXT):
         environ.pop(name, None)  # read the file as it is now, not the last good text
     path = _config_path(None, environ)
     text = _read_text(path)
     pinned = {PINNED_PATH: str(path), PINNED_TEXT: text}
-    load_config(environ={**environ, **pinned})
+    require_canonical_host(load_config(environ={**environ, **pinned}), binds)
     return pinned
 
 
@@ -366,6 +396,35 @@ def sqlite_relative_to(url: str, folder: Path) -> str:
     return match.group(1) + str(folder / match.group(2))
 
 
+def require_canonical_host(config: Config, binds: Iterable[str]) -> None:
+    """Refuse, in one line, to serve on an address other than loopback when neither base_url
+    nor allowed_hosts is set: links, and so cache entries, would follow whatever Host or
+    X-Forwarded-Host each client sends, and a new host per request makes every poll a
+    render. On 127.0.0.1 (the laptop default) links come from the request as they are."""
+    if config.base_url or config.allowed_hosts:
+        return
+    for bind in binds:
+        if not _loopback(bind):
+            raise ConfigError(
+                f"refusing to serve on {bind} without base_url or allowed_hosts (links would "
+                "follow any client's Host header): set PAPERFEED_BASE_URL=https://your.host "
+                "(or PAPERFEED_ALLOWED_HOSTS), or bind 127.0.0.1 (HOST=127.0.0.1)"
+            )
+
+
+def _loopback(bind: str) -> bool:
+    """A gunicorn bind (host:port, [v6]:port, host, unix:path) only this machine reaches."""
+    if bind.startswith("unix:"):
+        return True
+    host = bind.rpartition("]")[0].lstrip("[") if bind.startswith("[") else bind.split(":")[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
+
+
 def verify(config: Config) -> list[str]:
     """What a valid config would still trip on at the first refresh: sources whose path
     matches no file, and a config with nothing to do."""
@@ -385,7 +444,9 @@ def _missing_paths(config_path: Path, sources: Sequence[SourceConfig]) -> list[s
     ]
 
 
-def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig:
+def _source(
+    config_path: Path, base: Path, index: int, raw: Any, environ: Mapping[str, str]
+) -> SourceConfig:
     where = f"{config_path}: [[sources]] #{index + 1}"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table")
@@ -402,21 +463,24 @@ def _source(config_path: Path, base: Path, index: int, raw: Any) -> SourceConfig
             f"{where}: unknown keys {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(_SOURCE_KEYS))})"
         )
-    url, path = raw.get("url"), raw.get("path")
-    if bool(url) == bool(path):
-        raise ConfigError(f"{where}: give exactly one of url or path")
-    if url and not re.match(r"^https?://", url):
+    url, url_env, path = raw.get("url"), raw.get("url_env"), raw.get("path")
+    if [bool(url), bool(url_env), bool(path)].count(True) != 1:
+        raise ConfigError(f"{where}: give exactly one of url, url_env or path")
+    if url and not (isinstance(url, str) and _is_http(url)):
         raise ConfigError(f"{where}: url must be http(s); use path for local files")
+    secret_url = _url_from_environment(where, url_env, environ) if url_env else None
     if path:
         path = str((base / path).resolve()) if not os.path.isabs(path) else path
     return SourceConfig(
         name=name,
         kind=kind,
-        url=url,
+        url=f"${url_env}" if url_env else url,
         path=path,
         every_minutes=float(raw["every_minutes"]) if raw.get("every_minutes") else None,
         enabled=bool(raw.get("enabled", True)),
         days=max(1, int(raw.get("days", 1))),
+        url_env=url_env or None,
+        secret_url=secret_url,
         stale_hours=_stale_hours(where, raw.get("stale_hours")),
     )
 
@@ -432,6 +496,26 @@ def _stale_hours(where: str, value: Any) -> float | None:
             f"{MAX_STALE_HOURS} (a year)"
         )
     return float(value)
+
+
+def _is_http(url: str) -> bool:
+    return re.match(r"^https?://", url) is not None
+
+
+def _url_from_environment(where: str, name: object, environ: Mapping[str, str]) -> str:
+    """The URL in the environment variable name, checked like a url; a message about it
+    never quotes its value (a secret)."""
+    if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+        raise ConfigError(f"{where}: url_env must name an environment variable, like FEED_URL")
+    value = environ.get(name, "").strip()
+    if not value:
+        state = "is empty" if name in environ else "is not set"
+        raise ConfigError(f"{where}: url_env: ${name} {state}; set it to the source's http(s) URL")
+    if not _is_http(value):
+        raise ConfigError(
+            f"{where}: url_env: ${name} must hold an http(s) URL (its value is not shown)"
+        )
+    return value
 
 
 def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:

@@ -115,11 +115,24 @@ class FeedCache:
                 self._entries.setdefault(key, (entry, cost))
         return entry
 
-    def drop(self, stale: Callable[[Hashable], bool]) -> None:
-        """Forget the bodies whose keys are stale (of a past generation)."""
+    def drop(
+        self,
+        stale: Callable[[Hashable], bool],
+        keep_as: Callable[[Hashable], Hashable | None] = lambda key: None,
+    ) -> None:
+        """Forget the bodies whose keys are stale (of a past generation), but keep each one
+        under keep_as(key) when that gives a key (the last body of a feed, for when it
+        cannot be rendered again at once)."""
         with self._lock:
             for key in [k for k in self._entries if stale(k)]:
-                del self._entries[key]
+                entry, cost = self._entries.pop(key)
+                kept = keep_as(key)
+                if kept is not None:
+                    self._entries[kept] = (entry, cost - key_size(key) + key_size(kept))
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._entries)

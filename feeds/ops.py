@@ -3,6 +3,7 @@ POST /admin/refresh; and the answer to a request the database failed."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 from datetime import UTC, datetime, timedelta
@@ -100,12 +101,12 @@ def status() -> Response:
             "refresh_minutes": svc.config.refresh_minutes,
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
-            "lease": {"holder": lease[0], "expires": _iso(lease[1])} if lease else None,
+            "lease": _lease(lease),
             "database": svc.database.as_json(),
             "refresh_failure": _failure(svc),
             "recent_refreshes": [
                 {
-                    "holder": r["holder"],
+                    "holder": holder_id(r["holder"]),
                     "started": _iso(r["started"]),
                     "finished": _iso(r["finished"]),
                     "sources": r["sources"],
@@ -116,6 +117,19 @@ def status() -> Response:
             "sources": sources,
         }
     )
+
+
+def _lease(held: tuple[str, datetime] | None) -> dict[str, Any] | None:
+    """That a refresh holds the lease, until when, and who as an opaque id (the same in
+    recent_refreshes): /status is public, a host name and pid are not."""
+    if held is None:
+        return None
+    return {"held": True, "id": holder_id(held[0]), "expires": _iso(held[1])}
+
+
+def holder_id(holder: str) -> str:
+    """A short id of a lease holder (host:pid:random) that tells nothing of its host."""
+    return hashlib.sha256(holder.encode()).hexdigest()[:8]
 
 
 def _failure(svc: Service) -> dict[str, Any] | None:

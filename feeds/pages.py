@@ -5,7 +5,9 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 
 from __future__ import annotations
 
+import functools
 import shlex
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,18 @@ CHART_WEEKS = 52
 CARD_AUTHORS = 3  # a card names this many authors, then "and N more"
 
 
+def rendered(view: Callable[..., T]) -> Callable[..., T]:
+    """A page view that runs in one of the process's render slots (all taken: 503), like an
+    uncached feed: pages read the database and render on every request."""
+
+    @functools.wraps(view)
+    def in_a_slot(*args: object, **kwargs: object) -> T:
+        with service().render_slot():
+            return view(*args, **kwargs)
+
+    return in_a_slot
+
+
 def _feed_links(name: str) -> dict[str, str]:
     return {fmt: absolute("feeds.feed", name=name, fmt=fmt) for fmt in render.FORMATS}
 
@@ -44,6 +58,7 @@ def _feed_links(name: str) -> dict[str, str]:
 
 
 @pages.route("/")
+@rendered
 def index() -> str:
     svc = service()
     summaries = _per_generation(svc, ("summaries",), svc.store.topic_summaries)
@@ -195,12 +210,21 @@ class Paging:
         return f"{self.total} paper{'' if self.total == 1 else 's'}"
 
 
-def _page_number() -> int:
+def _page_number(last: int = 10**9 - 1) -> int:
     raw = request.args.get("page", "1")
-    number = whole_number(raw, 1, 10**9 - 1)
+    number = whole_number(raw, 1, last)
     if number is None:
-        abort(Response(f"page must be a whole number from 1 up, not {raw[:20]!r}", status=400))
+        abort(
+            Response(f"page must be a whole number from 1 to {last}, not {raw[:20]!r}", status=400)
+        )
     return number
+
+
+def _search_pages(svc: Service) -> int:
+    """Pages a search can fill: it shows its first SEARCH_COUNT_LIMIT papers, and one that
+    examines more than search_max_rows stops (422), so it never matches more."""
+    most = min(SEARCH_COUNT_LIMIT, svc.config.search_max_rows)
+    return max(1, -(-most // PAGE_SIZE))
 
 
 def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:
@@ -225,6 +249,7 @@ def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: 
 
 
 @pages.route("/topics/<name>")
+@rendered
 def topic_page(name: str) -> str:
     svc = service()
     topic = svc.config.topics.get(name)
@@ -232,6 +257,8 @@ def topic_page(name: str) -> str:
         abort(404)
     number = _page_number()
     total = _per_generation(svc, ("size", name), lambda: svc.store.topic_size(name))
+    if number > 1 and (number - 1) * PAGE_SIZE >= total:
+        abort(404)  # past the last page: nothing to read
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
     marker = Highlighter(topic.query)
@@ -261,7 +288,7 @@ def search_page() -> Response | str:
             render_template("search.html", q=text, error=error, cards=None),
             status=400,
         )
-    number = _page_number()
+    number = _page_number(last=_search_pages(svc))  # before searching: no page past them
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
         counted = svc.search(query, SEARCH_COUNT_LIMIT + 1)
@@ -271,8 +298,9 @@ def search_page() -> Response | str:
             status=422,
         )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
-    window = counted[start : start + PAGE_SIZE]
-    has_more = start + PAGE_SIZE < len(counted)
+    shown = counted[:SEARCH_COUNT_LIMIT]  # the one past it only says "more than"
+    window = shown[start : start + PAGE_SIZE]
+    has_more = start + PAGE_SIZE < len(shown)
     paging = _paging(number, total, len(window), has_more, q=text)
     marker = Highlighter(query)
     links = {
@@ -301,14 +329,36 @@ def _with_matches(paper: StoredPaper, matched: list[tuple[str, str]]) -> StoredP
 
 # ---- why does a paper match ------------------------------------------------------------------
 
+PAPER_NUMBER_MAX = 2**63 - 1  # the largest id a database column holds
+PAPER_REF_CHARS = 600  # an item id holds at most 500 characters, a DOI 200
+
+
+def paper_ref(ref: str) -> bool:
+    """Whether ref is something the store can look a paper up by. A number it reads as a
+    paper's id must be ASCII digits in range: "²" is a digit to str.isdigit() and not to
+    int(), and 30 nines overflow SQLite's integers."""
+    if len(ref) > PAPER_REF_CHARS or any(unicodedata.category(c) == "Cc" for c in ref):
+        return False
+    return not ref.isdigit() or whole_number(ref, 0, PAPER_NUMBER_MAX) is not None
+
 
 @pages.route("/why")
+@rendered
 def why() -> Response | str:
     """What a rule means for one paper: the words that matched, or what kept it out."""
     svc = service()
     name, text, ref = request.args.get("topic"), request.args.get("q"), request.args.get("paper")
     if not ref or not (name or text):
         abort(Response("give paper= and topic= or q=", status=400))
+    if not paper_ref(ref):
+        abort(
+            Response(
+                "paper must be an arXiv id, a DOI, a GUID or a paper number "
+                f"(ASCII digits up to {PAPER_NUMBER_MAX}), in {PAPER_REF_CHARS} characters "
+                "at most, without control characters",
+                status=400,
+            )
+        )
     query: Query
     if name:
         topic = svc.config.topics.get(name)

@@ -21,7 +21,7 @@ from flask import (
 from feeds import render
 from feeds.cache import CachedFeed
 from feeds.conditional import answer
-from feeds.service import SearchBusy, Service
+from feeds.service import RenderBusy, SearchBusy, Service
 from topics.query import QueryError
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
@@ -45,7 +45,7 @@ def absolute(endpoint: str, **values: str) -> str:
 # ---- feeds ------------------------------------------------------------------------------
 
 
-_DIGITS = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def whole_number(raw: str, low: int, high: int) -> int | None:
@@ -99,7 +99,7 @@ def feed(name: str, fmt: str) -> Response:
         )
         return CachedFeed.of(fmt, info, svc.store.topic_items(name, limit))
 
-    return _send(svc, fmt, svc.cache.get_or_build(key, build))
+    return _send(svc, fmt, svc.feed(key, build))
 
 
 def topic_key(
@@ -157,10 +157,16 @@ def search_busy(_error: SearchBusy) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def busy_answer() -> tuple[int, list[tuple[str, str]], bytes]:
-    """Every uncached-search slot is taken (setting search_concurrency): come back soon.
-    The route and the fast path both answer so."""
-    body = json.dumps({"error": "too many searches at once; try again in a few seconds"})
+@bp.app_errorhandler(RenderBusy)
+def render_busy(_error: RenderBusy) -> Response:
+    status, headers, body = busy_answer("renders")
+    return Response(body, status=status, headers=headers)
+
+
+def busy_answer(what: str = "searches") -> tuple[int, list[tuple[str, str]], bytes]:
+    """Every slot of its kind is taken (settings search_concurrency, render_concurrency):
+    come back soon. The routes and the fast path all answer so."""
+    body = json.dumps({"error": f"too many {what} at once; try again in a few seconds"})
     headers = [
         ("Content-Type", "application/json"),
         ("Retry-After", "2"),

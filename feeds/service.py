@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -74,6 +75,22 @@ class SearchBusy(Exception):
     """Every uncached-search slot of this process is taken."""
 
 
+class RenderBusy(Exception):
+    """Every render slot of this process is taken (setting render_concurrency)."""
+
+
+def _previous(key: Hashable) -> Hashable | None:
+    """Where a topic feed's body is kept once its generation has passed: its key without
+    the generation (keys end with it), so the next generation's key finds it."""
+    if isinstance(key, tuple) and key and key[0] == "topic":
+        return ("previous", *key[1:-1])
+    return None
+
+
+# How long a request for a feed that another thread is rendering waits for its body.
+RENDER_WAIT_SECONDS = 10.0
+
+
 @dataclass
 class Service:
     config: Config
@@ -89,11 +106,15 @@ class Service:
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _searches: threading.BoundedSemaphore = field(init=False)
+    _renders: threading.BoundedSemaphore = field(init=False)
+    _rendering: dict[Hashable, threading.Event] = field(default_factory=dict)
+    _rendering_lock: threading.Lock = field(default_factory=threading.Lock)
     search_pool: SearchPool | None = field(init=False)
 
     def __post_init__(self) -> None:
         slots = max(1, self.config.search_concurrency)
         self._searches = threading.BoundedSemaphore(slots)
+        self._renders = threading.BoundedSemaphore(max(1, self.config.render_concurrency))
         self.search_pool = None
         if self.config.search_in_processes:
             self.search_pool = SearchPool(self.config.database_url, slots)
@@ -143,7 +164,7 @@ class Service:
             return
         self.database.succeeded()
         if current != self._generation or topics != self._topic_generations:
-            self.cache.drop(lambda key: self._stale(key, current, topics))
+            self.cache.drop(lambda key: self._stale(key, current, topics), keep_as=_previous)
             self.metrics.generation.set(current)
         self._generation, self._topic_generations = current, topics
         self._checked_at = now
@@ -157,7 +178,7 @@ class Service:
     def _stale(key: Hashable, store: int, topics: dict[str, int]) -> bool:
         """Cache keys end with the generation they were built at: the topic's for topic
         feeds, the store's for everything else."""
-        if not isinstance(key, tuple):
+        if not isinstance(key, tuple) or key[0] == "previous":
             return False
         if key[0] == "topic":
             return bool(key[-1] != topics.get(key[1], 0))
@@ -188,6 +209,60 @@ class Service:
             raise SearchBusy from error  # its process died twice running it: try again soon
         finally:
             self._searches.release()
+
+    @contextmanager
+    def render_slot(self) -> Iterator[None]:
+        """One of render_concurrency slots for an uncached render, or RenderBusy at once: a
+        flood of cache misses (new hosts, new limits, pages) must not take every thread
+        that serves cached feeds and /healthz."""
+        if not self._renders.acquire(blocking=False):
+            raise RenderBusy
+        try:
+            yield
+        finally:
+            self._renders.release()
+
+    def feed(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
+        """The cached body of key, else build() in a render slot, once for every thread
+        asking: those that come while it renders wait for its body instead of rendering it
+        again (right after a new generation, every poll of a feed misses at once). When
+        every slot is taken, the feed's body of the generation before, if kept (a refresh
+        changes many feeds at once); else RenderBusy."""
+        try:
+            return self._render_once(key, build)
+        except RenderBusy:
+            kept = _previous(key)
+            previous = None if kept is None else self.cache.peek(kept)
+            if previous is None:
+                raise
+            return previous
+
+    def _render_once(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
+        cached = self.cache.peek(key)
+        if cached is not None:
+            return cached
+        with self._rendering_lock:
+            pending = self._rendering.get(key)
+            mine = pending is None
+            if pending is None:
+                pending = self._rendering[key] = threading.Event()
+        if not mine:
+            pending.wait(RENDER_WAIT_SECONDS)
+            cached = self.cache.peek(key)
+            if cached is not None:
+                return cached  # else it failed, or was too large to keep: render it here
+        try:
+            with self.render_slot():
+                rendered = self.cache.get_or_build(key, build)
+            kept = _previous(key)
+            if kept is not None:
+                self.cache.forget(kept)  # the current body serves from now on
+            return rendered
+        finally:
+            if mine:
+                with self._rendering_lock:
+                    del self._rendering[key]
+                pending.set()
 
     def search_slot_free(self) -> bool:
         """Whether an uncached search could start now; only a hint, as another thread may

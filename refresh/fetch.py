@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,11 +28,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
-from refresh.redact import redact_text, redact_url
+from refresh.locations import SecretLocation
+from refresh.redact import hiding, redact_text, redact_url
 
 log = logging.getLogger("paperfeed.fetch")
 
@@ -211,7 +212,9 @@ class Fetcher:
         self._arxiv_lock = threading.Lock()
         retry = _DeadlineRetry(
             total=retries,
-            connect=retries,
+            # Only 429 and 5xx are retried (README): a refused connection or a host name that
+            # does not resolve (offline, a typo) fails at once instead of after the backoff.
+            connect=0,
             read=0,  # a server that hung once will hang again: fail within read_timeout
             status=retries,
             backoff_factor=backoff,
@@ -232,12 +235,32 @@ class Fetcher:
         self, location: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> Fetched:
         """Read a URL (conditionally) or a local file; raise FetchError on any failure."""
+        if isinstance(location, SecretLocation):
+            return self._fetch_secret(location, etag, last_modified)
         scheme = urlsplit(location).scheme.lower()
         if scheme in ("http", "https"):
             return self._fetch_url(location, etag, last_modified)
         if scheme in ("", "file") or len(scheme) == 1:  # C:\... on Windows
             return self._read_file(location, etag)
         raise FetchError(f"{redact_url(location)}: only http(s) URLs and local paths can be read")
+
+    def _fetch_secret(
+        self, location: SecretLocation, etag: str | None, last_modified: str | None
+    ) -> Fetched:
+        """A URL from the environment: its errors and the log lines of its fetch (urllib3's
+        too) name it "$NAME", and no error that quotes it leaves this method."""
+        if not location.target.lower().startswith(("http://", "https://")):
+            raise FetchError(f"{location}: only http(s) URLs can be read")
+        with hiding(location.target, str(location)):
+            try:
+                fetched = self._fetch_url(location.target, etag, last_modified)
+            except FetchError:
+                raise
+            except Exception as error:  # its message may quote the URL: never pass it on
+                raise FetchError(
+                    f"{location}: {redact_text(f'{type(error).__name__}: {error}')}"
+                ) from None
+        return replace(fetched, location=str(location))
 
     def _read_file(self, location: str, etag: str | None) -> Fetched:
         path = Path(location.removeprefix("file://"))
@@ -271,7 +294,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         self._pace_arxiv(urlsplit(url).hostname or "")
         deadline = Deadline(self.deadline)
-        shown = redact_url(url)  # what errors and logs may say: no credentials, no query
+        shown = redact_url(url)  # what errors and logs may say: no credentials
         with deadline:
             token = _current_deadline.set(deadline)
             try:
@@ -359,5 +382,15 @@ def _reason(error: Exception) -> str:
     if isinstance(error, requests.exceptions.RetryError):
         return redact_text(f"gave up after retries ({error})")
     if isinstance(error, requests.ConnectionError):
-        return "could not connect"
+        return f"could not connect{_connect_failure(reason)}"
     return redact_text(str(error)) or type(error).__name__
+
+
+def _connect_failure(reason: object) -> str:
+    """Why a connection failed, when the socket says: " (connection refused)"."""
+    if isinstance(reason, NameResolutionError):
+        return " (host name not found)"
+    cause = getattr(reason, "__cause__", None) or getattr(reason, "__context__", None)
+    if isinstance(cause, ConnectionRefusedError):
+        return " (connection refused)"
+    return ""

@@ -118,7 +118,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def start_gunicorn(env: dict[str, str], log: Any, *options: str) -> subprocess.Popen[bytes]:
-    """The Procfile's web process: gunicorn with gunicorn.conf.py, serving app:app."""
+    """The Procfile's web process: gunicorn with gunicorn.conf.py, serving app:app; on
+    127.0.0.1 unless env says HOST (a public address needs base_url or allowed_hosts)."""
+    env = {"HOST": "127.0.0.1", **env}
     return subprocess.Popen(
         [
             sys.executable,

@@ -37,6 +37,7 @@ def environment(pg_url: str, config: Path, **extra: str) -> dict[str, str]:
         "DATABASE_URL": pg_url,
         "PAPERFEED_CONFIG": str(config),
         "PYTHONPATH": str(ROOT),
+        "HOST": "127.0.0.1",  # the Procfile's 0.0.0.0 would need base_url
         **extra,
     }
 

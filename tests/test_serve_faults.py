@@ -93,7 +93,7 @@ def test_a_reload_with_a_broken_rule_keeps_serving_the_last_good_config(tmp_path
         assert server.poll() is None, "the master stopped"
         log = (tmp_path / "serve.log").read_text()
         assert "topic 'residual', column 19" in log
-        assert "workers keep the last good config" in log
+        assert "the workers keep the last good config" in log
         assert "Worker failed to boot" not in log
         # A good config is taken at the next reload.
         _write_config(tmp_path, topics=TOPICS + "\n[topics.vit]\nquery = 'vit'\n")

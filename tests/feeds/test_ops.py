@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -15,7 +16,7 @@ from alembic.migration import MigrationContext
 
 from logs import JsonFormatter
 from migrations import upgrade
-from refresh.pipeline import LEASE
+from refresh.pipeline import LEASE, Refresher
 from store import Store
 from store.schema import in_core_schema, metadata
 from tests.helpers import ROOT, refresh, wait_for
@@ -34,6 +35,23 @@ def test_status_tells_sources_lease_generation_and_age(app, client) -> None:
     assert source["last_success"] and source["next_run"] > source["last_refresh"]
     assert status["recent_refreshes"][0]["sources"] == 1
     assert status["recent_refreshes"][0]["new_papers"] == 431
+
+
+def test_status_says_a_lease_is_held_without_naming_host_or_pid(app, client) -> None:
+    """/status is public: it tells that a refresh holds the lease, until when, and an id
+    that matches its run in recent_refreshes; not the holder's host name and pid."""
+    svc = app.extensions["paperfeed"]
+    holder = "web-7.internal.example:4242:ab12cd34"
+    Refresher(svc.config, svc.store, holder=holder).run(force=True)
+    assert svc.store.acquire_lease(LEASE, holder, timedelta(minutes=1))
+    response = client.get("/status")
+    status = response.get_json()
+    lease = status["lease"]
+    assert lease["held"] is True and lease["expires"]
+    assert re.fullmatch(r"[0-9a-f]{8}", lease["id"]), lease
+    assert status["recent_refreshes"][0]["holder"] == lease["id"]
+    text = response.get_data(as_text=True)
+    assert "web-7" not in text and "4242" not in text and "ab12cd34" not in text
 
 
 def test_metrics_in_prometheus_format(app, client) -> None:

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from werkzeug import Request, Response
 
-from tests.helpers import FIXTURES, LISTINGS, refresh, serve_file, toml_sources
+from tests.helpers import FIXTURES, LISTINGS, free_port, refresh, serve_file, toml_sources
 
 FAST = "retries = 2\nbackoff_seconds = 0.01\nconnect_timeout = 2\nread_timeout = 1\n"
 
@@ -258,3 +258,28 @@ def test_requests_to_arxiv_hosts_are_spaced_out() -> None:
         assert time.monotonic() - started < 0.4
         fetcher.fetch("https://export.arxiv.org/api/query")
         assert time.monotonic() - started >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [("refused", "connection refused"), ("unresolvable", "host name not found")],
+)
+def test_connection_errors_fail_at_once_without_retries(where: str, says: str) -> None:
+    """The README retries 429 and 5xx only: a refused connection or a name that does not
+    resolve (offline, a typo) fails on the first attempt with one line, not after backoff
+    (3 retries of a 2 s backoff would wait 0 + 4 + 8 s)."""
+    from refresh.fetch import Fetcher, FetchError
+
+    url = (
+        f"http://127.0.0.1:{free_port()}/feed"
+        if where == "refused"
+        else "http://nonexistent.invalid/feed"
+    )
+    fetcher = Fetcher(retries=3, backoff=2.0, connect_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(url)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5, f"took {elapsed:.1f} s: retried with backoff"
+    message = str(caught.value)
+    assert message == f"{url}: could not connect ({says})", message

@@ -117,6 +117,34 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@contextmanager
+def serving(
+    arguments: list[str], folder: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`paperfeed <arguments>` running in folder (its output in serve.log) for the block."""
+    with (folder / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [PAPERFEED, *arguments], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def synthetic_rss(count: int, first: int = 0) -> str:
+    """An RSS listing of count papers numbered from first, the newest (highest) first."""
+    items = "".join(
+        f"<item><title>Synthetic paper {n} on wombat graphs</title>"
+        f"<link>https://example.org/papers/{n}</link><guid>urn:synthetic:{n}</guid>"
+        f"<description>Abstract {n}: residual networks for wombat graphs.</description></item>"
+        for n in reversed(range(first, first + count))
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>s</title>'
+    return f"{head}{items}</channel></rss>"
+
+
 def start_gunicorn(env: dict[str, str], log: Any, *options: str) -> subprocess.Popen[bytes]:
     """The Procfile's web process: gunicorn with gunicorn.conf.py, serving app:app; on
     127.0.0.1 unless env says HOST (a public address needs base_url or allowed_hosts)."""

@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import feedparser
@@ -18,7 +16,7 @@ import requests
 
 from progress import ProgressBars
 from settings import load_config
-from tests.helpers import LISTINGS, PAPERFEED, free_port, run, toml_sources, wait_for
+from tests.helpers import LISTINGS, PAPERFEED, free_port, run, serving, toml_sources, wait_for
 
 
 def test_refresh_then_refresh_again_stores_nothing_new(tmp_path, write_config) -> None:
@@ -88,22 +86,6 @@ def test_serve_on_the_embedded_default_offline_within_seconds(tmp_path) -> None:
         index = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
         assert "Residual connections" in index and "/feeds/residual.atom" in index
         assert (tmp_path / "paperfeed.db").exists()
-
-
-@contextmanager
-def serving(
-    arguments: list[str], folder: Path, env: dict[str, str]
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`paperfeed <arguments>` running in folder (its output in serve.log) for the block."""
-    with (folder / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [PAPERFEED, *arguments], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
 
 
 def test_unreachable_sources_show_as_failing_and_the_rest_is_served(tmp_path, write_config) -> None:

@@ -13,15 +13,14 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.helpers import LISTINGS, PAPERFEED, free_port, toml_sources, wait_for
+from tests.helpers import LISTINGS, free_port, serving, toml_sources, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,23 +37,10 @@ def _write_config(folder: Path, topics: str = TOPICS, database: str = "sqlite://
     return path
 
 
-@contextmanager
-def _serving(folder: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    environ = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
-    environ.pop("DATABASE_URL", None)
-    with (folder / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [PAPERFEED, "--config", str(folder / "paperfeed.toml"), "serve"],
-            cwd=folder,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield server
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+def _serving(folder: Path, port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env.pop("DATABASE_URL", None)
+    return serving(["--config", str(folder / "paperfeed.toml"), "serve"], folder, env)
 
 
 def _workers(master: int) -> set[int]:

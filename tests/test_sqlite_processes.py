@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import LISTINGS, PAPERFEED, SEED_COUNTS, free_port, toml_sources, wait_for
+from tests.helpers import (
+    LISTINGS,
+    PAPERFEED,
+    SEED_COUNTS,
+    free_port,
+    serving,
+    toml_sources,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -77,37 +85,26 @@ def test_serve_and_cli_on_one_sqlite_file_lose_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2"}
     env.pop("DATABASE_URL", None)
     base = f"http://127.0.0.1:{port}"
-    with (tmp_path / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [PAPERFEED, "--config", str(tmp_path / "paperfeed.toml"), "serve"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(lambda: requests.get(f"{base}/status", timeout=2).ok, 60, "the server")
-            for name in names[1:]:
-                shutil.copy(LISTINGS / name, listings / name)
-                assert _cli(tmp_path, "preview", "resnet*").returncode == 0
-                assert _cli(tmp_path, "explain", "residual").returncode == 0
-                # 3: the server's timer holds the lease right now; try again.
-                refreshed = wait_for(lambda: _refreshed(tmp_path), 60, "a CLI refresh")
-                expected = int(re.search(r"(\d+) papers stored", refreshed)[1])  # type: ignore[index]
-                # Every committed write is visible to every worker within the check interval.
-                deadline = time.monotonic() + CHECK_SECONDS + 5
-                seen = set()
-                while time.monotonic() < deadline and seen != {expected}:
-                    seen = {
-                        requests.get(f"{base}/status", timeout=5).json()["papers"]
-                        for _ in range(6)  # two workers: ask a few times
-                    }
-                assert seen == {expected}, f"after {name}: the server saw {seen}, not {expected}"
-                for worker in [server.pid, *_children(server.pid)]:
-                    assert not _deleted_store_files(worker), f"pid {worker} lost the WAL"
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with serving(["--config", str(tmp_path / "paperfeed.toml"), "serve"], tmp_path, env) as server:
+        wait_for(lambda: requests.get(f"{base}/status", timeout=2).ok, 60, "the server")
+        for name in names[1:]:
+            shutil.copy(LISTINGS / name, listings / name)
+            assert _cli(tmp_path, "preview", "resnet*").returncode == 0
+            assert _cli(tmp_path, "explain", "residual").returncode == 0
+            # 3: the server's timer holds the lease right now; try again.
+            refreshed = wait_for(lambda: _refreshed(tmp_path), 60, "a CLI refresh")
+            expected = int(re.search(r"(\d+) papers stored", refreshed)[1])  # type: ignore[index]
+            # Every committed write is visible to every worker within the check interval.
+            deadline = time.monotonic() + CHECK_SECONDS + 5
+            seen = set()
+            while time.monotonic() < deadline and seen != {expected}:
+                seen = {
+                    requests.get(f"{base}/status", timeout=5).json()["papers"]
+                    for _ in range(6)  # two workers: ask a few times
+                }
+            assert seen == {expected}, f"after {name}: the server saw {seen}, not {expected}"
+            for worker in [server.pid, *_children(server.pid)]:
+                assert not _deleted_store_files(worker), f"pid {worker} lost the WAL"
     with sqlite3.connect(tmp_path / "store.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT count(*) FROM papers").fetchone() == (expected,)

@@ -17,22 +17,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PAPERFEED, toml_sources, wait_for
+from tests.helpers import PAPERFEED, synthetic_rss, toml_sources, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def synthetic_rss(count: int, first: int = 0) -> str:
-    """An RSS listing of count papers, the newest (highest number) first."""
-    items = "".join(
-        f"<item><title>Synthetic paper {n} on wombat graphs</title>"
-        f"<link>https://example.org/papers/{n}</link><guid>urn:synthetic:{n}</guid>"
-        f"<description>Abstract {n}: residual networks for wombat graphs.</description></item>"
-        for n in reversed(range(first, first + count))
+def _big_then_small(folder: Path, papers: int) -> tuple[Path, Path]:
+    """A config of two feed sources on a store in folder: "big" (papers, in big.rss), then
+    "small" (3 papers). Returns big.rss and the config."""
+    big, small = folder / "big.rss", folder / "small.rss"
+    big.write_text(synthetic_rss(papers))
+    small.write_text(synthetic_rss(3, first=100_000))
+    sources = toml_sources(
+        {"name": "big", "kind": "feed", "path": str(big)},
+        {"name": "small", "kind": "feed", "path": str(small)},
     )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>s</title>{items}</channel></rss>'
-    )
+    config = folder / "paperfeed.toml"
+    config.write_text(f"[service]\ndatabase_url = 'sqlite:///store.db'\n\n{sources}\n")
+    return big, config
 
 
 def _stored(database: Path) -> int:
@@ -46,16 +48,8 @@ def _stored(database: Path) -> int:
 
 
 def test_a_refresh_killed_twenty_times_keeps_its_batches_and_finishes(tmp_path: Path) -> None:
-    listing, other = tmp_path / "listing.rss", tmp_path / "other.rss"
     total = 2000
-    listing.write_text(synthetic_rss(total))
-    other.write_text(synthetic_rss(3, first=100_000))
-    sources = toml_sources(
-        {"name": "big", "kind": "feed", "path": str(listing)},
-        {"name": "small", "kind": "feed", "path": str(other)},
-    )
-    config = tmp_path / "paperfeed.toml"
-    config.write_text(f"[service]\ndatabase_url = 'sqlite:///store.db'\n\n{sources}\n")
+    listing, config = _big_then_small(tmp_path, total)
     database = tmp_path / "store.db"
     command = [PAPERFEED, "--config", str(config), "refresh", "--verbose"]
     chance = random.Random(20)
@@ -85,15 +79,7 @@ def test_a_refresh_killed_twenty_times_keeps_its_batches_and_finishes(tmp_path: 
 
 def test_every_source_gets_its_turn_when_refreshes_keep_dying(tmp_path: Path) -> None:
     """The source a killed refresh was writing goes last next time, so the others are read."""
-    big, small = tmp_path / "big.rss", tmp_path / "small.rss"
-    big.write_text(synthetic_rss(4000))
-    small.write_text(synthetic_rss(3, first=100_000))
-    sources = toml_sources(
-        {"name": "big", "kind": "feed", "path": str(big)},
-        {"name": "small", "kind": "feed", "path": str(small)},
-    )
-    config = tmp_path / "paperfeed.toml"
-    config.write_text(f"[service]\ndatabase_url = 'sqlite:///store.db'\n\n{sources}\n")
+    _, config = _big_then_small(tmp_path, 4000)
     database = tmp_path / "store.db"
     command = [PAPERFEED, "--config", str(config), "refresh"]
     started_before = None

@@ -21,8 +21,7 @@ from migrations import upgrade
 from refresh.pipeline import Refresher
 from settings import load_config
 from store import Store
-from tests.helpers import PAPERFEED, toml_sources
-from tests.refresh.test_killed import synthetic_rss
+from tests.helpers import PAPERFEED, synthetic_rss, toml_sources
 
 pytestmark = pytest.mark.slow
 PAPERS = 4000

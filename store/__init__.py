@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store.coordination import CoordinationStore, Validators
+from store.coordination import CoordinationStore, LeaseState, Validators
 from store.engine import StoreError, engine_url, make_engine
 from store.fencing import LeaseLost
 from store.index import IndexStore
@@ -21,6 +21,7 @@ from store.records import Matches, SourceState, StoredPaper, TopicSummary, Upser
 
 __all__ = [
     "LeaseLost",
+    "LeaseState",
     "Matches",
     "SearchReader",
     "SourceState",

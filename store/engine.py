@@ -6,15 +6,19 @@ SQLite errors below count as such too. A connection SQLite opened while the file
 written stays read-only for its whole life, so without this a moment of read-only disk
 (a remount, permissions, an immutable flag) broke every later refresh of the process: such a
 connection is noted when opened, and replaced at checkout once the file is writable again.
+
+On PostgreSQL the lease statements wait for a lock only so long (bounded_waits).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -22,6 +26,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 # pool exhausted); the web layer serves what it has cached instead. Not programming errors:
 # those stay 500s.
 StoreError = (OperationalError, InterfaceError, PoolTimeout)
+
+# How long (ms) a lease statement waits for a lock, and runs in all, on PostgreSQL. A lease
+# row locked longer belongs to a transaction that does not end (its process stopped).
+LEASE_LOCK_WAIT_MS = 2_000
+LEASE_STATEMENT_MS = 5_000
 
 # SQLite errors after which this connection should not be used again.
 _SQLITE_BROKEN = (
@@ -123,3 +132,39 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
             dbapi_connection.commit()
 
     return engine
+
+
+@contextmanager
+def bounded_waits(conn: Connection) -> Iterator[None]:
+    """The block's statements, on PostgreSQL, wait at most LEASE_LOCK_WAIT_MS for a lock
+    and run at most LEASE_STATEMENT_MS; the transaction's own limits apply again after it.
+    (SQLite waits its busy_timeout.) Raises OperationalError past a limit: lock_timed_out()
+    tells a lock held elsewhere."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = conn.execute(
+        sa.text("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+    ).one()
+    _set_limits(conn, f"{LEASE_LOCK_WAIT_MS}ms", f"{LEASE_STATEMENT_MS}ms")
+    yield
+    _set_limits(conn, before[0], before[1])
+
+
+def _set_limits(conn: Connection, lock: str, statement: str) -> None:
+    conn.execute(
+        sa.text(
+            "SELECT set_config('lock_timeout', :lock, true), "
+            "set_config('statement_timeout', :statement, true)"
+        ),
+        {"lock": lock, "statement": statement},
+    )
+
+
+def lock_timed_out(error: BaseException) -> bool:
+    """Did a statement give up waiting for a lock another transaction holds (PostgreSQL's
+    lock_timeout, SQLite's busy_timeout)?"""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(original)

@@ -4,13 +4,14 @@ POST /admin/refresh; and the answer to a request the database failed."""
 from __future__ import annotations
 
 import hmac
-import threading
+import logging
+from concurrent.futures import TimeoutError as NotYet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from feeds.service import Service
+from feeds.service import Service, SharedCall
 from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
@@ -18,6 +19,10 @@ from refresh.schedule import tick_minutes
 from store import StoreError
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger("paperfeed.web")
+# Seconds POST /admin/refresh?wait=1 waits for the refresh; past it 202 "still running"
+# (before the router's own timeout, 30 s on Heroku).
+ADMIN_WAIT_SECONDS = 25.0
 
 
 def service() -> Service:
@@ -84,7 +89,6 @@ def status() -> Response:
             "skipped_records": state.skipped if state else 0,
             "next_run": _iso(last_attempt + timedelta(minutes=every)) if last_attempt else None,
         }
-    lease = svc.store.lease_holder(LEASE)
     last_change = svc.store.last_change()
     return jsonify(
         {
@@ -96,7 +100,7 @@ def status() -> Response:
             "refresh_minutes": svc.config.refresh_minutes,
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
-            "lease": {"holder": lease[0], "expires": _iso(lease[1])} if lease else None,
+            "lease": _lease(svc),
             "database": svc.database.as_json(),
             "refresh_failure": _failure(svc),
             "recent_refreshes": [
@@ -112,6 +116,24 @@ def status() -> Response:
             "sources": sources,
         }
     )
+
+
+def _lease(svc: Service) -> dict[str, Any] | None:
+    """The refresh lease in /status: None when free; held (by whom, until when); or stuck
+    since it ran out (its holder stopped, or stopped inside a transaction that keeps the
+    lease row locked: refreshes answer busy until that transaction ends)."""
+    lease = svc.store.lease_state(LEASE)
+    if lease is None or lease.released:
+        return None
+    if not lease.stuck():
+        return {"state": "held", "holder": lease.holder, "expires": _iso(lease.expires_at)}
+    reason = (
+        "a transaction of its holder keeps the lease row locked (the process is paused, "
+        "or its write does not end): refreshes answer busy until it ends"
+        if lease.locked
+        else "it ran out and was neither released nor taken over (its holder stopped)"
+    )
+    return {"state": "stuck", "since": _iso(lease.expires_at), "reason": reason}
 
 
 def _failure(svc: Service) -> dict[str, Any] | None:
@@ -155,10 +177,14 @@ def admin_refresh() -> Response:
     holder = svc.store.lease_holder(LEASE)
     if holder is not None or svc.refresher.busy:
         return _busy(holder[0] if holder else svc.refresher.holder)
+    # In a thread of its own, so that the wait (?wait=1) is bounded.
+    refresh, _ = SharedCall(lambda: _refresh(svc), "admin-refresh").start()
     if request.args.get("wait") not in ("1", "true"):
-        threading.Thread(target=_refresh, args=(svc,), daemon=True).start()
         return _json({"started": True}, 202)
-    report = _refresh(svc)
+    try:
+        report = refresh.result(timeout=ADMIN_WAIT_SECONDS)
+    except NotYet:
+        return _json({"started": True, "still_running": True, "waited": ADMIN_WAIT_SECONDS}, 202)
     if not report.ran:
         return _busy(report.holder)
     sources = {s.name: {"status": s.status, "new": s.new, "error": s.error} for s in report.sources}
@@ -176,6 +202,10 @@ def _busy(holder: str | None) -> Response:
 
 
 def _refresh(svc: Service) -> RefreshReport:
-    report = svc.refresher.run(force=True)
+    try:
+        report = svc.refresher.run(force=True)
+    except Exception:  # /status shows it too (refresh_failure); no caller may be waiting
+        log.exception("refresh asked by POST /admin/refresh failed")
+        raise
     svc.invalidate()
     return report

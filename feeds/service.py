@@ -6,9 +6,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from feeds import search_pool
 from feeds.cache import CachedFeed, FeedCache
@@ -25,6 +26,33 @@ from topics.query import Query
 
 log = logging.getLogger("paperfeed.web")
 T = TypeVar("T")
+
+
+class SharedCall(Generic[T]):
+    """A call run in a thread of its own, once at a time: who asks while it runs gets the
+    same run. Callers choose how long they wait for its outcome (Future.result(timeout)),
+    so a call stuck on the database holds none of them longer than it chose."""
+
+    def __init__(self, call: Callable[[], T], name: str) -> None:
+        self._call, self._name = call, name
+        self._lock = threading.Lock()
+        self._running: Future[T] | None = None
+
+    def start(self) -> tuple[Future[T], bool]:
+        """The run in progress, else a new one; and whether this call started it."""
+        with self._lock:
+            if self._running is not None and not self._running.done():
+                return self._running, False
+            future: Future[T] = Future()
+            self._running = future
+        threading.Thread(target=self._run, args=(future,), name=self._name, daemon=True).start()
+        return future, True
+
+    def _run(self, future: Future[T]) -> None:
+        try:
+            future.set_result(self._call())
+        except BaseException as error:  # the caller that waits gets it
+            future.set_exception(error)
 
 
 @dataclass

@@ -16,13 +16,28 @@ from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
-from store import StoreError
+from store import StoreError, limit_statements
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("paperfeed.web")
+# Seconds /readyz waits for the database to answer; past it the answer is 503 (a load
+# balancer's health check gives up after a few seconds, and must get an answer).
+READY_WAIT_SECONDS = 2.0
 # Seconds POST /admin/refresh?wait=1 waits for the refresh; past it 202 "still running"
 # (before the router's own timeout, 30 s on Heroku).
 ADMIN_WAIT_SECONDS = 25.0
+# Seconds a statement of a web request may run on PostgreSQL (refreshes are not bounded).
+WEB_STATEMENT_SECONDS = 10.0
+
+
+@bp.before_app_request
+def _bound_statements() -> None:
+    limit_statements(WEB_STATEMENT_SECONDS)
+
+
+@bp.teardown_app_request
+def _unbound_statements(_error: BaseException | None) -> None:
+    limit_statements(0)  # what the thread runs next may be a refresh (tests, the CLI)
 
 
 def service() -> Service:
@@ -42,15 +57,24 @@ def healthz() -> Response:
 
 @bp.route("/readyz")
 def readyz() -> Response:
-    """Readiness, for a load balancer: 503 while the database cannot be reached."""
+    """Readiness, for a load balancer: 503 while the database cannot be reached, does not
+    answer within READY_WAIT_SECONDS, or is not the store this process opened (its SQLite
+    file deleted or replaced, its tables gone). One check runs at a time, in a thread of
+    its own: health checks arriving meanwhile wait for the same one."""
     svc = service()
+    check, _ = svc.readiness.start()
     try:
-        svc.store.ping()
-    except StoreError as error:
-        svc.database.failed(error, "checking readiness")
-        return _json({"ready": False, "database": svc.database.as_json()}, 503)
-    svc.database.succeeded()
-    return jsonify({"ready": True})
+        check.result(timeout=READY_WAIT_SECONDS)
+    except NotYet:
+        error: Exception = TimeoutError(f"no answer within {READY_WAIT_SECONDS:g} s")
+    except StoreError as failed:
+        error = failed
+    else:
+        svc.database.succeeded()
+        return jsonify({"ready": True})
+    svc.database.failed(error, "checking readiness")
+    reason = svc.database.last_error  # its first line, without credentials
+    return _json({"ready": False, "reason": reason, "database": svc.database.as_json()}, 503)
 
 
 def database_unavailable(error: Exception) -> Response:
@@ -177,7 +201,8 @@ def admin_refresh() -> Response:
     holder = svc.store.lease_holder(LEASE)
     if holder is not None or svc.refresher.busy:
         return _busy(holder[0] if holder else svc.refresher.holder)
-    # In a thread of its own, so that the wait (?wait=1) is bounded.
+    # In a thread of its own, so that the wait (?wait=1) is bounded and the refresh's
+    # statements are not (a request's are: WEB_STATEMENT_SECONDS).
     refresh, _ = SharedCall(lambda: _refresh(svc), "admin-refresh").start()
     if request.args.get("wait") not in ("1", "true"):
         return _json({"started": True}, 202)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store.coordination import CoordinationStore, LeaseState, Validators
-from store.engine import StoreError, engine_url, make_engine
+from store.engine import (
+    StoreError,
+    engine_url,
+    limit_statements,
+    make_engine,
+)
 from store.fencing import LeaseLost
 from store.index import IndexStore
 from store.memberships import MembershipStore
@@ -32,6 +37,7 @@ __all__ = [
     "UpsertResult",
     "Validators",
     "engine_url",
+    "limit_statements",
 ]
 
 

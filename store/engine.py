@@ -7,7 +7,9 @@ written stays read-only for its whole life, so without this a moment of read-onl
 (a remount, permissions, an immutable flag) broke every later refresh of the process: such a
 connection is noted when opened, and replaced at checkout once the file is writable again.
 
-On PostgreSQL the lease statements wait for a lock only so long (bounded_waits).
+No wait on PostgreSQL is unbounded: connecting, a silent network (keepalives and
+tcp_user_timeout end a connection whose peer no longer answers), a statement of a web
+request (limit_statements), and the lease statements' waits for a lock (bounded_waits).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,10 +30,26 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 # those stay 500s.
 StoreError = (OperationalError, InterfaceError, PoolTimeout)
 
+# libpq settings of every PostgreSQL connection, unless the URL gives its own. A database
+# behind a partition (packets dropped, no RST) must fail a request in seconds, not after
+# the kernel's 15 minutes of retries: keepalives probe a connection that waits for an
+# answer, and tcp_user_timeout (ms) ends one whose data or probes go unacknowledged.
+LIBPQ_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 # How long (ms) a lease statement waits for a lock, and runs in all, on PostgreSQL. A lease
 # row locked longer belongs to a transaction that does not end (its process stopped).
 LEASE_LOCK_WAIT_MS = 2_000
 LEASE_STATEMENT_MS = 5_000
+# How long (ms) a statement may run on PostgreSQL in this thread or task; 0: no limit. The
+# web layer sets it for the requests it serves (limit_statements); refreshes, the CLI and
+# migrations run without one.
+_statement_limit: ContextVar[int] = ContextVar("statement_limit", default=0)
 
 # SQLite errors after which this connection should not be used again.
 _SQLITE_BROKEN = (
@@ -107,6 +126,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
             )
 
         return engine
+    given = sa.engine.make_url(url).query
     engine = sa.create_engine(
         url,
         pool_pre_ping=True,
@@ -115,8 +135,22 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
         max_overflow=3 if searches else 5,
         pool_timeout=10,
         # An unreachable host must fail a request in seconds, not hang it for minutes.
-        connect_args={"connect_timeout": 5},
+        connect_args={k: v for k, v in LIBPQ_TIMEOUTS.items() if k not in given},
     )
+
+    @sa.event.listens_for(engine, "checkout")
+    def _limit_statements(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = _statement_limit.get()
+        if record.info.get("statement_limit", 0) == wanted:
+            return
+        with dbapi_connection.cursor() as cursor:
+            # RESET: back to what the session started with (server, role, URL options).
+            cursor.execute(
+                f"SET statement_timeout = {int(wanted)}" if wanted else "RESET statement_timeout"
+            )
+        dbapi_connection.commit()
+        record.info["statement_limit"] = wanted
+
     if searches:
 
         @sa.event.listens_for(engine, "connect")
@@ -132,6 +166,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
             dbapi_connection.commit()
 
     return engine
+
+
+def limit_statements(seconds: float) -> None:
+    """From now on, this thread's (or task's) statements on PostgreSQL run at most seconds
+    (0: no limit); set on each connection it checks out. SQLite has no such limit."""
+    _statement_limit.set(round(seconds * 1000))
 
 
 @contextmanager

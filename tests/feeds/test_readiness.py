@@ -1,14 +1,17 @@
-"""Waits of the web layer have a bound: POST /admin/refresh?wait=1 waits only so long."""
+"""Waits of the web layer have a bound: POST /admin/refresh?wait=1 waits only so long, and
+a web request's statements run only so long on PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import sqlalchemy as sa
 from werkzeug import Request, Response
 
 from feeds import ops
-from tests.helpers import FIXTURES, toml_sources, wait_for
+from store import engine_url
+from tests.helpers import FIXTURES, refresh, toml_sources, wait_for
 
 
 def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
@@ -38,3 +41,35 @@ def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
     wait_for(lambda: not svc.refresher.busy, 30, "the refresh to finish")
     assert svc.store.count_papers() > 0  # it went on and finished without the caller
     svc.close()
+
+
+def test_a_web_request_waits_on_a_locked_table_only_so_long(
+    make_app, pg_url: str, monkeypatch
+) -> None:
+    """A migration's ACCESS EXCLUSIVE lock held for long (or any slow statement): the
+    request answers 503 once its statements' time is up; before, it waited for the lock."""
+    monkeypatch.setattr(ops, "WEB_STATEMENT_SECONDS", 1.0, raising=False)
+    app = make_app(database_url=pg_url)
+    client = app.test_client()
+    refresh(app)
+    store = app.extensions["paperfeed"].store
+    locker = sa.create_engine(engine_url(pg_url))
+    with locker.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(sa.text("LOCK TABLE papers IN ACCESS EXCLUSIVE MODE"))
+        answer: list[object] = []
+        request = threading.Thread(
+            target=lambda: answer.append(client.get("/feeds/residual.rss?limit=7"))
+        )
+        started = time.monotonic()
+        request.start()
+        request.join(timeout=10)
+        took = time.monotonic() - started
+        transaction.rollback()
+    request.join()
+    locker.dispose()
+    assert took < 5, f"the request waited {took:.1f} s for the lock"
+    assert answer[0].status_code == 503  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:  # this thread's own statements are not bounded
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "0"
+    app.extensions["paperfeed"].close()

@@ -125,6 +125,7 @@ def status() -> Response:
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
             "lease": _lease(svc),
+            "store": {"created": _iso(svc.store.created_at())},
             "database": svc.database.as_json(),
             "refresh_failure": _failure(svc),
             "recent_refreshes": [

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 from store.coordination import CoordinationStore, LeaseState, Validators
 from store.engine import (
+    SQLiteFile,
     StoreError,
+    StoreGone,
     engine_url,
     limit_statements,
     make_engine,
@@ -32,6 +34,7 @@ __all__ = [
     "SourceState",
     "Store",
     "StoreError",
+    "StoreGone",
     "StoredPaper",
     "TopicSummary",
     "UpsertResult",
@@ -39,6 +42,9 @@ __all__ = [
     "engine_url",
     "limit_statements",
 ]
+
+# Tables a usable store has: Alembic's version and the papers.
+_TABLES = ("alembic_version", "papers")
 
 
 class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderStore):
@@ -49,16 +55,27 @@ class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderSt
         self.url = url
         self.engine = make_engine(url)
         self.search_engine = self.engine if self.is_sqlite else make_engine(url, searches=True)
+        # SQLite: the file this store opens, refused once the path names another or none.
+        self.file = SQLiteFile(self.engine) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     def ping(self) -> None:
-        """Raise StoreError unless the database answers a query now."""
+        """Raise StoreError unless the database answers now and holds the store this process
+        opened: on SQLite the same file (checked at every checkout), and its tables."""
         with self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            inspector = sa.inspect(conn)
+            missing = [table for table in _TABLES if not inspector.has_table(table)]
+        if missing:
+            raise StoreGone(
+                f"the database has no {' and no '.join(missing)} table: not a paperfeed store "
+                "(dropped, or restored elsewhere?); `paperfeed migrate` makes an empty one"
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.search_engine.dispose()
+        if self.file is not None:
+            self.file.forget()

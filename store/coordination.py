@@ -84,8 +84,14 @@ class CoordinationStore(Transactions):
                 .where(state.c.key == "generation")
                 .values(number=state.c.number + 1, moment=moment)
             )
-            if not updated.rowcount:
-                conn.execute(sa.insert(state).values(key="generation", number=1, moment=moment))
+            if not updated.rowcount:  # the store's first: it was created now
+                conn.execute(
+                    sa.insert(state),
+                    [
+                        {"key": "generation", "number": 1, "moment": moment},
+                        {"key": "created", "number": None, "moment": moment},
+                    ],
+                )
             return int(
                 conn.execute(
                     sa.select(state.c.number).where(state.c.key == "generation")
@@ -96,6 +102,14 @@ class CoordinationStore(Transactions):
         with self.engine.connect() as conn:
             return conn.execute(  # type: ignore[no-any-return]
                 sa.select(state.c.moment).where(state.c.key == "generation")
+            ).scalar()
+
+    def created_at(self) -> datetime | None:
+        """When this store published its first generation (None: before it was recorded,
+        or nothing published yet). A store that looks new when it should not be says so."""
+        with self.engine.connect() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                sa.select(state.c.moment).where(state.c.key == "created")
             ).scalar()
 
     # ---- refresh runs -------------------------------------------------------------------

@@ -5,20 +5,40 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
+import logging
+from concurrent.futures import TimeoutError as NotYet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from feeds.service import Service
+from feeds.service import Service, SharedCall
 from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
-from store import StoreError
+from store import StoreError, limit_statements
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger("paperfeed.web")
+# Seconds /readyz waits for the database to answer; past it the answer is 503 (a load
+# balancer's health check gives up after a few seconds, and must get an answer).
+READY_WAIT_SECONDS = 2.0
+# Seconds POST /admin/refresh?wait=1 waits for the refresh; past it 202 "still running"
+# (before the router's own timeout, 30 s on Heroku).
+ADMIN_WAIT_SECONDS = 25.0
+# Seconds a statement of a web request may run on PostgreSQL (refreshes are not bounded).
+WEB_STATEMENT_SECONDS = 10.0
+
+
+@bp.before_app_request
+def _bound_statements() -> None:
+    limit_statements(WEB_STATEMENT_SECONDS)
+
+
+@bp.teardown_app_request
+def _unbound_statements(_error: BaseException | None) -> None:
+    limit_statements(0)  # what the thread runs next may be a refresh (tests, the CLI)
 
 
 def service() -> Service:
@@ -38,15 +58,24 @@ def healthz() -> Response:
 
 @bp.route("/readyz")
 def readyz() -> Response:
-    """Readiness, for a load balancer: 503 while the database cannot be reached."""
+    """Readiness, for a load balancer: 503 while the database cannot be reached, does not
+    answer within READY_WAIT_SECONDS, or is not the store this process opened (its SQLite
+    file deleted or replaced, its tables gone). One check runs at a time, in a thread of
+    its own: health checks arriving meanwhile wait for the same one."""
     svc = service()
+    check, _ = svc.readiness.start()
     try:
-        svc.store.ping()
-    except StoreError as error:
-        svc.database.failed(error, "checking readiness")
-        return _json({"ready": False, "database": svc.database.as_json()}, 503)
-    svc.database.succeeded()
-    return jsonify({"ready": True})
+        check.result(timeout=READY_WAIT_SECONDS)
+    except NotYet:
+        error: Exception = TimeoutError(f"no answer within {READY_WAIT_SECONDS:g} s")
+    except StoreError as failed:
+        error = failed
+    else:
+        svc.database.succeeded()
+        return jsonify({"ready": True})
+    svc.database.failed(error, "checking readiness")
+    reason = svc.database.last_error  # its first line, without credentials
+    return _json({"ready": False, "reason": reason, "database": svc.database.as_json()}, 503)
 
 
 def database_unavailable(error: Exception) -> Response:
@@ -89,7 +118,6 @@ def status() -> Response:
             "health_reason": state.health_reason if state else None,
             "next_run": _iso(last_attempt + timedelta(minutes=every)) if last_attempt else None,
         }
-    lease = svc.store.lease_holder(LEASE)
     last_change = svc.store.last_change()
     return jsonify(
         {
@@ -101,7 +129,8 @@ def status() -> Response:
             "refresh_minutes": svc.config.refresh_minutes,
             "scheduler": svc.config.scheduler,
             "scheduler_tick_minutes": tick_minutes(svc.config),
-            "lease": _lease(lease),
+            "lease": _lease(svc),
+            "store": {"created": _iso(svc.store.created_at())},
             "database": svc.database.as_json(),
             "refresh_failure": _failure(svc),
             "recent_refreshes": [
@@ -119,12 +148,34 @@ def status() -> Response:
     )
 
 
-def _lease(held: tuple[str, datetime] | None) -> dict[str, Any] | None:
-    """That a refresh holds the lease, until when, and who as an opaque id (the same in
-    recent_refreshes): /status is public, a host name and pid are not."""
-    if held is None:
+def _lease(svc: Service) -> dict[str, Any] | None:
+    """The refresh lease in /status: None when free; held (by whom as an opaque id, the
+    same in recent_refreshes: /status is public, a host name and pid are not; until when);
+    or stuck since it ran out (its holder stopped, or stopped inside a transaction that
+    keeps the lease row locked: refreshes answer busy until that transaction ends)."""
+    lease = svc.store.lease_state(LEASE)
+    if lease is None or lease.released:
         return None
-    return {"held": True, "id": holder_id(held[0]), "expires": _iso(held[1])}
+    if not lease.stuck():
+        return {
+            "state": "held",
+            "held": True,
+            "id": holder_id(lease.holder),
+            "expires": _iso(lease.expires_at),
+        }
+    reason = (
+        "a transaction of its holder keeps the lease row locked (the process is paused, "
+        "or its write does not end): refreshes answer busy until it ends"
+        if lease.locked
+        else "it ran out and was neither released nor taken over (its holder stopped)"
+    )
+    return {
+        "state": "stuck",
+        "held": True,
+        "id": holder_id(lease.holder),
+        "since": _iso(lease.expires_at),
+        "reason": reason,
+    }
 
 
 def holder_id(holder: str) -> str:
@@ -174,10 +225,15 @@ def admin_refresh() -> Response:
     holder = svc.store.lease_holder(LEASE)
     if holder is not None or svc.refresher.busy:
         return _busy(holder[0] if holder else svc.refresher.holder)
+    # In a thread of its own, so that the wait (?wait=1) is bounded and the refresh's
+    # statements are not (a request's are: WEB_STATEMENT_SECONDS).
+    refresh, _ = SharedCall(lambda: _refresh(svc), "admin-refresh").start()
     if request.args.get("wait") not in ("1", "true"):
-        threading.Thread(target=_refresh, args=(svc,), daemon=True).start()
         return _json({"started": True}, 202)
-    report = _refresh(svc)
+    try:
+        report = refresh.result(timeout=ADMIN_WAIT_SECONDS)
+    except NotYet:
+        return _json({"started": True, "still_running": True, "waited": ADMIN_WAIT_SECONDS}, 202)
     if not report.ran:
         return _busy(report.holder)
     sources = {s.name: {"status": s.status, "new": s.new, "error": s.error} for s in report.sources}
@@ -195,6 +251,10 @@ def _busy(holder: str | None) -> Response:
 
 
 def _refresh(svc: Service) -> RefreshReport:
-    report = svc.refresher.run(force=True)
+    try:
+        report = svc.refresher.run(force=True)
+    except Exception:  # /status shows it too (refresh_failure); no caller may be waiting
+        log.exception("refresh asked by POST /admin/refresh failed")
+        raise
     svc.invalidate()
     return report

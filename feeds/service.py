@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as NotYet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from feeds import search_pool
 from feeds.cache import CachedFeed, FeedCache
@@ -26,6 +29,37 @@ from topics.query import Query
 
 log = logging.getLogger("paperfeed.web")
 T = TypeVar("T")
+# How long the request that finds the store generation due for a check waits for it. The
+# check goes on in its own thread: a database that does not answer (a partition) holds no
+# request serving a cached feed longer than this.
+GENERATION_WAIT_SECONDS = 1.0
+
+
+class SharedCall(Generic[T]):
+    """A call run in a thread of its own, once at a time: who asks while it runs gets the
+    same run. Callers choose how long they wait for its outcome (Future.result(timeout)),
+    so a call stuck on the database holds none of them longer than it chose."""
+
+    def __init__(self, call: Callable[[], T], name: str) -> None:
+        self._call, self._name = call, name
+        self._lock = threading.Lock()
+        self._running: Future[T] | None = None
+
+    def start(self) -> tuple[Future[T], bool]:
+        """The run in progress, else a new one; and whether this call started it."""
+        with self._lock:
+            if self._running is not None and not self._running.done():
+                return self._running, False
+            future: Future[T] = Future()
+            self._running = future
+        threading.Thread(target=self._run, args=(future,), name=self._name, daemon=True).start()
+        return future, True
+
+    def _run(self, future: Future[T]) -> None:
+        try:
+            future.set_result(self._call())
+        except BaseException as error:  # the caller that waits gets it
+            future.set_exception(error)
 
 
 @dataclass
@@ -104,7 +138,8 @@ class Service:
     _generation: int = -1
     _topic_generations: dict[str, int] = field(default_factory=dict)
     _checked_at: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation_check: SharedCall[None] = field(init=False)
+    readiness: SharedCall[None] = field(init=False)  # /readyz's check of the store
     _searches: threading.BoundedSemaphore = field(init=False)
     _renders: threading.BoundedSemaphore = field(init=False)
     _rendering: dict[Hashable, threading.Event] = field(default_factory=dict)
@@ -119,6 +154,8 @@ class Service:
         if self.config.search_in_processes:
             self.search_pool = SearchPool(self.config.database_url, slots)
         self.database = DatabaseHealth(self.metrics)
+        self._generation_check = SharedCall(self._check_generation, "generation-check")
+        self.readiness = SharedCall(self.store.ping, "readiness-check")
         self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
 
     @classmethod
@@ -132,24 +169,29 @@ class Service:
         """The store generation (search feeds) and each topic's (topic feeds), read from the
         database at most every few seconds.
 
-        One thread reads them while the others go on with the values they have. When the
-        database cannot be read, the last generations seen stay: cached feeds keep being
-        served, byte for byte, until the database is back.
+        A thread of its own reads them (one read at a time); the request that found them due
+        waits for it GENERATION_WAIT_SECONDS at most, the others not at all: they go on
+        with the values they have. When the database cannot be read, or does not answer,
+        the last generations seen stay: cached feeds keep being served, byte for byte,
+        until the database is back.
         """
-        now = time.monotonic()
-        if now - self._checked_at < self.config.generation_check_seconds and self._generation >= 0:
+        if not self._generation_due():
             return self._generation
-        if not self._lock.acquire(blocking=self._generation < 0):
-            return self._generation  # another thread is asking the database right now
-        try:
-            if (
-                now - self._checked_at >= self.config.generation_check_seconds
-                or self._generation < 0
-            ):
-                self._read_generation(now)
-        finally:
-            self._lock.release()
+        check, started = self._generation_check.start()
+        if self._generation < 0:
+            check.result()  # nothing seen yet: nothing to serve without it
+        elif started:
+            with contextlib.suppress(NotYet):  # still asking: the last one serves meanwhile
+                check.result(timeout=GENERATION_WAIT_SECONDS)
         return self._generation
+
+    def _generation_due(self) -> bool:
+        elapsed = time.monotonic() - self._checked_at
+        return self._generation < 0 or elapsed >= self.config.generation_check_seconds
+
+    def _check_generation(self) -> None:
+        if self._generation_due():  # a run that just ended may have read it
+            self._read_generation(time.monotonic())
 
     def _read_generation(self, now: float) -> None:
         try:
@@ -160,7 +202,8 @@ class Service:
                 raise  # nothing seen yet: nothing to fall back on
             self.database.failed(error, "checking the store generation")
             # Ask again after a pause, not on every request of an outage.
-            self._checked_at = now + max(1.0, self.config.generation_check_seconds)
+            pause = max(1.0, self.config.generation_check_seconds)
+            self._checked_at = time.monotonic() + pause
             return
         self.database.succeeded()
         if current != self._generation or topics != self._topic_generations:

@@ -28,7 +28,7 @@ from store import (
     StoredPaper,
     StoreError,
     UpsertResult,
-    is_lock_wait,
+    lock_timed_out,
 )
 from topics import search
 from topics.analysis import Document
@@ -157,7 +157,7 @@ class _LeaseKeeper:
                     log.warning("refresh lease taken over from %s", self.holder)
                     return
             except Exception as error:  # the database may be restarting: try again next beat
-                if is_lock_wait(error):
+                if lock_timed_out(error):
                     # Another write held the lock past the busy timeout (most often this
                     # refresh's own batch): each fenced write renews the lease as it commits.
                     log.debug("lease renewal waited on a write: %s", error)
@@ -271,7 +271,7 @@ class Refresher:
                 log.warning("refresh lease taken over from %s, which died", dead)
                 return None
         except StoreError as error:
-            if not is_lock_wait(error):
+            if not lock_timed_out(error):
                 raise
             return ""
         return held[0] if held else ""

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store.coordination import CoordinationStore, Validators
-from store.engine import StoreError, engine_url, is_lock_wait, make_engine
+from store.coordination import CoordinationStore, LeaseState, Validators
+from store.engine import (
+    SQLiteFile,
+    StoreError,
+    StoreGone,
+    engine_url,
+    limit_statements,
+    lock_timed_out,
+    make_engine,
+)
 from store.fencing import LeaseLost
 from store.index import IndexStore
 from store.memberships import MembershipStore
@@ -29,18 +37,24 @@ from store.records import (
 __all__ = [
     "Checkpoint",
     "LeaseLost",
+    "LeaseState",
     "Matches",
     "SearchReader",
     "SourceState",
     "Store",
     "StoreError",
+    "StoreGone",
     "StoredPaper",
     "TopicSummary",
     "UpsertResult",
     "Validators",
     "engine_url",
-    "is_lock_wait",
+    "limit_statements",
+    "lock_timed_out",
 ]
+
+# Tables a usable store has: Alembic's version and the papers.
+_TABLES = ("alembic_version", "papers")
 
 
 class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderStore):
@@ -51,16 +65,27 @@ class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderSt
         self.url = url
         self.engine = make_engine(url)
         self.search_engine = self.engine if self.is_sqlite else make_engine(url, searches=True)
+        # SQLite: the file this store opens, refused once the path names another or none.
+        self.file = SQLiteFile(self.engine) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     def ping(self) -> None:
-        """Raise StoreError unless the database answers a query now."""
+        """Raise StoreError unless the database answers now and holds the store this process
+        opened: on SQLite the same file (checked at every checkout), and its tables."""
         with self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            inspector = sa.inspect(conn)
+            missing = [table for table in _TABLES if not inspector.has_table(table)]
+        if missing:
+            raise StoreGone(
+                f"the database has no {' and no '.join(missing)} table: not a paperfeed store "
+                "(dropped, or restored elsewhere?); `paperfeed migrate` makes an empty one"
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.search_engine.dispose()
+        if self.file is not None:
+            self.file.forget()

@@ -3,19 +3,23 @@ the log of refresh runs, and the refresh lease (one refresher at a time, across 
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from store.engine import bounded_waits, lock_timed_out
 from store.fencing import Transactions, later_expiry
 from store.records import Checkpoint, SourceState
 from store.schema import leases, refresh_runs, source_progress, source_validators, sources, state
 
+log = logging.getLogger("paperfeed.store")
 Validators = dict[str, tuple[str | None, str | None]]  # location -> (ETag, Last-Modified)
-_EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
+_EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)  # a released lease
 
 
 def utcnow() -> datetime:
@@ -105,8 +109,14 @@ class CoordinationStore(Transactions):
                 .where(state.c.key == "generation")
                 .values(number=state.c.number + 1, moment=moment)
             )
-            if not updated.rowcount:
-                conn.execute(sa.insert(state).values(key="generation", number=1, moment=moment))
+            if not updated.rowcount:  # the store's first: it was created now
+                conn.execute(
+                    sa.insert(state),
+                    [
+                        {"key": "generation", "number": 1, "moment": moment},
+                        {"key": "created", "number": None, "moment": moment},
+                    ],
+                )
             return int(
                 conn.execute(
                     sa.select(state.c.number).where(state.c.key == "generation")
@@ -117,6 +127,14 @@ class CoordinationStore(Transactions):
         with self.engine.connect() as conn:
             return conn.execute(  # type: ignore[no-any-return]
                 sa.select(state.c.moment).where(state.c.key == "generation")
+            ).scalar()
+
+    def created_at(self) -> datetime | None:
+        """When this store published its first generation (None: before it was recorded,
+        or nothing published yet). A store that looks new when it should not be says so."""
+        with self.engine.connect() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                sa.select(state.c.moment).where(state.c.key == "created")
             ).scalar()
 
     # ---- refresh runs -------------------------------------------------------------------
@@ -140,14 +158,26 @@ class CoordinationStore(Transactions):
             return [dict(row) for row in conn.execute(query).mappings()]
 
     # ---- the refresh lease --------------------------------------------------------------
+    # Every lease statement waits for a lock only so long (bounded_waits): a lease row
+    # locked longer belongs to a transaction that does not end, e.g. of a refresher stopped
+    # (SIGSTOP) inside a write, and the next refresher must answer busy, not wait for it.
 
     def acquire_lease(
         self, name: str, holder: str, ttl: timedelta, now: datetime | None = None
     ) -> bool:
-        """Take the lease if it is free, expired, or already ours."""
-        moment = now or utcnow()
+        """Take the lease if it is free, expired, or already ours. False when another holds
+        it, or holds its row locked past the lock wait (busy all the same)."""
+        try:
+            return self._acquire_lease(name, holder, ttl, now or utcnow())
+        except OperationalError as error:
+            if not lock_timed_out(error):
+                raise
+            log.info("the %s lease row is locked by another transaction: busy", name)
+            return False
+
+    def _acquire_lease(self, name: str, holder: str, ttl: timedelta, moment: datetime) -> bool:
         expires = moment + ttl
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, bounded_waits(conn):
             taken = conn.execute(
                 sa.update(leases)
                 .where(
@@ -159,7 +189,7 @@ class CoordinationStore(Transactions):
             if taken.rowcount:
                 return True
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, bounded_waits(conn):
                 exists = conn.execute(sa.select(leases.c.name).where(leases.c.name == name)).first()
                 if exists:
                     return False
@@ -179,7 +209,9 @@ class CoordinationStore(Transactions):
         return bool(taken.rowcount)
 
     def renew_lease(self, name: str, holder: str, ttl: timedelta) -> bool:
-        with self.engine.begin() as conn:
+        """Extend holder's lease; False when another holds it. Raises OperationalError when
+        its row stays locked past the lock wait (not known either way: try again)."""
+        with self.engine.begin() as conn, bounded_waits(conn):
             renewed = conn.execute(
                 sa.update(leases)
                 .where(leases.c.name == name, leases.c.holder == holder)
@@ -188,19 +220,60 @@ class CoordinationStore(Transactions):
         return bool(renewed.rowcount)
 
     def release_lease(self, name: str, holder: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(leases)
-                .where(leases.c.name == name, leases.c.holder == holder)
-                .values(expires_at=_EXPIRED)
-            )
+        """Give the lease up; when its row stays locked, it runs out on its own instead."""
+        try:
+            with self.engine.begin() as conn, bounded_waits(conn):
+                conn.execute(
+                    sa.update(leases)
+                    .where(leases.c.name == name, leases.c.holder == holder)
+                    .values(expires_at=_EXPIRED)
+                )
+        except OperationalError as error:
+            if not lock_timed_out(error):
+                raise
+            log.warning("could not release the %s lease (row locked): it will run out", name)
 
     def lease_holder(self, name: str) -> tuple[str, datetime] | None:
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn, bounded_waits(conn):
             row = conn.execute(sa.select(leases).where(leases.c.name == name)).first()
         if row is None or row.expires_at < utcnow():
             return None
         return row.holder, row.expires_at
+
+    def lease_state(self, name: str) -> LeaseState | None:
+        """The lease as it stands (None: never taken), and whether a transaction holds its
+        row right now (PostgreSQL; a write under the lease, or one that never ends)."""
+        with self.engine.begin() as conn, bounded_waits(conn):
+            row = conn.execute(sa.select(leases).where(leases.c.name == name)).first()
+            if row is None:
+                return None
+            # FOR SHARE conflicts with the row lock of any UPDATE; SKIP LOCKED: no wait.
+            free = (
+                conn.dialect.name != "postgresql"
+                or conn.execute(
+                    sa.select(leases.c.name)
+                    .where(leases.c.name == name)
+                    .with_for_update(read=True, skip_locked=True)
+                ).first()
+            )
+        return LeaseState(row.holder, row.expires_at, locked=not free)
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    holder: str
+    expires_at: datetime
+    locked: bool  # a transaction holds the lease row now
+
+    @property
+    def released(self) -> bool:
+        return self.expires_at <= _EXPIRED
+
+    def stuck(self, now: datetime | None = None) -> bool:
+        """Ran out without being released or taken over: its holder stopped (killed,
+        paused) and nobody took over yet, or it stopped inside a transaction that holds
+        the row (locked), where a new holder cannot take it over until that ends."""
+        return not self.released and self.expires_at < (now or utcnow())
 
 
 def write_checkpoint(conn: Connection, name: str, checkpoint: Checkpoint) -> None:

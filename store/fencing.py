@@ -5,6 +5,8 @@ believing it holds the lease. Under fenced(), every write transaction first re-a
 lease with an UPDATE of its row: that row lock (PostgreSQL) or write lock (SQLite) is held
 until the commit, so no other process can take the lease over between the check and the
 commit, and a holder that lost it has its transaction refused before it writes anything.
+That UPDATE waits for the lease row only so long (store.engine.bounded_waits): a row another
+transaction keeps locked (a refresher stopped inside its write) refuses the write too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from store.engine import LEASE_LOCK_WAIT_MS, bounded_waits, lock_timed_out
 from store.schema import leases
 
 
@@ -49,12 +53,29 @@ class Transactions:
         with self.engine.begin() as conn:
             fence = _fence.get()
             if fence is not None:
-                assert_lease_held(conn, *fence)
+                _assert_lease_held_soon(conn, *fence)
             yield conn
             if fence is not None and fence[2] is not None:
                 # Renewed again as it commits: others see the lease this commit leaves,
                 # which must outlast the transaction however long it took.
                 assert_lease_held(conn, *fence)
+
+
+def _assert_lease_held_soon(
+    conn: Connection, lease: str, holder: str, ttl: timedelta | None = None
+) -> None:
+    """assert_lease_held, waiting for the lease row only so long: a row locked longer by
+    another transaction cannot be proven ours, so the write is refused."""
+    try:
+        with bounded_waits(conn):
+            assert_lease_held(conn, lease, holder, ttl)
+    except OperationalError as error:
+        if conn.dialect.name != "postgresql" or not lock_timed_out(error):
+            raise  # SQLite: its busy_timeout passed, as for any other write
+        raise LeaseLost(
+            f"{holder}'s {lease} lease could not be confirmed: its row stayed locked by "
+            f"another transaction for {LEASE_LOCK_WAIT_MS / 1000:g} s; write refused"
+        ) from error
 
 
 def assert_lease_held(

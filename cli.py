@@ -33,7 +33,7 @@ from settings import (
     require_canonical_host,
     verify,
 )
-from store import Store, StoredPaper
+from store import Store, StoredPaper, StoreError
 from topics import search
 from topics.analysis import Document
 from topics.hints import hints
@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         # one when Python flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (ConfigError, UsageError, OperationalError, InterfaceError) as error:
+    except (ConfigError, UsageError, *StoreError) as error:
         if args.debug:
             traceback.print_exception(error)
         print(f"paperfeed: {_failure(error)}", file=sys.stderr)

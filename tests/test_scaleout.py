@@ -187,6 +187,7 @@ def test_sigkill_mid_write_keeps_whole_batches_and_the_next_refresh_completes(
                 conn.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                        "AND datname = current_database() "
                         "AND state IN ('active', 'idle in transaction') AND query ILIKE '%papers%'"
                     )
                 ).scalar()

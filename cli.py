@@ -182,6 +182,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     failed, 2 a usage error (config, database), 3 another process holds the refresh lease (or
     took it over during this refresh)."""
     config = _config(args)
+    enabled = [s.name for s in config.sources if s.enabled]
+    unknown = [name for name in args.source or () if name not in enabled]
+    if unknown:
+        raise UsageError(
+            f"no enabled source named {', '.join(map(repr, unknown))} in {config.path}; "
+            f"enabled sources: {', '.join(enabled) or 'none'}"
+        )
     bars = ProgressBars()
     store = _store(config, bars)
     show = sys.stderr.isatty() or args.verbose

@@ -29,13 +29,22 @@ access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# What a worker will do at boot, in a child process: load the config (the checked text),
+# then build the app on it, which fails on what a worker would fail on (a database URL of
+# an unknown kind, a logging level that does not exist...). Nothing is migrated or started.
 _CHECK = """\
-import json, sys
+import json, os, sys
 import settings
 try:
-    print(json.dumps(settings.checked_config(binds=json.loads(sys.argv[1]))))
+    checked = settings.checked_config(binds=json.loads(sys.argv[1]))
+    os.environ.update(checked, PAPERFEED_MASTER_MIGRATES="1")
+    from app import create_app
+    create_app()
 except settings.ConfigError as error:
     sys.exit(str(error))
+except Exception as error:
+    sys.exit(f"the config cannot be served: {type(error).__name__}: {error}".splitlines()[0])
+print(json.dumps(checked))
 """
 
 

@@ -307,6 +307,14 @@ class Refresher:
             self.store.record_run(self.holder, started, len(tried), report.new)
         return report
 
+    def is_store_file(self, location: str) -> bool:
+        """Is location the SQLite file of the store, or one of its companions?"""
+        database = self.store.engine.url.database
+        if not self.store.is_sqlite or not database or "://" in location:
+            return False
+        store_file = os.path.realpath(database)
+        return os.path.realpath(location).startswith(store_file)
+
     def in_turn(self, sources: Iterable[SourceConfig]) -> list[SourceConfig]:
         """The sources, the one started longest ago first: a refresh that keeps being killed
         on one source still reaches the others."""
@@ -372,6 +380,11 @@ class Refresher:
         errors: list[str] = []
         fetched_any = False
         for location in locations(source):
+            if self.is_store_file(location):
+                # Reading it would open and close the database file in this process, which
+                # drops SQLite's locks on it (its WAL deleted under the other processes).
+                errors.append(f"{location}: the store's own database file; not read")
+                continue
             etag, last_modified = validators.get(location, (None, None))
             self.progress(f"{source.name}: reading {redact_url(location)}")
             try:

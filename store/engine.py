@@ -253,6 +253,14 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
         connect_args={k: v for k, v in LIBPQ_TIMEOUTS.items() if k not in given},
     )
 
+    @sa.event.listens_for(engine, "handle_error")
+    def _tables_gone(context: ExceptionContext) -> OperationalError | None:
+        # The database came back empty (dropped and created again, restored without its
+        # schema): an outage until the refresher migrates it, not a 500 on every route.
+        if getattr(context.original_exception, "sqlstate", None) != "42P01":  # undefined_table
+            return None
+        return OperationalError(context.statement, context.parameters, context.original_exception)
+
     @sa.event.listens_for(engine, "checkout")
     def _limit_statements(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         wanted = _statement_limit.get()

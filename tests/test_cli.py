@@ -445,3 +445,24 @@ def test_preview_into_a_reader_that_stops_early_exits_without_a_traceback(
         preview.stdout.close()  # the reader stops, as head does
         errors = preview.stderr.read().decode()
     assert preview.returncode == 1 and "Traceback" not in errors, errors
+
+
+def test_refresh_of_a_source_that_is_not_there_is_one_line_and_exit_2(
+    tmp_path, write_config
+) -> None:
+    config = write_config()
+    result = run("--config", str(config), "refresh", "--source", "nosuch", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no enabled source named 'nosuch'" in result.stderr and "samples" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_source_path_that_matches_the_store_never_reads_the_database(tmp_path) -> None:
+    """Reading the store's file would close a descriptor of it, dropping SQLite's locks."""
+    (tmp_path / "paperfeed.toml").write_text(
+        "[service]\ndatabase_url = 'sqlite:///store.db'\n\n"
+        + toml_sources({"name": "everything", "kind": "feed", "path": "*"})
+    )
+    result = run("--config", str(tmp_path / "paperfeed.toml"), "refresh", cwd=tmp_path)
+    assert "the store's own database file; not read" in result.stdout
+    assert "store.db-wal" in result.stdout or "store.db:" in result.stdout

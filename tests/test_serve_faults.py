@@ -117,7 +117,7 @@ def test_a_worker_replaced_during_a_database_outage_heals_when_it_is_back(
             with admin.connect() as conn:  # the database is back, empty
                 conn.execute(sa.text(f"CREATE DATABASE {name}"))
             wait_for(
-                lambda: requests.get(f"{base}/status", timeout=5).json()["papers"] > 0,
+                lambda: requests.get(f"{base}/status", timeout=5).json().get("papers", 0) > 0,
                 90,
                 "the store migrated and refreshed again",
             )

@@ -147,3 +147,25 @@ def test_the_procfile_web_process_stops_in_one_line_without_base_url(
         "127.0.0.1 (HOST=127.0.0.1)"
     ]
     assert not (tmp_path / "p.db").exists()  # stopped before any worker opened the store
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ('database_url = "mysql://u@h/x"', "MySQLdb"),
+        ('database_url = "paperfeed.db"', "cannot be served"),
+        ('log_level = "verbose"', "VERBOSE"),
+    ],
+)
+def test_the_master_refuses_a_config_a_worker_could_not_boot_on(
+    tmp_path, monkeypatch, setting: str, says: str
+) -> None:
+    """A reload with such a mistake keeps the last good config instead of letting the new
+    workers fail to boot (which stops gunicorn's master, and the service with it)."""
+    config = tmp_path / "paperfeed.toml"
+    config.write_text(f"[service]\n{setting}\n\n[topics.t]\nquery = 'x'\n")
+    monkeypatch.setenv("PAPERFEED_CONFIG", str(config))
+    adopt = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["_adopt_checked_config"]
+    server = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8000"]))
+    mistake = adopt(server)
+    assert mistake and says in mistake, mistake

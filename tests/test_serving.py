@@ -87,7 +87,24 @@ def test_serve_on_loopback_or_with_base_url_goes_on(tmp_path, write_config, exec
     assert public.returncode == 99, public.stderr
 
 
-def test_gunicorn_refuses_a_public_bind_before_binding(write_config, monkeypatch) -> None:
+@pytest.fixture
+def master_environ(monkeypatch):  # type: ignore[no-untyped-def]
+    """gunicorn.conf.py's hooks write the master's environment (the checked config, who
+    migrates): here that is the test process's, so each such variable is put back after."""
+    for name in (
+        "PAPERFEED_MASTER_MIGRATES",
+        "PAPERFEED_MIGRATED",
+        "PAPERFEED_CHECKED_CONFIG_PATH",
+        "PAPERFEED_CHECKED_CONFIG_TEXT",
+    ):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_gunicorn_refuses_a_public_bind_before_binding(
+    write_config, monkeypatch, master_environ
+) -> None:
     monkeypatch.setenv("PAPERFEED_CONFIG", str(write_config()))
     for name in ("PAPERFEED_BASE_URL", "PAPERFEED_ALLOWED_HOSTS"):
         monkeypatch.delenv(name, raising=False)
@@ -158,7 +175,7 @@ def test_the_procfile_web_process_stops_in_one_line_without_base_url(
     ],
 )
 def test_the_master_refuses_a_config_a_worker_could_not_boot_on(
-    tmp_path, monkeypatch, setting: str, says: str
+    tmp_path, monkeypatch, master_environ, setting: str, says: str
 ) -> None:
     """A reload with such a mistake keeps the last good config instead of letting the new
     workers fail to boot (which stops gunicorn's master, and the service with it)."""

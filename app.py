@@ -49,16 +49,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _upgrade_or_log(engine: Engine) -> None:
     from migrations import upgrade
+    from refresh.pipeline import first_line
     from store import StoreError
 
     try:
         upgrade(engine)
     except StoreError as error:
-        first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
         logging.getLogger("paperfeed.web").error(
             "could not migrate the database now (%s); serving what can be served, and the "
             "refresher migrates when the database answers",
-            first_line[0] if first_line else type(error).__name__,
+            first_line(error),
         )
 
 

@@ -144,6 +144,9 @@ class Service:
     _renders: threading.BoundedSemaphore = field(init=False)
     _rendering: dict[Hashable, threading.Event] = field(default_factory=dict)
     _rendering_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the generations change and their stale bodies are set aside, so a render
+    # that ends meanwhile sees either both the old or both the new.
+    _generation_lock: threading.Lock = field(default_factory=threading.Lock)
     search_pool: SearchPool | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,10 +209,11 @@ class Service:
             self._checked_at = time.monotonic() + pause
             return
         self.database.succeeded()
-        if current != self._generation or topics != self._topic_generations:
-            self.cache.drop(lambda key: self._stale(key, current, topics), keep_as=_previous)
-            self.metrics.generation.set(current)
-        self._generation, self._topic_generations = current, topics
+        with self._generation_lock:
+            if current != self._generation or topics != self._topic_generations:
+                self.cache.drop(lambda key: self._stale(key, current, topics), keep_as=_previous)
+                self.metrics.generation.set(current)
+            self._generation, self._topic_generations = current, topics
         self._checked_at = now
 
     def topic_generation(self, name: str) -> int:
@@ -297,15 +301,26 @@ class Service:
         try:
             with self.render_slot():
                 rendered = self.cache.get_or_build(key, build)
-            kept = _previous(key)
-            if kept is not None:
-                self.cache.forget(kept)  # the current body serves from now on
+            self._settle(key)
             return rendered
         finally:
             if mine:
                 with self._rendering_lock:
                     del self._rendering[key]
                 pending.set()
+
+    def _settle(self, key: Hashable) -> None:
+        """A body just rendered replaces the one kept from the generation before; but when a
+        newer generation came while it rendered, it is set aside as the kept body itself, so
+        a reader who finds every render slot taken still gets a feed."""
+        kept = _previous(key)
+        if kept is None:
+            return
+        with self._generation_lock:
+            if self._stale(key, self._generation, self._topic_generations):
+                self.cache.drop(lambda cached: cached == key, keep_as=_previous)
+            else:
+                self.cache.forget(kept)  # the current body serves from now on
 
     def search_slot_free(self) -> bool:
         """Whether an uncached search could start now; only a hint, as another thread may

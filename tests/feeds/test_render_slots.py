@@ -9,9 +9,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 
+from feeds.cache import CachedFeed
 from tests.helpers import refresh, wait_for
 
 
@@ -176,3 +178,33 @@ def test_with_allowed_hosts_a_flood_of_hosts_costs_one_render(make_app, monkeypa
     }
     assert renders.calls == 1 and len(bodies) == 1
     assert b"http://papers.example/feeds/residual.rss" in bodies.pop()
+
+
+def test_a_body_rendered_across_a_new_generation_still_serves_when_slots_are_full(
+    app, monkeypatch
+) -> None:
+    """A render that ends after the next generation arrived used to drop the kept body
+    of the generation before and leave its own under a stale key: with every slot taken,
+    the next reader got 503 (1 of 32,000 requests under load with refreshes)."""
+    svc = app.extensions["paperfeed"]
+    svc.generation()
+    before = svc.topic_generation("residual")
+    newer = {**svc.store.topic_generations(), "residual": before + 1}
+
+    def render_while_the_generation_moves() -> CachedFeed:
+        monkeypatch.setattr(svc.store, "topic_generations", lambda: newer)
+        svc._read_generation(time.monotonic())
+        return CachedFeed.build(b"<rss>generation before</rss>", datetime.now(UTC), 0)
+
+    key = ("topic", "residual", "rss", 50, "h", False, before)
+    first = svc.feed(key, render_while_the_generation_moves)
+    assert svc.topic_generation("residual") == before + 1
+
+    held = [svc._renders.acquire(blocking=False) for _ in range(svc.config.render_concurrency)]
+    assert all(held)
+    try:
+        current = ("topic", "residual", "rss", 50, "h", False, before + 1)
+        assert svc.feed(current, lambda: pytest.fail("every render slot is taken")) is first
+    finally:
+        for _ in held:
+            svc._renders.release()

@@ -123,6 +123,10 @@ def _previous(key: Hashable) -> Hashable | None:
 
 # How long a request for a feed that another thread is rendering waits for its body.
 RENDER_WAIT_SECONDS = 10.0
+# How long the one reader allowed to queue for a render slot waits for one: a reader of a
+# feed with no body to fall back on (a worker's first request for it), so a few feeds
+# polled at once on a fresh worker do not answer 503.
+SLOT_QUEUE_SECONDS = 2.0
 
 
 @dataclass
@@ -142,6 +146,9 @@ class Service:
     readiness: SharedCall[None] = field(init=False)  # /readyz's check of the store
     _searches: threading.BoundedSemaphore = field(init=False)
     _renders: threading.BoundedSemaphore = field(init=False)
+    _render_queue: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(1)
+    )
     _rendering: dict[Hashable, threading.Event] = field(default_factory=dict)
     _rendering_lock: threading.Lock = field(default_factory=threading.Lock)
     # Held while the generations change and their stale bodies are set aside, so a render
@@ -258,16 +265,25 @@ class Service:
             self._searches.release()
 
     @contextmanager
-    def render_slot(self) -> Iterator[None]:
+    def render_slot(self, queue: bool = False) -> Iterator[None]:
         """One of render_concurrency slots for an uncached render, or RenderBusy at once: a
         flood of cache misses (new hosts, new limits, pages) must not take every thread
-        that serves cached feeds and /healthz."""
-        if not self._renders.acquire(blocking=False):
+        that serves cached feeds and /healthz. With queue, when no other reader is queued,
+        wait SLOT_QUEUE_SECONDS for a slot first (one thread at most waits so)."""
+        if not self._renders.acquire(blocking=False) and not (queue and self._queued_slot()):
             raise RenderBusy
         try:
             yield
         finally:
             self._renders.release()
+
+    def _queued_slot(self) -> bool:
+        if not self._render_queue.acquire(blocking=False):
+            return False
+        try:
+            return self._renders.acquire(timeout=SLOT_QUEUE_SECONDS)
+        finally:
+            self._render_queue.release()
 
     def feed(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
         """The cached body of key, else build() in a render slot, once for every thread
@@ -298,8 +314,10 @@ class Service:
             cached = self.cache.peek(key)
             if cached is not None:
                 return cached  # else it failed, or was too large to keep: render it here
+        kept = _previous(key)
+        nothing_kept = kept is None or self.cache.peek(kept) is None
         try:
-            with self.render_slot():
+            with self.render_slot(queue=nothing_kept):
                 rendered = self.cache.get_or_build(key, build)
             self._settle(key)
             return rendered

@@ -208,3 +208,18 @@ def test_a_body_rendered_across_a_new_generation_still_serves_when_slots_are_ful
     finally:
         for _ in held:
             svc._renders.release()
+
+
+def test_one_reader_of_a_feed_with_nothing_to_fall_back_on_queues_for_a_slot(
+    app, monkeypatch
+) -> None:
+    """A fresh worker polled for three feeds at once rendered two and answered the third
+    503: now one such reader waits for a slot (briefly); a second one is still told 503."""
+    renders = HeldRenders(app.extensions["paperfeed"].store, monkeypatch)
+    feeds = ["/feeds/residual.rss", "/feeds/residual.atom", "/feeds/vit.rss", "/feeds/vit.atom"]
+    with requests_in_threads(app, [(path, {}) for path in feeds]) as answers:
+        wait_for(lambda: sum(a is not None for a in answers) == 1, 10, "one 503")
+        assert renders.inside == 2
+        assert [a.status_code for a in answers if a is not None] == [503]  # type: ignore[attr-defined]
+        renders.release.set()
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 503]  # type: ignore[attr-defined]

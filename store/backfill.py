@@ -49,6 +49,8 @@ class IndexFillStore:
                     sa.select(sa.func.count()).select_from(papers).where(papers.c.id > start)
                 ).scalar_one()
             )
+            if not total and not _unindexed(conn, max(start - _LATE, 0), start):
+                return 0  # the everyday case: read, nothing written
         report = steps if steps and total else lambda task, done, total: None
         report(TASK, 0, total)
         after, done, indexed = max(start - _LATE, 0), 0, 0
@@ -76,6 +78,8 @@ class IndexFillStore:
             done += sum(1 for paper_id in ids if paper_id > start)
             after = ids[-1]
             report(TASK, min(done, total), total)
+            if len(ids) < batch:
+                break
         if done < total:
             report(TASK, total, total)  # another process indexed the rest
         return indexed

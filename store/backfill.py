@@ -27,7 +27,9 @@ from store.schema import paper_index, papers, state
 
 CHECKPOINT = "index_checked_through"
 TASK = "indexing papers"
-BATCH = 2000
+# Papers a transaction indexes: analysing them holds the write lock (SQLite) or the
+# checkpoint row, for no longer than a refresh's batch of 500 papers holds it.
+BATCH = 500
 # Ids this far below the checkpoint are checked again: a transaction of an earlier release
 # that took its ids before a fill passed them may commit after.
 _LATE = 1000

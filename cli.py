@@ -111,8 +111,14 @@ def _store(config: Config, steps: ProgressBars | None = None) -> Store:
         with store.engine.connect():
             pass
         if config.auto_migrate:
-            upgrade(store.engine, steps=steps)
+            _migrate(store, steps)
     return store
+
+
+def _migrate(store: Store, steps: ProgressBars | None) -> None:
+    """Migrate, then index the papers the index lacks (a migration may have emptied it)."""
+    upgrade(store.engine, steps=steps)
+    store.fill_index(steps)
 
 
 @contextmanager
@@ -343,7 +349,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _engine_store(config)
     with _database_errors(config.database_url):
-        upgrade(store.engine, steps=ProgressBars())
+        _migrate(store, ProgressBars())
+    store.dispose()
     print("database schema is up to date")
     return 0
 

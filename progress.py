@@ -15,9 +15,10 @@ PLAIN_LINES_FROM = 1000
 class ProgressBars:
     """A (task, done, total) callback: one bar per task while it runs."""
 
-    def __init__(self, stream: TextIO = sys.stderr, terminal: bool | None = None) -> None:
-        self.stream = stream
-        self.terminal = stream.isatty() if terminal is None else terminal
+    def __init__(self, stream: TextIO | None = None, terminal: bool | None = None) -> None:
+        # sys.stderr as it is now (redirected, say), not as it was at import
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty() if terminal is None else terminal
         self._bar: tqdm | None = None  # type: ignore[type-arg]
         self._task: str | None = None
         self._last_tenth = -1

@@ -1,9 +1,14 @@
-"""Alembic migrations, run by `paperfeed migrate` (the Procfile release phase)."""
+"""Alembic migrations, run by `paperfeed migrate` (the Procfile release phase).
+
+A history: each revision keeps the DDL (and any backfill, in SQL) it shipped with and
+imports nothing of the application, so it does today what it did then. A revision that
+changes what the text index holds empties it; the application indexes the papers it lacks
+once the schema is current (store.backfill).
+"""
 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,13 +51,6 @@ def _counter(config: Config, engine: Engine, steps: Steps) -> Callable[..., None
         steps("migrating the database", done, len(pending))
 
     return applied
-
-
-def indexing_progress(done: int, total: int) -> None:
-    """Progress of a migration that builds the text index, on stderr, so `paperfeed
-    migrate` shows it whatever logging is set up."""
-    if done % 20_000 < 2000 or done == total:
-        print(f"text index: {done} of {total} papers indexed", file=sys.stderr, flush=True)
 
 
 def is_current(engine: Engine) -> bool:

@@ -1,8 +1,8 @@
-"""Alembic environment: the engine comes from the Store, never from alembic.ini."""
+"""Alembic environment: the engine comes from the caller (migrations.upgrade), never from
+alembic.ini. No target metadata: each revision keeps its own DDL, and the application's
+tables (store.schema) are compared with what the revisions build by the tests alone."""
 
 from alembic import context
-
-from store.schema import in_core_schema, metadata
 
 engine = context.config.attributes["engine"]
 
@@ -16,8 +16,6 @@ with engine.connect() as connection:
     try:
         context.configure(
             connection=connection,
-            target_metadata=metadata,
-            include_object=in_core_schema,
             render_as_batch=sqlite,
             on_version_apply=context.config.attributes.get("on_version_apply"),
         )

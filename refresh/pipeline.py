@@ -285,8 +285,11 @@ class Refresher:
         repaired = self.store.repair_index()
         if repaired:
             log.info("text index: %s papers an earlier release wrote indexed again", repaired)
+        filled = self.store.fill_index(self.steps)  # a migration may have emptied the index
+        if filled:
+            log.info("text index: %s papers it lacked indexed", filled)
         report.memberships_changed += self.sync_topics()
-        if report.memberships_changed or repaired:
+        if report.memberships_changed or repaired or filled:
             report.generation = self.store.bump_generation()
         for source in self.in_turn(self.config.sources):
             if not source.enabled or (only and source.name not in only):

@@ -1,15 +1,16 @@
 """The store: the only package that talks SQL (SQLAlchemy Core; SQLite or PostgreSQL).
 
 One Store type whose methods live in one module per entity: papers, memberships, the text
-index and a search's reads of it, and coordination (source state, generation, refresh
-runs, lease). The merge policy is a pure function in store.merge; the tables and column
-types are in store.schema.
+index, its fill (store.backfill) and a search's reads of it, and coordination (source
+state, generation, refresh runs, lease). The merge policy is a pure function in
+store.merge; the tables and column types are in store.schema.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from store.backfill import IndexFillStore
 from store.coordination import CoordinationStore, LeaseState, Validators
 from store.engine import (
     SQLiteFile,
@@ -57,7 +58,9 @@ __all__ = [
 _TABLES = ("alembic_version", "papers")
 
 
-class Store(PaperStore, MembershipStore, CoordinationStore, IndexStore, ReaderStore):
+class Store(
+    PaperStore, MembershipStore, CoordinationStore, IndexStore, IndexFillStore, ReaderStore
+):
     """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
     one of their own: store.engine.make_engine)."""
 

@@ -5,17 +5,15 @@ Revision ID: 0005
 Revises: 0004
 
 SQLite keeps the words in an FTS5 table (paper_words), PostgreSQL in a tsvector column of
-paper_index with a GIN index (store.index says why) and, since 0006, each field's stems
-and pairs of neighbouring tokens beside them. Existing papers are indexed here, in
-batches, with progress on stderr. Uses only the papers columns of 0001-0003, so it runs
-after any migration that adds others.
+paper_index with a GIN index (0006 and 0007 add to it). The index is made empty: the
+application indexes the papers it lacks (store.backfill), with progress, once the schema
+is current (`paperfeed migrate`, and each refresh before topics are matched).
+
+Self-contained, as shipped: plain DDL, nothing of the application imported.
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-from migrations import indexing_progress
-from store import index
 
 revision = "0005"
 down_revision = "0004"
@@ -30,13 +28,15 @@ def upgrade() -> None:
         sa.Column("order_key", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_paper_index_order_key", "paper_index", ["order_key"], unique=True)
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        op.execute(index.SQLITE_WORDS_TABLE)
+    if op.get_bind().dialect.name == "sqlite":
+        # 'ascii' splits where the matcher's tokens end ([a-z0-9] and non-ASCII letters);
+        # positions are kept, so a phrase is looked up as a phrase.
+        op.execute(
+            "CREATE VIRTUAL TABLE paper_words USING fts5(title, abstract, author, tokenize='ascii')"
+        )
     else:
-        op.execute(index.POSTGRES_WORDS_COLUMN)
-        op.execute(index.POSTGRES_IN_ROW)
-    index.build(bind, indexing_progress)  # and on PostgreSQL its GIN indexes, after the rows
+        op.execute("ALTER TABLE paper_index ADD COLUMN words tsvector")
+        op.execute("CREATE INDEX ix_paper_index_words ON paper_index USING gin (words)")
     _newest_members_and_topic_generations()
 
 
@@ -65,3 +65,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE paper_words")
     op.drop_table("paper_index")
+    # The application's fill checkpoint (store.backfill) would claim papers indexed.
+    op.execute("DELETE FROM state WHERE key = 'index_checked_through'")

@@ -1,19 +1,18 @@
 """PostgreSQL's text index gains what SQLite's FTS5 table has: each indexed field's stems
 (a search confirms its candidates on them instead of analysing the text again) and a way
-to look a phrase up (each pair of neighbouring tokens is a lexeme: store.index.lexemes).
+to look a phrase up (each pair of neighbouring tokens is a lexeme in the pairs column).
 
 Revision ID: 0006
 Revises: 0005
 
-A store indexed by an earlier 0005 (no stems columns, no pairs) gets the columns and an
-empty index, which 0007 builds again (with progress on stderr); one that 0005 indexed as
-it is now, and every SQLite store, is left as it is.
+Rows written before lack the stems and pairs, so the index is emptied, and the application
+indexes every paper again (store.backfill). SQLite is left as it is.
+
+Self-contained, as shipped: plain DDL, nothing of the application imported. IF NOT EXISTS
+because an earlier 0005 made these columns and indexes itself.
 """
 
-import sqlalchemy as sa
 from alembic import op
-
-from store import index
 
 revision = "0006"
 down_revision = "0005"
@@ -21,24 +20,41 @@ branch_labels = None
 depends_on = None
 
 _ADDED = ("pairs", "title_stems", "abstract_stems", "author_stems")
+# New entries wait in a GIN index's pending list, which every search reads in full: at the
+# default 4 MB limit a no-match word took 18 ms instead of 1.3 ms on 200k papers.
+_PENDING = "gin_pending_list_limit = 128"
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
+    if op.get_bind().dialect.name == "sqlite":
         return
-    columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
-    if set(_ADDED) <= columns:
-        return
-    op.execute("TRUNCATE paper_index")  # not DELETE: see 0007
+    # Not DELETE: a GIN index would keep the deleted rows' entries until vacuumed.
+    op.execute("TRUNCATE paper_index")
+    op.execute("DELETE FROM state WHERE key = 'index_checked_through'")  # fill from the start
     op.execute(
-        "ALTER TABLE paper_index ADD COLUMN pairs tsvector, "
-        + ", ".join(f"ADD COLUMN {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:])
+        "ALTER TABLE paper_index ADD COLUMN IF NOT EXISTS pairs tsvector, "
+        + ", ".join(
+            f"ADD COLUMN IF NOT EXISTS {name} text NOT NULL DEFAULT ''" for name in _ADDED[1:]
+        )
     )
-    op.execute(index.POSTGRES_IN_ROW)  # the index is built again by 0007, as it is now
+    # Rows pass 2 kB, and PostgreSQL would move their largest values out of line, a TOAST
+    # read for every row a search tests; only the pairs, read through their GIN index
+    # alone, go out of line.
+    op.execute(
+        "ALTER TABLE paper_index "
+        + ", ".join(
+            f"ALTER COLUMN {column} SET STORAGE MAIN"
+            for column in ("words", "title_stems", "abstract_stems", "author_stems")
+        )
+    )
+    op.execute("CREATE INDEX IF NOT EXISTS ix_paper_index_pairs ON paper_index USING gin (pairs)")
+    for name in ("ix_paper_index_words", "ix_paper_index_pairs"):
+        op.execute(f"ALTER INDEX {name} SET ({_PENDING})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.execute("DROP INDEX ix_paper_index_pairs")
         op.execute("ALTER TABLE paper_index " + ", ".join(f"DROP COLUMN {n}" for n in _ADDED))
+        op.execute("ALTER INDEX ix_paper_index_words RESET (gin_pending_list_limit)")
+        op.execute("ALTER TABLE paper_index ALTER COLUMN words SET STORAGE EXTENDED")

@@ -1,50 +1,44 @@
-"""PostgreSQL's text index gains each paper's day as lexemes (store.index.day_lexemes) in
-its words and pairs, and its first_seen in paper_index: a search reads the newest days'
-hits first, straight from the GIN index, with all it needs from paper_index alone
-(store.index._postgres_query).
+"""PostgreSQL's text index gains each paper's day as lexemes in its words and pairs, and
+its first_seen in paper_index: a search reads the newest days' hits first, straight from
+the GIN index, with all it needs from paper_index alone.
 
 Revision ID: 0007
 Revises: 0006
 
-A store whose index lacks the days or first_seen, or is empty beside papers (0006 leaves
-it so), is indexed again, with progress on stderr; one that 0005 built as it is now, and
-every SQLite store, is left as it is.
+Rows written before lack the days and first_seen, so the index is emptied, and the
+application indexes every paper again (store.backfill). A release before this one still
+running beside it (a rolling deploy, a downgrade) writes rows without first_seen: a
+partial index finds them for the application to index again. SQLite is left as it is.
+
+Self-contained, as shipped: plain DDL, nothing of the application imported. IF NOT EXISTS
+because an earlier 0005 made the column itself.
 """
 
-import sqlalchemy as sa
 from alembic import op
-
-from migrations import indexing_progress
-from store import index
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-_HAS_DAY = sa.text("SELECT words @@ CAST('''@1:'':*' AS tsquery) FROM paper_index LIMIT 1")
-_HAS_PAPERS = sa.text("SELECT EXISTS (SELECT 1 FROM papers)")
-
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
+    if op.get_bind().dialect.name == "sqlite":
         return
-    columns = {column["name"] for column in sa.inspect(bind).get_columns("paper_index")}
-    if "first_seen" not in columns:
-        op.execute(f"ALTER TABLE paper_index {index.POSTGRES_FIRST_SEEN_COLUMN}")
-    op.execute(index.POSTGRES_UNREPAIRED_INDEX)
-    has_day = bind.execute(_HAS_DAY).scalar()  # None: an empty index
-    if "first_seen" in columns and (has_day or not bind.execute(_HAS_PAPERS).scalar()):
-        return  # indexed as it is now, or nothing to index
-    # Not DELETE: the GIN indexes built in this transaction would hold the deleted rows
-    # too, and even once vacuumed a common word's entry then costs 5-10 ms more to read.
+    # Not DELETE: the GIN indexes would hold the deleted rows too, and even once vacuumed
+    # a common word's entry then costs 5-10 ms more to read.
     op.execute("TRUNCATE paper_index")
-    index.build(bind, indexing_progress)  # and the GIN indexes, after the rows
+    op.execute("DELETE FROM state WHERE key = 'index_checked_through'")  # fill from the start
+    op.execute("ALTER TABLE paper_index ADD COLUMN IF NOT EXISTS first_seen timestamp")
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS ix_paper_index_unrepaired ON paper_index (paper_id) "
+        "WHERE first_seen IS NULL"
+    )
 
 
 def downgrade() -> None:
-    """The days stay (an earlier release reads its index as before); first_seen goes, so
-    that upgrading again finds what the earlier release wrote meanwhile and re-indexes."""
+    """first_seen goes, so that upgrading again finds what the earlier release wrote
+    meanwhile and indexes it again."""
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP INDEX ix_paper_index_unrepaired")
         op.execute("ALTER TABLE paper_index DROP COLUMN first_seen")

@@ -22,16 +22,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logged and answered 503 until it is back. With auto_migrate it applies the migrations
     first, unless a gunicorn master does that for its workers (gunicorn.conf.py).
     """
-    from feeds import ops, pages, routes
-    from feeds.fastpath import FastFeeds
-    from feeds.headers import add_response_headers
-    from feeds.service import Service
     from logs import setup_logging
+    from web import feed_routes, ops, pages
+    from web.fastpath import FastFeeds
+    from web.headers import add_response_headers
+    from web.service import Service
 
     settings = load_config(overrides=config)
     if config is None:
         setup_logging(settings.log_format, settings.log_level)
-    app = Flask(__name__, template_folder="feeds/templates", static_folder=None)
+    app = Flask(__name__, template_folder="web/templates", static_folder=None)
     # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
     svc = Service.build(settings)
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
         _upgrade_or_log(svc.store.engine)
     app.extensions["paperfeed"] = svc
-    app.register_blueprint(routes.bp)
+    app.register_blueprint(feed_routes.bp)
     app.register_blueprint(pages.pages)
     app.register_blueprint(ops.bp)
     app.after_request(add_response_headers)

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
 from feeds import render
-from feeds.routes import base_url
+from web.feed_routes import base_url
 
 app = create_app()
 _svc = app.extensions["paperfeed"]

@@ -24,12 +24,12 @@ from concurrent.futures import TimeoutError as ResultTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from feeds.cache import CachedFeed
 from feeds.render import FeedInfo
 from store import Store, StoredPaper
 from topics.query import Query
 from topics.query import parse as parse_query
 from topics.search import Budget, newest, ran_too_long
+from web.cache import CachedFeed
 
 # Searching is the less urgent work: on a busy machine the kernel gives the web process
 # (cached feeds, /healthz) the CPU first, and a search takes what is left.

@@ -2,7 +2,7 @@
 
 Readers poll every few minutes; almost every poll asks for a feed whose body is already
 cached. This WSGI layer answers those with the route's own cache key and answer code
-(feeds.routes.topic_key / respond), skipping Flask's request and routing machinery, and
+(web.feed_routes.topic_key / respond), skipping Flask's request and routing machinery, and
 passes everything else (misses, ?limit=, pages) to Flask unchanged. Search feeds too: a
 cached one is answered here, and so is the refusal of an uncached one while every search
 slot is taken.
@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from feeds.render import FORMATS
-from feeds.routes import busy_answer, respond, search_key, topic_key, whole_number
-from feeds.service import Service
 from store import StoreError
+from web.feed_routes import busy_answer, respond, search_key, topic_key, whole_number
+from web.service import Service
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified", 503: "503 Service Unavailable"}
 Answer = tuple[int, list[tuple[str, str]], bytes]

@@ -19,12 +19,12 @@ from flask import (
 )
 
 from feeds import render
-from feeds.cache import CachedFeed
-from feeds.conditional import answer
-from feeds.service import RenderBusy, SearchBusy, Service
 from topics.query import QueryError
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
+from web.cache import CachedFeed
+from web.conditional import answer
+from web.service import RenderBusy, SearchBusy, Service
 
 bp = Blueprint("feeds", __name__)
 

@@ -17,9 +17,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from feeds import render
-from feeds.highlight import Highlighter
-from feeds.routes import absolute, service, whole_number
-from feeds.service import Service
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -28,6 +25,9 @@ from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
+from web.feed_routes import absolute, service, whole_number
+from web.highlight import Highlighter
+from web.service import Service
 
 T = TypeVar("T")
 pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/static")

@@ -7,9 +7,9 @@ import time
 import feedparser
 import pytest
 
-from feeds import routes
 from store import SearchReader
 from tests.helpers import DEFAULT_TOPICS, one_search_held, refresh, run, serve_file, toml_sources
+from web import feed_routes as routes
 
 
 def test_search_feed_returns_matching_items_with_the_matched_line(app, client) -> None:

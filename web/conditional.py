@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from feeds.cache import CachedFeed
 from feeds.render import FORMATS
+from web.cache import CachedFeed
 
 
 def is_fresh(cached: CachedFeed, if_none_match: str | None, if_modified_since: str | None) -> bool:

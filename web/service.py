@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from feeds import search_pool
-from feeds.cache import CachedFeed, FeedCache
-from feeds.forwarded import RequestBase
-from feeds.metrics import Metrics
 from feeds.render import FeedInfo
-from feeds.search_pool import BrokenProcessPool, SearchPool
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
 from settings import Config
 from store import Store, StoredPaper, StoreError
 from topics import search
 from topics.query import Query
+from web import search_pool
+from web.cache import CachedFeed, FeedCache
+from web.forwarded import RequestBase
+from web.metrics import Metrics
+from web.search_pool import BrokenProcessPool, SearchPool
 
 log = logging.getLogger("paperfeed.web")
 T = TypeVar("T")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from feeds.cache import CachedFeed, FeedCache, key_size
+from web.cache import CachedFeed, FeedCache, key_size
 
 MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from feeds.service import Service, SharedCall
 from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
 from store import StoreError, limit_statements
+from web.service import Service, SharedCall
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("paperfeed.web")

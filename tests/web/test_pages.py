@@ -10,8 +10,8 @@ import pytest
 
 from app import create_app
 from feeds import render
-from feeds.pages import CARD_AUTHORS, PAGE_SIZE, activity_chart
 from tests.helpers import ROOT, live_server, need_tool, refresh, rich_sources
+from web.pages import CARD_AUTHORS, PAGE_SIZE, activity_chart
 
 SCREENSHOTS = ROOT / "test-artifacts" / "pages"
 WIDTHS = (1280, 390)

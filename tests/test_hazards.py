@@ -17,6 +17,7 @@ from werkzeug import Response
 
 import parsing
 from feeds import render
+from feeds.items import LINK_LABELS
 from parsing.text import safe_link
 from store import StoredPaper
 from tests.helpers import FIXTURES, HAZARDS, LISTINGS, refresh, toml_sources
@@ -74,9 +75,7 @@ def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_st
 
 
 OWN_LINK = re.compile(
-    r'<a href="https://[^"<>]+">(?:'
-    + "|".join(map(re.escape, render.LINK_LABELS.values()))
-    + ")</a>"
+    r'<a href="https://[^"<>]+">(?:' + "|".join(map(re.escape, LINK_LABELS.values())) + ")</a>"
 )
 
 

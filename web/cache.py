@@ -17,7 +17,7 @@ from email.utils import format_datetime
 
 from cachetools import LRUCache
 
-from feeds.render import FeedInfo, last_updated, render
+from feeds.render import FORMATS, FeedInfo
 from store import StoredPaper
 
 
@@ -47,7 +47,8 @@ class CachedFeed:
     @classmethod
     def of(cls, fmt: str, info: FeedInfo, items: Sequence[StoredPaper]) -> CachedFeed:
         """items rendered as a feed in fmt (a topic's, or a search's)."""
-        return cls.build(render(fmt, info, items), last_updated(items), len(items))
+        feed = FORMATS[fmt](info, items)
+        return cls.build(feed.to_bytes(), feed.updated, len(items))
 
     @property
     def gzip_etag(self) -> str:

@@ -48,7 +48,7 @@ def answer(
     if is_fresh(cached, header("If-None-Match"), header("If-Modified-Since")):
         return 304, headers, b""
     body = cached.gzipped if gzipped else cached.body
-    headers.append(("Content-Type", FORMATS[fmt]))
+    headers.append(("Content-Type", FORMATS[fmt].content_type))
     headers.append(("Content-Length", str(len(body))))
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))

@@ -19,6 +19,7 @@ from flask import (
 )
 
 from feeds import render
+from feeds.opml import opml
 from topics.query import QueryError
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
@@ -193,7 +194,7 @@ def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
 @bp.route("/opml")
 def opml_listing() -> Response:
     svc = service()
-    body = render.opml(
+    body = opml(
         "paperfeed topics",
         [
             (

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from feeds import render
+from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -173,15 +174,15 @@ def activity_chart(dates: Iterable[datetime], now: datetime) -> Chart:
 
 def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[str, object]:
     """What a card shows: every known link, the paper's own date, what matched, why."""
-    links = render.paper_links(paper)
+    links = paper_links(paper)
     return {
         "paper": paper,
         "ref": paper.arxiv_id or paper.guid,
-        "href": render.best_link(paper, links),  # the same page the feed item opens
+        "href": best_link(paper, links),  # the same page the feed item opens
         "title": marker("title", paper.title, paper.matched),
         "abstract": marker("abstract", paper.abstract, paper.matched),
-        "authors": render.authors_line(paper, shown=CARD_AUTHORS),
-        "links": [(render.LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
+        "authors": authors_line(paper, shown=CARD_AUTHORS),
+        "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
         "matched": format_matches(list(paper.matched)),

@@ -16,9 +16,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import create_app
 from feeds import render
 from web.feed_routes import base_url
+from web.service import service
 
 app = create_app()
-_svc = app.extensions["paperfeed"]
+_svc = service(app)
 _topic = os.environ.get("BENCH_TOPIC", "residual")
 _constant: list[bytes] = []
 

@@ -1,5 +1,9 @@
 """What a feed item says about a paper, whatever the format: its links, authors, facts and
-body (HTML and plain text). Pages show the same links and authors on their cards."""
+body (HTML and plain text). Pages show the same links and authors on their cards.
+
+A stored paper's text and links were cleaned once, by the parsers (parsing.model.make_paper:
+printable text, spaces folded, http(s) links only); nothing here cleans them again. What
+matched comes from a query (a reader's own, for a search feed), which no parser saw."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus
 
-from parsing.text import clean_text, safe_link
+from parsing.text import strip_invalid
 from store import StoredPaper
 from topics.query import format_matches
 
@@ -32,9 +36,9 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
     """Where a reader can go for this paper, by kind, in the order they are shown:
     abs (arXiv abstract), pdf, hf (Hugging Face page), code, project, doi, then the
     listing's own link (source) when it is none of those."""
-    # Links from a listing are checked again (only http(s)); the others are built from ids
-    # that the parser checked.
-    given = {kind: link for kind, url in paper.links if (link := safe_link(url))}
+    # Links from a listing were checked by the parser (only http(s)); the others are built
+    # from ids that it checked.
+    given = dict(paper.links)
     found = {"pdf": given.get("pdf"), "code": given.get("code"), "project": given.get("project")}
     if paper.arxiv_id:
         found["abs"] = f"https://arxiv.org/abs/{paper.arxiv_id}"
@@ -43,7 +47,7 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
     if paper.doi:
         found["doi"] = f"https://doi.org/{quote(paper.doi, safe='/:;()._-')}"
     links = {kind: link for kind in LINK_LABELS if (link := found.get(kind))}
-    source = safe_link(paper.url)
+    source = paper.url
     if source and source not in links.values():
         links["source"] = source
     return links
@@ -64,8 +68,7 @@ def item_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     best = best_link(paper, links)
     if best:
         return best
-    title = clean_text(paper.title, max_length=500)
-    return f"https://huggingface.co/papers?q={quote_plus(title)}"
+    return f"https://huggingface.co/papers?q={quote_plus(paper.title[:500])}"
 
 
 def shown_authors(paper: StoredPaper, shown: int = SHOWN_AUTHORS) -> tuple[list[str], int]:
@@ -73,9 +76,7 @@ def shown_authors(paper: StoredPaper, shown: int = SHOWN_AUTHORS) -> tuple[list[
     name takes less room than saying so)."""
     if len(paper.authors) <= shown + 1:
         shown = len(paper.authors)
-    names = [
-        name for name in (clean_text(a, max_length=50_000) for a in paper.authors[:shown]) if name
-    ]
+    names = list(paper.authors[:shown])
     return names, max(len(paper.authors) - shown, 0)
 
 
@@ -105,6 +106,11 @@ def item_facts(paper: StoredPaper) -> list[str]:
     return facts
 
 
+def matched_text(paper: StoredPaper) -> str:
+    """What matched, as text: 'resnet (title), residual connection (abstract)'."""
+    return strip_invalid(format_matches(list(paper.matched)))
+
+
 def item_html(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     """The item body: abstract, authors, the paper's date and numbers, categories, what
     matched, links (paper_links, when not given). All text escaped."""
@@ -117,7 +123,7 @@ def item_html(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     if paper.categories:
         parts.append(f"<p>Categories: {html.escape(', '.join(paper.categories))}</p>")
     if paper.matched:
-        parts.append(f"<p>Matched: {html.escape(format_matches(list(paper.matched)))}</p>")
+        parts.append(f"<p>Matched: {html.escape(matched_text(paper))}</p>")
     anchors = [
         f'<a href="{html.escape(url, quote=True)}">{LINK_LABELS[kind]}</a>'
         for kind, url in (paper_links(paper) if links is None else links).items()
@@ -135,7 +141,7 @@ def item_text(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
     if facts:
         lines.append(" · ".join(facts))
     if paper.matched:
-        lines.append(f"Matched: {format_matches(list(paper.matched))}")
+        lines.append(f"Matched: {matched_text(paper)}")
     links = paper_links(paper) if links is None else links
     if links:
         lines.append("\n".join(f"{LINK_LABELS[kind]}: {url}" for kind, url in links.items()))

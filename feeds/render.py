@@ -88,7 +88,7 @@ class _XmlFeed(Feed):
             entry = feed.add_entry(order="append")
             entry.id(paper.guid)
             entry.guid(paper.guid, permalink=False)
-            entry.title(_xml_safe(paper.title) or "(untitled)")
+            entry.title(paper.title or "(untitled)")
             known = paper_links(paper)
             links = _item_links(paper, known)
             for link in links:
@@ -96,6 +96,8 @@ class _XmlFeed(Feed):
             entry.atomlinks.links = links
             if "hf" in known:  # the Hugging Face page is where the paper is discussed
                 entry.comments(known["hf"])
+            # Cleaned as a whole: what matched comes from a query, and the body is cut at
+            # 50,000 characters (an abstract of quotes grows six-fold when escaped).
             body = _xml_safe(item_html(paper, known))
             entry.description(body)
             entry.content(body, type="html")
@@ -108,7 +110,7 @@ class _XmlFeed(Feed):
             if names:
                 entry.dc.dc_creator(authors_line(paper))
             for category in paper.categories:
-                entry.category({"term": _xml_safe(category)})
+                entry.category({"term": category})
         return feed
 
 
@@ -135,14 +137,14 @@ class JsonFeed(Feed):
         info = self.info
         document = {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": info.title,
-            "home_page_url": info.page_url,
-            "feed_url": info.self_url,
-            "description": info.description or info.title,
+            "title": strip_invalid(info.title),
+            "home_page_url": strip_invalid(info.page_url),
+            "feed_url": strip_invalid(info.self_url),
+            "description": strip_invalid(info.description or info.title),
             "language": "en",
             "items": [_json_item(paper) for paper in self.items],
         }
-        return json.dumps(_json_safe(document), ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # The formats a feed is served in, by the name its URL ends with.
@@ -218,20 +220,11 @@ def _json_item(paper: StoredPaper) -> dict[str, object]:
             "authors_total": len(names) + more,
             "upvotes": paper.upvotes,
             "comments": paper.comments,
-            "sources": list(paper.sources),
-            "matched": [{"term": t, "field": f} for t, f in paper.matched],
+            "sources": [strip_invalid(source) for source in paper.sources],  # config names
+            "matched": [
+                {"term": strip_invalid(t), "field": strip_invalid(f)} for t, f in paper.matched
+            ],
         },
     }
     # JSON Feed: leave out what is unknown rather than send null or a made-up value.
     return {key: value for key, value in item.items() if value not in (None, [])}
-
-
-def _json_safe(value: object) -> object:
-    """Strip what cannot be encoded (lone surrogates) or should not be shown (controls)."""
-    if isinstance(value, str):
-        return strip_invalid(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from feeds.render import FORMATS
 from settings import Config
@@ -36,8 +36,7 @@ class BadFeedRequest(Exception):
         self.details = details
 
 
-@dataclass(frozen=True)
-class FeedRequest:
+class FeedRequest(NamedTuple):  # a tuple: built on every request of the fast path
     name: str  # a topic's name, or SEARCH
     fmt: str  # a name of feeds.render.FORMATS
     limit: int

@@ -1,17 +1,57 @@
-"""The Flask application factory; `app` is what gunicorn serves (Procfile: web)."""
+"""The composition root: how a paperfeed process is put together, whichever way it runs.
+
+Config -> Store -> Refresher -> Service is built here only: create_app (gunicorn's workers,
+tests), the `paperfeed` command (cli.py), the gunicorn hooks (gunicorn.conf.py) and the
+search processes (which open their store with open_store). `app` is what gunicorn serves
+(Procfile: web).
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from sqlalchemy.engine import Engine
-from werkzeug.middleware.proxy_fix import ProxyFix
+from settings import Config, load_config
+from store import Store
 
-from settings import load_config
+if TYPE_CHECKING:  # the CLI and the search processes import this module without Flask
+    from flask import Flask
+    from sqlalchemy.engine import Engine
+
+    from refresh.pipeline import Refresher
+    from web.service import Service
+
+
+def open_store(database_url: str) -> Store:
+    """The one place a Store is opened: web workers, search processes, the CLI."""
+    return Store(database_url)
+
+
+def make_refresher(config: Config, store: Store, **hooks: Any) -> Refresher:
+    """The refresher of a store; hooks: progress and steps (the CLI), on_outcome (metrics)."""
+    from refresh.pipeline import Refresher
+
+    return Refresher(config, store, **hooks)
+
+
+def make_service(config: Config) -> Service:
+    """Everything one web process shares between requests, built on config."""
+    from web.cache import FeedCache
+    from web.metrics import Metrics
+    from web.search_pool import SearchPool
+    from web.service import Service, search_slots
+
+    store = open_store(config.database_url)
+    metrics = Metrics()
+    refresher = make_refresher(config, store, on_outcome=metrics.observe_refresh)
+    pool = None
+    if config.search_in_processes:
+        pool = SearchPool(functools.partial(open_store, config.database_url), search_slots(config))
+    cache = FeedCache(config.cache_bytes)
+    return Service(config, store, refresher, cache, metrics, search_pool=pool)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -22,25 +62,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logged and answered 503 until it is back. With auto_migrate it applies the migrations
     first, unless a gunicorn master does that for its workers (gunicorn.conf.py).
     """
-    from feeds import ops, pages, routes
-    from feeds.fastpath import FastFeeds
-    from feeds.headers import add_response_headers
-    from feeds.service import Service
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from logs import setup_logging
+    from web import feed_routes, ops, pages
+    from web.fastpath import FastFeeds
+    from web.headers import add_response_headers
+    from web.service import EXTENSION
 
     settings = load_config(overrides=config)
     if config is None:
         setup_logging(settings.log_format, settings.log_level)
-    app = Flask(__name__, template_folder="feeds/templates", static_folder=None)
+    app = Flask(__name__, template_folder="web/templates", static_folder=None)
+    svc = make_service(settings)
     # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
-    svc = Service.build(settings)
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
         FastFeeds(app.wsgi_app, svc), x_for=1, x_proto=1, x_host=1
     )
     if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
         _upgrade_or_log(svc.store.engine)
-    app.extensions["paperfeed"] = svc
-    app.register_blueprint(routes.bp)
+    app.extensions[EXTENSION] = svc
+    app.register_blueprint(feed_routes.bp)
     app.register_blueprint(pages.pages)
     app.register_blueprint(ops.bp)
     app.after_request(add_response_headers)
@@ -65,10 +108,29 @@ def _upgrade_or_log(engine: Engine) -> None:
 def start_scheduler(app: Flask) -> None:
     """Start the in-process refresh timer when the config asks for one (not in `off` mode)."""
     from refresh.schedule import schedule
+    from web.service import service
 
-    svc = app.extensions["paperfeed"]
+    svc = service(app)
     if svc.config.scheduler in ("embedded", "web") and svc.scheduler is None:
         svc.scheduler = schedule(svc.refresher)
+
+
+def start_worker(app: Flask) -> None:
+    """In a web worker (gunicorn's post_worker_init): a database pool of its own, not one
+    inherited through fork, then the refresh timer."""
+    from web.service import service
+
+    service(app).store.engine.dispose(close=False)
+    start_scheduler(app)
+
+
+def stop_worker(app: Flask | None) -> None:
+    """A worker that stops (restart, HUP, shutdown) stops its search processes with it;
+    app None: it never loaded."""
+    from web.service import EXTENSION, service
+
+    if EXTENSION in getattr(app, "extensions", {}):
+        service(app).close()  # type: ignore[arg-type]
 
 
 _app: Flask | None = None

@@ -1,4 +1,7 @@
-"""The `paperfeed` command: serve, refresh, check, preview, explain, migrate, clock."""
+"""The `paperfeed` command: serve, refresh, check, preview, explain, migrate, clock.
+
+It builds what it runs through the composition root (app.py), as the web process does;
+here it only turns what goes wrong into a message that says how to fix it."""
 
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
+from app import make_refresher, open_store
 from logs import setup_logging
 from migrations import upgrade
 from progress import ProgressBars
-from refresh.pipeline import Refresher
 from refresh.redact import redact_url
 from refresh.schedule import schedule
 from settings import (
@@ -87,7 +90,7 @@ def _engine_store(config: Config) -> Store:
     """A Store on the configured URL, or a UsageError when the URL cannot be one."""
     url = config.database_url
     try:
-        store = Store(url)
+        store = open_store(url)
     except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as error:
         raise UsageError(
             f"database URL {_shown_url(url)!r} cannot be used ({_first_line(error)}); "
@@ -198,7 +201,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     bars = ProgressBars()
     store = _store(config, bars)
     show = sys.stderr.isatty() or args.verbose
-    refresher = Refresher(
+    refresher = make_refresher(
         config,
         store,
         progress=(lambda m: print(m, file=sys.stderr)) if show else None,
@@ -360,7 +363,7 @@ def cmd_clock(args: argparse.Namespace) -> int:
     config = _config(args)
     store = _store(config)
     setup_logging(config.log_format, config.log_level)
-    schedule(Refresher(config, store), blocking=True)
+    schedule(make_refresher(config, store), blocking=True)
     return 0
 
 

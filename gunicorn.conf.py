@@ -71,18 +71,16 @@ def on_reload(server):
 
 def post_worker_init(worker):
     """In each worker (never the master, even with --preload): fresh DB pool, then the timer."""
-    from app import start_scheduler
+    from app import start_worker
 
-    flask_app = worker.wsgi
-    flask_app.extensions["paperfeed"].store.engine.dispose(close=False)
-    start_scheduler(flask_app)
+    start_worker(worker.wsgi)
 
 
 def worker_exit(server, worker):
     """A worker that stops (restart, HUP, shutdown) stops its search processes with it."""
-    svc = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("paperfeed")
-    if svc is not None:  # None: the app never loaded
-        svc.close()
+    from app import stop_worker
+
+    stop_worker(getattr(worker, "wsgi", None))
 
 
 def _adopt_checked_config(server):

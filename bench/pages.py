@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from web.service import service  # noqa: E402
 
 WORDS = [
     "residual",
@@ -106,7 +107,7 @@ def main() -> None:
             "generation_check_seconds": 0,
         }
     )
-    client, svc = app.test_client(), app.extensions["paperfeed"]
+    client, svc = app.test_client(), service(app)
     started = time.perf_counter()
     svc.refresher.run(force=True)
     print(f"{args.papers} papers stored in {time.perf_counter() - started:.1f} s")

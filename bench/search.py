@@ -52,6 +52,7 @@ from store import Store  # noqa: E402
 from store.schema import papers, source_validators  # noqa: E402
 from topics import search  # noqa: E402
 from topics.query import parse  # noqa: E402
+from web.service import service  # noqa: E402
 
 # The synthetic year ends an hour before the benchmark starts, as a live store's papers do
 # (the bundled samples the refreshes store arrive "now"). PostgreSQL reads the newest days
@@ -270,7 +271,7 @@ def main() -> None:
         "topics": topics,
     }
     app = create_app(settings)  # migrates the empty store
-    svc = app.extensions["paperfeed"]
+    svc = service(app)
     loaded, built = bulk_load(svc.store, rows)
     print(f"\nbulk insert {loaded:.1f} s; index build {built:.1f} s; index {index_size(svc.store)}")
     started = time.perf_counter()

@@ -15,10 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
 from feeds import render
-from feeds.routes import base_url
+from web.feed_routes import base_url
+from web.service import service
 
 app = create_app()
-_svc = app.extensions["paperfeed"]
+_svc = service(app)
 _topic = os.environ.get("BENCH_TOPIC", "residual")
 _constant: list[bytes] = []
 

@@ -1,2 +1,2 @@
-"""HTTP only: feed, search, page and OPML routes, ops routes, the per-process service,
-rendering (feedgen, JSON Feed, OPML), the byte-bounded cache and conditional requests."""
+"""Feed rendering, pure: papers and what a feed says about itself in, bytes out (RSS 2.0,
+Atom 1.0, JSON Feed 1.1, OPML). No HTTP, no clock, no database."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import feedparser
@@ -17,8 +18,10 @@ from werkzeug import Response
 
 import parsing
 from feeds import render
+from feeds.items import LINK_LABELS
+from parsing.model import make_paper
 from parsing.text import safe_link
-from store import StoredPaper
+from store.merge import sighting
 from tests.helpers import FIXTURES, HAZARDS, LISTINGS, refresh, toml_sources
 from topics.query import QueryError, parse
 
@@ -74,9 +77,7 @@ def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_st
 
 
 OWN_LINK = re.compile(
-    r'<a href="https://[^"<>]+">(?:'
-    + "|".join(map(re.escape, render.LINK_LABELS.values()))
-    + ")</a>"
+    r'<a href="https://[^"<>]+">(?:' + "|".join(map(re.escape, LINK_LABELS.values())) + ")</a>"
 )
 
 
@@ -198,28 +199,18 @@ hazardous_text = st.text(
     url=hazardous_text,
 )
 def test_feeds_rendered_from_fuzzed_papers_are_valid(titles, abstract, author, url) -> None:
+    """Papers reach the renderer as the parsers left them (make_paper cleans every field,
+    once); what matched comes from a query, raw."""
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    items = [
-        StoredPaper(
-            id=i,
-            guid=f"urn:test:{i}",
-            arxiv_id=None,
-            title_key=title,
-            title=title or "x",
-            abstract=abstract,
-            authors=(author,),
-            categories=(author,),
-            sources=("fuzz",),
-            url=url,
-            published=None,
-            upvotes=1,
-            comments=None,
-            first_seen=now,
-            updated=now,
-            matched=((title, "title"),),
-        )
-        for i, title in enumerate(titles)
-    ]
+    items = []
+    for title in titles:
+        fields = {"abstract": abstract, "authors": (author,), "categories": (author,), "url": url}
+        try:
+            paper = make_paper(title=title, upvotes=1, **fields)
+        except ValueError:  # no usable title: the parser skips the record
+            paper = make_paper(title="x", upvotes=1, **fields)
+        stored = replace(sighting(paper, "fuzz", now), matched=((title, "title"),))
+        items.append(replace(stored, guid=f"urn:test:{len(items)}"))
     info = render.FeedInfo(
         "t", "Fuzz \x00 <b>", "d\ud800", "http://x/feeds/t.rss", "http://x/topics/t", 30
     )

@@ -15,6 +15,7 @@ OURS = {
     "cli",
     "progress",
     "logs",
+    "web",
     "feeds",
     "refresh",
     "settings",

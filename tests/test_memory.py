@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.cache import CachedFeed, FeedCache
 from parsing import text
 from tests.helpers import ROOT
+from web.cache import CachedFeed, FeedCache
 
 MiB = 1024 * 1024
 

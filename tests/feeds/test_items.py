@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from feeds import render
+from feeds import items, render
 from store import StoredPaper
 
 SEEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def paper(**fields: object) -> StoredPaper:
 
 
 def test_paper_links_in_order() -> None:
-    assert render.paper_links(paper()) == {
+    assert items.paper_links(paper()) == {
         "abs": "https://arxiv.org/abs/2407.21783",
         "pdf": "https://arxiv.org/pdf/2407.21783",
         "hf": "https://huggingface.co/papers/2407.21783",
@@ -78,15 +78,15 @@ def test_atom_entry_links_by_relation() -> None:
     assert by_rel[("related", "PDF")].type == "application/pdf"
     assert by_rel[("related", "Code")].href == "https://github.com/meta-llama/llama3"
     assert by_rel[("related", "DOI")].href == "https://doi.org/10.48550/arxiv.2407.21783"
-    assert len(entry.authors) == render.SHOWN_AUTHORS
+    assert len(entry.authors) == items.SHOWN_AUTHORS
 
 
 def test_json_item_carries_published_and_links() -> None:
     (item,) = json.loads(render.render("json", INFO, [paper()]))["items"]
     extra = item["_paperfeed"]
     assert extra["published"] == "2024-07-31T17:54:00Z"
-    assert extra["links"] == render.paper_links(paper())
-    assert extra["authors_total"] == 533 and len(item["authors"]) == render.SHOWN_AUTHORS
+    assert extra["links"] == items.paper_links(paper())
+    assert extra["authors_total"] == 533 and len(item["authors"]) == items.SHOWN_AUTHORS
     assert item["date_published"] == "2026-11-20T08:00:00Z"
 
 
@@ -123,7 +123,7 @@ def test_a_publisher_paper_links_to_its_page_and_doi() -> None:
         url="https://www.nature.com/articles/s41586-024-07811-4",
         links=(),
     )
-    assert render.item_link(article) == "https://www.nature.com/articles/s41586-024-07811-4"
+    assert items.item_link(article) == "https://www.nature.com/articles/s41586-024-07811-4"
     (entry,) = feedparser.parse(render.render("atom", INFO, [article])).entries
     rels = {link.rel: link.href for link in entry.links}
     assert rels["related"] == "https://doi.org/10.1038/s41586-024-07811-4"

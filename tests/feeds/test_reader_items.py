@@ -1,5 +1,5 @@
 """One paper as real readers show it: its own date and its arXiv link (newsboat, rss2email,
-feedparser). The item content comes from feeds/render.py."""
+feedparser). The item content comes from feeds/items.py."""
 
 from __future__ import annotations
 

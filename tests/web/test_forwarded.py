@@ -7,9 +7,9 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from feeds.headers import CONTENT_SECURITY_POLICY
 from settings import ConfigError
 from tests.helpers import refresh
+from web.headers import CONTENT_SECURITY_POLICY
 
 HOST_VARY = "Accept-Encoding, Host, X-Forwarded-Host, X-Forwarded-Proto"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug import Request, Response
 
-from feeds import ops
 from migrations import upgrade
 from store import Store, engine_url
 from tests.helpers import FIXTURES, refresh, toml_sources, wait_for
+from web import ops
 
 CACHED = ["/feeds/residual.rss", "/feeds/vit.atom", "/feeds/hot.json"]
 

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from app import create_app
-from feeds import render
-from feeds.pages import CARD_AUTHORS, PAGE_SIZE, activity_chart
+from feeds import items
 from tests.helpers import ROOT, live_server, need_tool, refresh, rich_sources
+from web.pages import CARD_AUTHORS, PAGE_SIZE, activity_chart
 
 SCREENSHOTS = ROOT / "test-artifacts" / "pages"
 WIDTHS = (1280, 390)
@@ -200,7 +200,7 @@ def test_pages_use_no_script_and_one_stylesheet(site) -> None:
 def test_a_card_names_a_few_authors_and_counts_the_rest() -> None:
     def card_authors(names: tuple[str, ...]) -> str:
         paper = SimpleNamespace(authors=names)  # only the authors are read
-        return render.authors_line(paper, shown=CARD_AUTHORS)  # type: ignore[arg-type]
+        return items.authors_line(paper, shown=CARD_AUTHORS)  # type: ignore[arg-type]
 
     assert card_authors(("A", "B")) == "A, B"
     assert card_authors(tuple("ABCD")) == "A, B, C, D"

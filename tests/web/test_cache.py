@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from feeds.cache import CachedFeed, FeedCache, key_size
+from web.cache import CachedFeed, FeedCache, size_of
 
 MOMENT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -15,7 +15,7 @@ def feed(text: str) -> CachedFeed:
 
 def test_a_hot_feed_read_through_the_fast_path_survives_eviction() -> None:
     entries = {name: feed(name) for name in ("hot", "cold", "new")}
-    cost = {name: entry.size + key_size(name) for name, entry in entries.items()}
+    cost = {name: entry.size + size_of(name) for name, entry in entries.items()}
     cache = FeedCache(budget_bytes=cost["hot"] + cost["cold"] + 10)  # room for two
     cache.get_or_build("hot", lambda: entries["hot"])
     cache.get_or_build("cold", lambda: entries["cold"])
@@ -33,7 +33,7 @@ def test_the_budget_counts_bytes_and_a_body_larger_than_it_is_served_but_not_kep
     assert len(cache) == 0 and cache.used == 0
     cache.get_or_build("small", lambda: small)
     # The key and the entry's overhead count too, not only the bodies.
-    assert cache.used == small.size + key_size("small") > len(small.body) + len(small.gzipped)
+    assert cache.used == small.size + size_of("small") > len(small.body) + len(small.gzipped)
     assert (cache.hits, cache.misses) == (0, 2)
 
 

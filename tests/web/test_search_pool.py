@@ -1,4 +1,4 @@
-"""Uncached searches in processes beside the web process (feeds/search_pool.py): the same
+"""Uncached searches in processes beside the web process (web/search_pool.py): the same
 answers as inline, the same errors, and no process left behind or wedged."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from feeds import search_pool
 from migrations import upgrade
 from store import Store
 from tests.helpers import one_search_held, refresh, wait_for
 from topics.query import parse
 from topics.search import Budget
+from web import search_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["residual", '"diffusion model"', "transf*", "vit OR diffusion", "upvotes:>=0"]
@@ -171,11 +171,13 @@ def test_a_search_process_leaves_when_its_web_worker_is_killed(tmp_path: Path) -
     script = tmp_path / "worker.py"
     script.write_text(
         "import sys, time\n"
-        "from feeds.search_pool import SearchPool, papers\n"
+        "import functools\n"
+        "from app import open_store\n"
+        "from web.search_pool import SearchPool, papers\n"
         "from topics.query import parse\n"
         "from topics.search import Budget\n"
         "if __name__ == '__main__':\n"
-        "    pool = SearchPool(sys.argv[1], 1)\n"
+        "    pool = SearchPool(functools.partial(open_store, sys.argv[1]), 1)\n"
         "    pool.run(papers, parse('x'), 1, Budget())\n"
         "    print(*pool.pids(), flush=True)\n"
         "    time.sleep(60)\n"

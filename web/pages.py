@@ -14,12 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
-from feeds.highlight import Highlighter
-from feeds.routes import absolute, service, whole_number
-from feeds.service import Service
+from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -28,6 +26,10 @@ from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
+from web.feed_routes import absolute
+from web.highlight import Highlighter
+from web.params import whole_number
+from web.service import Service, service
 
 T = TypeVar("T")
 pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/static")
@@ -61,7 +63,7 @@ def _feed_links(name: str) -> dict[str, str]:
 @rendered
 def index() -> str:
     svc = service()
-    summaries = _per_generation(svc, ("summaries",), svc.store.topic_summaries)
+    summaries = svc.per_generation(("summaries",), svc.store.topic_summaries)
     topics = [
         {
             "name": name,
@@ -75,32 +77,18 @@ def index() -> str:
     ]
     now = datetime.now(UTC)
     since = now - timedelta(weeks=CHART_WEEKS)
-    dates = _per_generation(
-        svc, ("dates", since.date()), lambda: svc.store.paper_dates_since(since)
+    # The chart of a day (its weeks end on this Monday) is kept, not the year of dates.
+    chart = svc.per_generation(
+        ("chart", since.date()), lambda: activity_chart(svc.store.paper_dates_since(since), now)
     )
     return render_template(
         "index.html",
         topics=topics,
         sources=_source_rows(svc),
         papers=svc.store.count_papers(),
-        chart=activity_chart(dates, now),
+        chart=chart,
         opml_url=absolute("feeds.opml_listing"),
     )
-
-
-def _per_generation(svc: Service, key: tuple[object, ...], build: Callable[[], T]) -> T:
-    """A store read that only changes with the store generation, kept in this process until
-    the generation moves (the index's counts and chart cost a scan of every membership)."""
-    generation = svc.generation()
-    memo: dict[tuple[object, ...], tuple[int, object]] = current_app.extensions.setdefault(
-        "paperfeed.pages", {}
-    )
-    kept = memo.get(key)
-    if kept is None or kept[0] != generation:
-        if len(memo) > 1000:  # topics and days come and go: never grow without bound
-            memo.clear()
-        kept = memo[key] = (generation, build())
-    return kept[1]  # type: ignore[return-value]
 
 
 def _source_rows(svc: Service) -> list[dict[str, object]]:
@@ -173,15 +161,15 @@ def activity_chart(dates: Iterable[datetime], now: datetime) -> Chart:
 
 def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[str, object]:
     """What a card shows: every known link, the paper's own date, what matched, why."""
-    links = render.paper_links(paper)
+    links = paper_links(paper)
     return {
         "paper": paper,
         "ref": paper.arxiv_id or paper.guid,
-        "href": render.best_link(paper, links),  # the same page the feed item opens
+        "href": best_link(paper, links),  # the same page the feed item opens
         "title": marker("title", paper.title, paper.matched),
         "abstract": marker("abstract", paper.abstract, paper.matched),
-        "authors": render.authors_line(paper, shown=CARD_AUTHORS),
-        "links": [(render.LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
+        "authors": authors_line(paper, shown=CARD_AUTHORS),
+        "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
         "matched": format_matches(list(paper.matched)),
@@ -256,7 +244,7 @@ def topic_page(name: str) -> str:
     if topic is None:
         abort(404)
     number = _page_number()
-    total = _per_generation(svc, ("size", name), lambda: svc.store.topic_size(name))
+    total = svc.per_generation(("size", name), lambda: svc.store.topic_size(name))
     if number > 1 and (number - 1) * PAGE_SIZE >= total:
         abort(404)  # past the last page: nothing to read
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)

@@ -7,9 +7,9 @@ import time
 import feedparser
 import pytest
 
-from feeds import routes
 from store import SearchReader
 from tests.helpers import DEFAULT_TOPICS, one_search_held, refresh, run, serve_file, toml_sources
+from web import params
 
 
 def test_search_feed_returns_matching_items_with_the_matched_line(app, client) -> None:
@@ -164,7 +164,7 @@ def test_while_busy_cached_searches_answer_and_new_ones_are_refused_unparsed(
     assert cached.status_code == 200
     monkeypatch.setattr(svc, "search_slot_free", lambda: False)
     assert client.get("/feeds/search.rss?q=").status_code == 400  # what is wrong, from Flask
-    monkeypatch.setattr(routes, "parse_query", lambda text: pytest.fail(f"parsed {text!r}"))
+    monkeypatch.setattr(params, "parse_query", lambda text: pytest.fail(f"parsed {text!r}"))
     again = client.get("/feeds/search.rss?q=diffusion")
     assert again.status_code == 200 and again.data == cached.data
     busy = client.get("/feeds/search.rss?q=vit&limit=5")

@@ -1,4 +1,5 @@
-"""The objects one running paperfeed shares between requests: config, store, cache, refresher."""
+"""The objects one running paperfeed shares between requests: config, store, cache, refresher;
+and service(), the one way a request (or a gunicorn hook) reaches them."""
 
 from __future__ import annotations
 
@@ -14,18 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from feeds import search_pool
-from feeds.cache import CachedFeed, FeedCache
-from feeds.forwarded import RequestBase
-from feeds.metrics import Metrics
+from flask import Flask, current_app
+
 from feeds.render import FeedInfo
-from feeds.search_pool import BrokenProcessPool, SearchPool
 from refresh.pipeline import Refresher
 from refresh.redact import redact_text
 from settings import Config
 from store import Store, StoredPaper, StoreError
 from topics import search
 from topics.query import Query
+from web import search_pool
+from web.cache import CachedFeed, FeedCache
+from web.forwarded import RequestBase
+from web.metrics import Metrics
+from web.params import FeedRequest
+from web.search_pool import BrokenProcessPool, SearchPool
 
 log = logging.getLogger("paperfeed.web")
 T = TypeVar("T")
@@ -154,26 +158,15 @@ class Service:
     # Held while the generations change and their stale bodies are set aside, so a render
     # that ends meanwhile sees either both the old or both the new.
     _generation_lock: threading.Lock = field(default_factory=threading.Lock)
-    search_pool: SearchPool | None = field(init=False)
+    search_pool: SearchPool | None = None  # None: searches run in the asking thread
 
     def __post_init__(self) -> None:
-        slots = max(1, self.config.search_concurrency)
-        self._searches = threading.BoundedSemaphore(slots)
+        self._searches = threading.BoundedSemaphore(search_slots(self.config))
         self._renders = threading.BoundedSemaphore(max(1, self.config.render_concurrency))
-        self.search_pool = None
-        if self.config.search_in_processes:
-            self.search_pool = SearchPool(self.config.database_url, slots)
         self.database = DatabaseHealth(self.metrics)
         self._generation_check = SharedCall(self._check_generation, "generation-check")
         self.readiness = SharedCall(self.store.ping, "readiness-check")
         self.request_base = RequestBase(self.config.base_url, self.config.allowed_hosts)
-
-    @classmethod
-    def build(cls, config: Config) -> Service:
-        store = Store(config.database_url)
-        metrics = Metrics()
-        refresher = Refresher(config, store, on_outcome=metrics.observe_refresh)
-        return cls(config, store, refresher, FeedCache(config.cache_bytes), metrics)
 
     def generation(self) -> int:
         """The store generation (search feeds) and each topic's (topic feeds), read from the
@@ -237,6 +230,24 @@ class Service:
         if key[0] == "topic":
             return bool(key[-1] != topics.get(key[1], 0))
         return bool(key[-1] < store)
+
+    def feed_key(self, asked: FeedRequest, environ: dict[str, Any]) -> tuple[object, ...]:
+        """The cache key of a feed; the route and the fast path both look it up here. Keys
+        end with the generation their body was built at (see _stale): the topic's for a
+        topic feed, the store's for a search feed, whose query text decides what it means
+        (so the key is known before the query is parsed)."""
+        base = self.base_url(environ)
+        fmt, limit = asked.fmt, asked.limit
+        if asked.is_search:
+            return ("search", asked.text, fmt, limit, base, self.generation())
+        name = asked.name
+        return ("topic", name, fmt, limit, base, asked.explicit_limit, self.topic_generation(name))
+
+    def per_generation(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
+        """A store read that only changes with the store generation, kept in the feed cache
+        until the generation moves (the index's counts and chart cost a scan of every
+        membership)."""
+        return self.cache.get_or_build(("read", *key, self.generation()), read)
 
     def search(self, query: Query, limit: int) -> list[StoredPaper]:
         """The newest papers query matches, within the cost budget and the concurrency limit.
@@ -365,3 +376,16 @@ class Service:
     def invalidate(self) -> None:
         """Look at the database on the next request (after this process refreshed)."""
         self._checked_at = 0.0
+
+
+def search_slots(config: Config) -> int:
+    """Uncached searches at once in one process (the search pool's size too)."""
+    return max(1, config.search_concurrency)
+
+
+EXTENSION = "paperfeed"  # the Service's name in app.extensions
+
+
+def service(app: Flask | None = None) -> Service:
+    """The Service of app, else of the app handling the current request."""
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]

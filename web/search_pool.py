@@ -8,8 +8,9 @@ the answer.
 The pool starts on the first search: gunicorn's master (which may build the app before it
 forks) and processes that never search pay nothing. Its processes are spawned, not forked:
 a fork taken after threads and database connections exist can copy a held lock or share a
-connection's socket. Each builds its own Store, and a search is sent as its query text (a
-compiled Query holds RE2 programs) to be parsed again there.
+connection's socket. Each opens its own Store (with the function the composition root
+hands the pool), and a search is sent as its query text (a compiled Query holds RE2
+programs) to be parsed again there.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from concurrent.futures import TimeoutError as ResultTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from feeds.cache import CachedFeed
 from feeds.render import FeedInfo
 from store import Store, StoredPaper
 from topics.query import Query
 from topics.query import parse as parse_query
 from topics.search import Budget, newest, ran_too_long
+from web.cache import CachedFeed
 
 # Searching is the less urgent work: on a busy machine the kernel gives the web process
 # (cached feeds, /healthz) the CPU first, and a search takes what is left.
@@ -64,14 +65,14 @@ def feed(
 _store: Store | None = None  # in a pool process: its own engine and connections
 
 
-def _start(database_url: str) -> None:
+def _start(open_store: Callable[[], Store]) -> None:
     """Set up a new pool process."""
     global _store
     os.nice(NICENESS)
     # Ctrl-C reaches the whole process group; the web process stops its pool itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
-    _store = Store(database_url)
+    _store = open_store()
 
 
 def _exit_with_parent() -> None:
@@ -93,8 +94,10 @@ def _run(job: Callable[..., T], text: str, limit: int, budget: Budget, *args: An
 class SearchPool:
     """Up to size searches at once, each in a process of its own."""
 
-    def __init__(self, database_url: str, size: int) -> None:
-        self.database_url = database_url
+    def __init__(self, open_store: Callable[[], Store], size: int) -> None:
+        """open_store: how a pool process opens its store (it is pickled: a module's
+        function, or a functools.partial of one)."""
+        self.open_store = open_store
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -139,7 +142,7 @@ class SearchPool:
                     self.size,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
-                    initargs=(self.database_url,),
+                    initargs=(self.open_store,),
                 )
             return self._pool
 

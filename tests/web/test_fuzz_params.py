@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.routing import Rule
 
-from feeds.pages import PAGE_SIZE, SEARCH_COUNT_LIMIT
+from web.pages import PAGE_SIZE, SEARCH_COUNT_LIMIT
 
 # Digits of every script, signs, spaces, huge numbers, and any text at all.
 VALUES = st.one_of(

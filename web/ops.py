@@ -10,14 +10,15 @@ from concurrent.futures import TimeoutError as NotYet
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
-from feeds.service import Service, SharedCall
 from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
 from store import StoreError, limit_statements
+from web.errors import json_error
+from web.service import Service, SharedCall, service
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("paperfeed.web")
@@ -39,10 +40,6 @@ def _bound_statements() -> None:
 @bp.teardown_app_request
 def _unbound_statements(_error: BaseException | None) -> None:
     limit_statements(0)  # what the thread runs next may be a refresh (tests, the CLI)
-
-
-def service() -> Service:
-    return current_app.extensions["paperfeed"]  # type: ignore[no-any-return]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -74,17 +71,19 @@ def readyz() -> Response:
         svc.database.succeeded()
         return jsonify({"ready": True})
     svc.database.failed(error, "checking readiness")
-    reason = svc.database.last_error  # its first line, without credentials
-    return _json({"ready": False, "reason": reason, "database": svc.database.as_json()}, 503)
+    reason = svc.database.last_error or "not ready"  # its first line, without credentials
+    return json_error(
+        503, reason, {"ready": False, "reason": reason, "database": svc.database.as_json()}
+    )
 
 
 def database_unavailable(error: Exception) -> Response:
     """A request that needed the database while it was unreachable: 503, try again later."""
     svc = service()
     svc.database.failed(error, f"answering {request.path}")
-    response = _json({"error": "database unavailable", "database": svc.database.as_json()}, 503)
-    response.headers["Retry-After"] = "30"
-    return response
+    return json_error(
+        503, "database unavailable", {"database": svc.database.as_json()}, retry_after=30
+    )
 
 
 for _unavailable in StoreError:
@@ -247,7 +246,7 @@ def _json(body: dict[str, Any], status: int) -> Response:
 
 
 def _busy(holder: str | None) -> Response:
-    return _json({"error": "a refresh is already running", "holder": holder}, 409)
+    return json_error(409, "a refresh is already running", {"holder": holder})
 
 
 def _refresh(svc: Service) -> RefreshReport:

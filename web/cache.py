@@ -1,7 +1,9 @@
 """Rendered feed bodies kept in memory: a least-recently-used cache bounded by bytes.
 
 A request for an unchanged feed then costs a dictionary lookup: no query, no rendering.
-The body is gzipped once when stored, not per request.
+The body is gzipped once when stored, not per request. The pages keep their store reads
+of one generation here too (Service.per_generation), under the same budget and the same
+rule for when an entry is stale.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
-from feeds.render import FeedInfo, last_updated, render
+from feeds.render import FORMATS, FeedInfo
 from store import StoredPaper
 
 
@@ -47,7 +50,8 @@ class CachedFeed:
     @classmethod
     def of(cls, fmt: str, info: FeedInfo, items: Sequence[StoredPaper]) -> CachedFeed:
         """items rendered as a feed in fmt (a topic's, or a search's)."""
-        return cls.build(render(fmt, info, items), last_updated(items), len(items))
+        feed = FORMATS[fmt](info, items)
+        return cls.build(feed.to_bytes(), feed.updated, len(items))
 
     @property
     def gzip_etag(self) -> str:
@@ -64,15 +68,27 @@ class CachedFeed:
 _ENTRY_OVERHEAD = 512
 
 
-def key_size(key: Hashable) -> int:
-    """Bytes a cache key holds: search keys carry the query text, so they can be large."""
-    if isinstance(key, tuple):
-        return sys.getsizeof(key) + sum(key_size(part) for part in key)
-    return sys.getsizeof(key)
+T = TypeVar("T")
+
+
+def size_of(value: object) -> int:
+    """Bytes a key or a kept store read holds, its parts counted (search keys carry the
+    query text, so they can be large); a feed body says its own (CachedFeed.size)."""
+    if isinstance(value, CachedFeed):
+        return value.size
+    size = sys.getsizeof(value)
+    if isinstance(value, tuple | list | set | frozenset):
+        return size + sum(size_of(part) for part in value)
+    if isinstance(value, dict):
+        return size + sum(size_of(k) + size_of(v) for k, v in value.items())
+    if hasattr(value, "__dict__"):  # a record (a dataclass): its fields
+        return size + size_of(vars(value))
+    return size
 
 
 class FeedCache:
-    """Feed bodies by key; reading an entry marks it used, so the hottest feeds stay.
+    """Feed bodies (and the pages' store reads) by key; reading an entry marks it used, so
+    the hottest feeds stay.
 
     The byte budget counts what an entry really holds: its bodies, its key (the query text
     of a search feed) and a per-entry overhead, so many small entries cannot exceed it.
@@ -83,7 +99,7 @@ class FeedCache:
         self.hits = 0
         self.misses = 0
         # Values are (entry, bytes held by entry and key).
-        self._entries: LRUCache[Hashable, tuple[CachedFeed, int]] = LRUCache(
+        self._entries: LRUCache[Hashable, tuple[Any, int]] = LRUCache(
             maxsize=budget_bytes, getsizeof=lambda slot: slot[1]
         )
         # cachetools caches are not thread-safe, and a read reorders the LRU list.
@@ -93,8 +109,8 @@ class FeedCache:
     def used(self) -> int:
         return int(self._entries.currsize)
 
-    def peek(self, key: Hashable) -> CachedFeed | None:
-        """The cached body for key (marked as recently used), or None."""
+    def peek(self, key: Hashable) -> Any:
+        """The cached entry for key (marked as recently used), or None."""
         with self._lock:
             slot = self._entries.get(key)
             if slot is None:
@@ -102,14 +118,14 @@ class FeedCache:
             self.hits += 1
             return slot[0]
 
-    def get_or_build(self, key: Hashable, build: Callable[[], CachedFeed]) -> CachedFeed:
+    def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
         entry = self.peek(key)
         if entry is not None:
-            return entry
+            return entry  # type: ignore[no-any-return]
         with self._lock:
             self.misses += 1
         entry = build()  # outside the lock: a slow render must not stall cached requests
-        cost = entry.size + key_size(key)
+        cost = size_of(entry) + size_of(key)
         if cost <= self.budget:
             with self._lock:
                 self._entries.setdefault(key, (entry, cost))
@@ -128,7 +144,7 @@ class FeedCache:
                 entry, cost = self._entries.pop(key)
                 kept = keep_as(key)
                 if kept is not None:
-                    self._entries[kept] = (entry, cost - key_size(key) + key_size(kept))
+                    self._entries[kept] = (entry, cost - size_of(key) + size_of(kept))
 
     def forget(self, key: Hashable) -> None:
         with self._lock:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from feeds.cache import CachedFeed
 from feeds.render import FORMATS
+from web.cache import CachedFeed
 
 
 def is_fresh(cached: CachedFeed, if_none_match: str | None, if_modified_since: str | None) -> bool:
@@ -48,7 +48,7 @@ def answer(
     if is_fresh(cached, header("If-None-Match"), header("If-Modified-Since")):
         return 304, headers, b""
     body = cached.gzipped if gzipped else cached.body
-    headers.append(("Content-Type", FORMATS[fmt]))
+    headers.append(("Content-Type", FORMATS[fmt].content_type))
     headers.append(("Content-Length", str(len(body))))
     if gzipped:
         headers.append(("Content-Encoding", "gzip"))

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.cache import CachedFeed
 from tests.helpers import refresh, wait_for
+from web.cache import CachedFeed
 
 
 class HeldRenders:

@@ -3,7 +3,9 @@ absolute links come from the request's host (the feed routes set their own)."""
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
+
+from web.service import service
 
 # Pages have no script and nothing inline: styles come from the one stylesheet.
 CONTENT_SECURITY_POLICY = (
@@ -20,5 +22,5 @@ def add_response_headers(response: Response) -> Response:
         response.headers.setdefault("X-Frame-Options", "DENY")  # browsers without CSP 2
         response.headers.setdefault("Referrer-Policy", "no-referrer")
     if response.mimetype in _LINKED_TYPES and "Vary" not in response.headers:
-        response.headers["Vary"] = current_app.extensions["paperfeed"].request_base.vary
+        response.headers["Vary"] = service().request_base.vary
     return response

@@ -1,0 +1,136 @@
+"""Feed routes (topic and search feeds) and OPML: thin over the store, the rules and render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, request, url_for
+
+from feeds.opml import opml
+from feeds.render import FeedInfo
+from topics.search import QueryTooExpensive
+from web.cache import CachedFeed
+from web.conditional import answer
+from web.errors import busy, json_error
+from web.params import BadFeedRequest, FeedRequest, NoSuchFeed, read_feed_request
+from web.service import RenderBusy, SearchBusy, Service, service
+
+bp = Blueprint("feeds", __name__)
+
+
+def base_url() -> str:
+    """The configured base_url, else scheme and host of the request (after ProxyFix)."""
+    return service().base_url(request.environ)
+
+
+def absolute(endpoint: str, **values: str) -> str:
+    return base_url() + url_for(endpoint, **values)  # type: ignore[arg-type]
+
+
+# ---- feeds ------------------------------------------------------------------------------
+
+
+@bp.route("/feeds/<name>.<fmt>", methods=["GET", "HEAD"])
+def feed(name: str, fmt: str) -> Response:
+    svc = service()
+    try:
+        asked = read_feed_request(name, fmt, request.args.get, svc.config)
+    except NoSuchFeed:
+        abort(404)
+    except BadFeedRequest as error:
+        return json_error(400, str(error), error.details)
+    key = svc.feed_key(asked, request.environ)
+    info = feed_info(svc, asked, base_url())
+    if asked.is_search:
+        query = asked.query
+        assert query is not None  # read_feed_request parsed it
+
+        def search() -> CachedFeed:
+            return svc.search_feed(query, asked.limit, fmt, info)
+
+        # Searches have slots of their own (search_concurrency), not the render slots.
+        return _send(svc, fmt, svc.cache.get_or_build(key, search))
+
+    def build() -> CachedFeed:
+        return CachedFeed.of(fmt, info, svc.store.topic_items(name, asked.limit))
+
+    return _send(svc, fmt, svc.feed(key, build))
+
+
+def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
+    """What the feed asked for says about itself; page: the base URL of its links."""
+    ttl = max(1, round(svc.config.refresh_minutes))
+    fmt, limit = asked.fmt, asked.limit
+    if asked.is_search:
+        text = asked.text
+        return FeedInfo(
+            key="search",
+            title=f"{text} — paperfeed search",
+            description=f"Papers matching {text}",
+            self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}",
+            page_url=f"{page}/search?{urlencode({'q': text})}",
+            ttl_minutes=ttl,
+        )
+    name = asked.name
+    topic = svc.config.topics[name]
+    return FeedInfo(
+        key=name,
+        title=f"{topic.title} — paperfeed",
+        description=topic.description or f"Papers matching {topic.query.text}",
+        self_url=f"{page}/feeds/{name}.{fmt}" + (f"?limit={limit}" if asked.explicit_limit else ""),
+        page_url=f"{page}/topics/{name}",
+        ttl_minutes=ttl,
+    )
+
+
+@bp.app_errorhandler(QueryTooExpensive)
+def too_expensive(error: QueryTooExpensive) -> Response:
+    """A search past its budget (settings search_max_rows, search_max_seconds)."""
+    return json_error(422, str(error), {"query": request.args.get("q", "")[:200]})
+
+
+@bp.app_errorhandler(SearchBusy)
+def search_busy(_error: SearchBusy) -> Response:
+    return busy("searches")
+
+
+@bp.app_errorhandler(RenderBusy)
+def render_busy(_error: RenderBusy) -> Response:
+    return busy("renders")
+
+
+def respond(
+    svc: Service, fmt: str, cached: CachedFeed, header: Callable[[str], str | None]
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for a cached feed (304 when the reader's copy is current);
+    the route and the fast path both answer here."""
+    status, headers, body = answer(cached, fmt, header, svc.max_age, svc.request_base.vary)
+    svc.metrics.count_feed_request(fmt, status)
+    return status, headers, body
+
+
+def _send(svc: Service, fmt: str, cached: CachedFeed) -> Response:
+    status, headers, body = respond(svc, fmt, cached, request.headers.get)
+    return Response(body, status=status, headers=headers)
+
+
+@bp.route("/opml")
+def opml_listing() -> Response:
+    svc = service()
+    body = opml(
+        "paperfeed topics",
+        [
+            (
+                topic.title,
+                absolute("feeds.feed", name=name, fmt="rss"),
+                absolute("pages.topic_page", name=name),
+            )
+            for name, topic in svc.config.topics.items()
+        ],
+    )
+    return Response(
+        body,
+        content_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="paperfeed.opml"'},
+    )

@@ -204,7 +204,6 @@ def test_feeds_rendered_from_fuzzed_papers_are_valid(titles, abstract, author, u
             id=i,
             guid=f"urn:test:{i}",
             arxiv_id=None,
-            title_key=title,
             title=title or "x",
             abstract=abstract,
             authors=(author,),

@@ -19,7 +19,6 @@ def record(**values: object) -> StoredPaper:
         id=1,
         guid="urn:a",
         arxiv_id=None,
-        title_key="a paper",
         title="A paper",
         abstract="",
         authors=(),
@@ -106,7 +105,7 @@ def test_two_stored_records_become_one_and_nothing_is_lost(first, second) -> Non
         # a 'replace' announcement brings its title and abstract, even a shorter one
         (
             {"abstract": "much longer"},
-            {"abstract": "v2", "title": "New title", "title_key": "new title"},
+            {"abstract": "v2", "title": "New title"},
             True,
             {"abstract": "v2", "title": "New title", "title_key": "new title"},
         ),

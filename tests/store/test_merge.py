@@ -16,20 +16,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def record(**values: object) -> StoredPaper:
     base = StoredPaper(
-        id=1,
-        guid="urn:a",
-        arxiv_id=None,
-        title="A paper",
-        abstract="",
-        authors=(),
-        categories=(),
-        sources=("s",),
-        url=None,
-        published=None,
-        upvotes=None,
-        comments=None,
-        first_seen=T0,
-        updated=T0,
+        id=1, guid="urn:a", title="A paper", sources=("s",), first_seen=T0, updated=T0
     )
     return replace(base, **values)  # type: ignore[arg-type]
 

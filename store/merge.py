@@ -72,10 +72,7 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
     meeting = _Meeting(
         kept, other, _older(kept, other), fresher, staler, takes_text=supersedes or corrected
     )
-    merged = replace(
-        kept,
-        **{f.name: RULES.get(f.name, _kept_else_other)(meeting, f.name) for f in fields(kept)},
-    )
+    merged = StoredPaper(**{name: rule(meeting, name) for name, rule in _FIELD_RULES})
     if merged == replace(kept, matched=()):
         return kept
     return replace(merged, updated=max(kept.updated, other.updated))
@@ -152,3 +149,5 @@ RULES: dict[str, _Rule] = {
     "comments": _of_fresher,
     "matched": _nothing,  # read through a topic, never part of the record
 }
+# Every field with its rule, worked out once: a merge runs for every paper of every refresh.
+_FIELD_RULES = tuple((f.name, RULES.get(f.name, _kept_else_other)) for f in fields(StoredPaper))

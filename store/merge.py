@@ -16,10 +16,12 @@ from typing import Any
 from parsing.model import Paper, column_fields, new_guid
 from store.records import StoredPaper, ordered_links
 
+_KEPT = column_fields(Paper)  # what a record keeps of a listing's Paper
+
 
 def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
     """A paper from a listing, as the record it would be if it were new."""
-    values: dict[str, Any] = {name: getattr(paper, name) for name in column_fields(Paper)}
+    values: dict[str, Any] = {name: getattr(paper, name) for name in _KEPT}
     values.update(
         sources=tuple(sorted({source} | set(paper.sources))),
         links=ordered_links(dict(paper.links)),

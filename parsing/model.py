@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from parsing.text import clean_text, safe_link, tex_accents_to_letters, title_key
 
@@ -61,9 +62,18 @@ def doi_from(text: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+# The metadata of a field the store keeps no column for, such as supersedes: how a listing
+# announced the paper rather than what the paper is (the store acts on it when it merges).
+NO_COLUMN = MappingProxyType({"column": False})
+
+
 @dataclass(frozen=True)
 class Paper:
-    """One paper as a listing describes it; the store merges many of these into one record."""
+    """One paper as a listing describes it; the store merges many of these into one record.
+
+    The one description of a paper's fields: the store's record (store.records.StoredPaper)
+    extends it, and its rows are read and written by these fields' names.
+    """
 
     title: str
     abstract: str = ""
@@ -77,7 +87,7 @@ class Paper:
     comments: int | None = None
     sources: tuple[str, ...] = field(default=())
     # A new version announced by its source (arXiv "replace"): its title and abstract win.
-    supersedes: bool = False
+    supersedes: bool = field(default=False, metadata=NO_COLUMN)
     doi: str | None = None
     # The listing's own id for the item (RSS guid, Atom id): stable when the title is edited.
     item_id: str | None = None
@@ -97,6 +107,11 @@ class Paper:
         if self.item_id:
             return f"item:{self.item_id}"
         return f"title:{self.title_key}"
+
+
+def column_fields(shape: type[Paper]) -> tuple[str, ...]:
+    """The names of shape's fields that the store keeps, each in the column of that name."""
+    return tuple(f.name for f in fields(shape) if f.metadata.get("column", True))
 
 
 def new_guid(paper: Paper) -> str:

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from store.fencing import Transactions
-from store.records import Matches, StoredPaper, TopicSummary, to_stored
+from store.paper_rows import stored_paper
+from store.records import Matches, StoredPaper, TopicSummary
 from store.schema import memberships, papers, topics
 from topics.search import Hit
 
@@ -77,7 +78,7 @@ class MembershipStore(Transactions):
             .offset(offset)
         )
         with self.engine.connect() as conn:
-            return [to_stored(row, row.matched) for row in conn.execute(query)]
+            return [stored_paper(row, row.matched) for row in conn.execute(query)]
 
     def topic_size(self, topic: str) -> int:
         """How many papers a topic has (an index-only count on the primary key)."""

@@ -8,35 +8,37 @@ survive, whichever record is kept.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import Any
 
-from parsing.model import Paper, new_guid
+from parsing.model import Paper, column_fields, new_guid
 from store.records import StoredPaper, ordered_links
+
+_KEPT = column_fields(Paper)  # what a record keeps of a listing's Paper
 
 
 def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
     """A paper from a listing, as the record it would be if it were new."""
-    return StoredPaper(
-        id=None,
-        guid=new_guid(paper),
-        arxiv_id=paper.arxiv_id,
-        title_key=paper.title_key,
-        title=paper.title,
-        abstract=paper.abstract,
-        authors=paper.authors,
-        categories=paper.categories,
+    values: dict[str, Any] = {name: getattr(paper, name) for name in _KEPT}
+    values.update(
         sources=tuple(sorted({source} | set(paper.sources))),
-        url=paper.url,
-        published=paper.published,
-        upvotes=paper.upvotes,
-        comments=paper.comments,
-        first_seen=now,
-        updated=now,
-        doi=paper.doi,
-        item_id=paper.item_id,
         links=ordered_links(dict(paper.links)),
     )
+    return StoredPaper(**values, id=None, guid=new_guid(paper), first_seen=now, updated=now)
+
+
+@dataclass(frozen=True)
+class _Meeting:
+    """Two records of one paper, as the rules below compare them."""
+
+    kept: StoredPaper
+    other: StoredPaper
+    older: StoredPaper
+    fresher: StoredPaper
+    staler: StoredPaper
+    takes_text: bool  # other's title (and abstract, when it has one) replace kept's
 
 
 def _older(a: StoredPaper, b: StoredPaper) -> StoredPaper:
@@ -54,13 +56,13 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
       also brings its abstract; otherwise the longer abstract wins;
     - a record known only by its listing's item id (no arXiv id, no DOI) takes the title
       and abstract of a newer sighting of the same item: the listing corrected them;
-    - authors, url, arxiv_id, doi, item_id: kept's when it has them, else other's;
     - links: kept's, and other's of the kinds kept lacks;
     - categories and sources: both, kept's first;
     - published: the earlier date;
-    - upvotes and comments: the more recently updated record's, when it has them.
+    - upvotes and comments: the more recently updated record's, when it has them;
+    - every other field (authors, url, arxiv_id, doi, item_id): kept's when it has one,
+      else other's.
     """
-    older = _older(kept, other)
     fresher, staler = (other, kept) if other.updated >= kept.updated else (kept, other)
     corrected = (
         kept.arxiv_id is None
@@ -69,33 +71,85 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
         and kept.item_id == other.item_id
         and other.updated >= kept.updated
     )
-    if supersedes or corrected:
-        title, title_key = other.title, other.title_key
-        abstract = other.abstract or kept.abstract
-    else:
-        title, title_key = kept.title, kept.title_key
-        abstract = other.abstract if len(other.abstract) > len(kept.abstract) else kept.abstract
-    dates = [d for d in (kept.published, other.published) if d is not None]
-    merged = replace(
-        kept,
-        guid=older.guid,
-        first_seen=older.first_seen,
-        arxiv_id=kept.arxiv_id or other.arxiv_id,
-        title=title,
-        title_key=title_key,
-        abstract=abstract,
-        authors=kept.authors or other.authors,
-        categories=tuple(dict.fromkeys(kept.categories + other.categories)),
-        sources=tuple(sorted(set(kept.sources) | set(other.sources))),
-        url=kept.url or other.url,
-        doi=kept.doi or other.doi,
-        item_id=kept.item_id or other.item_id,
-        links=ordered_links({**dict(other.links), **dict(kept.links)}),
-        published=min(dates) if dates else None,
-        upvotes=fresher.upvotes if fresher.upvotes is not None else staler.upvotes,
-        comments=fresher.comments if fresher.comments is not None else staler.comments,
-        matched=(),
+    meeting = _Meeting(
+        kept, other, _older(kept, other), fresher, staler, takes_text=supersedes or corrected
     )
+    merged = StoredPaper(**{name: rule(meeting, name) for name, rule in _FIELD_RULES})
     if merged == replace(kept, matched=()):
         return kept
     return replace(merged, updated=max(kept.updated, other.updated))
+
+
+_Rule = Callable[[_Meeting, str], Any]
+
+
+def _kept_else_other(meeting: _Meeting, name: str) -> Any:
+    value = getattr(meeting.kept, name)
+    return value if value not in (None, "", ()) else getattr(meeting.other, name)
+
+
+def _kept(meeting: _Meeting, name: str) -> Any:
+    return getattr(meeting.kept, name)
+
+
+def _of_older(meeting: _Meeting, name: str) -> Any:
+    return getattr(meeting.older, name)
+
+
+def _of_fresher(meeting: _Meeting, name: str) -> Any:
+    value = getattr(meeting.fresher, name)
+    return value if value is not None else getattr(meeting.staler, name)
+
+
+def _title(meeting: _Meeting, name: str) -> Any:
+    return meeting.other.title if meeting.takes_text else meeting.kept.title
+
+
+def _abstract(meeting: _Meeting, name: str) -> Any:
+    kept, other = meeting.kept.abstract, meeting.other.abstract
+    if meeting.takes_text:
+        return other or kept
+    return other if len(other) > len(kept) else kept
+
+
+def _both(meeting: _Meeting, name: str) -> Any:
+    return tuple(dict.fromkeys(getattr(meeting.kept, name) + getattr(meeting.other, name)))
+
+
+def _both_sorted(meeting: _Meeting, name: str) -> Any:
+    return tuple(sorted(set(getattr(meeting.kept, name)) | set(getattr(meeting.other, name))))
+
+
+def _links(meeting: _Meeting, name: str) -> Any:
+    return ordered_links({**dict(meeting.other.links), **dict(meeting.kept.links)})
+
+
+def _earliest(meeting: _Meeting, name: str) -> Any:
+    dates = [
+        d for d in (getattr(meeting.kept, name), getattr(meeting.other, name)) if d is not None
+    ]
+    return min(dates) if dates else None
+
+
+def _nothing(meeting: _Meeting, name: str) -> Any:
+    return ()
+
+
+# The fields with a rule of their own; any other field is kept's when it has one, else other's.
+RULES: dict[str, _Rule] = {
+    "id": _kept,
+    "updated": _kept,  # moves on only when the merge changes something (merge, above)
+    "guid": _of_older,
+    "first_seen": _of_older,
+    "title": _title,
+    "abstract": _abstract,
+    "links": _links,
+    "categories": _both,
+    "sources": _both_sorted,
+    "published": _earliest,
+    "upvotes": _of_fresher,
+    "comments": _of_fresher,
+    "matched": _nothing,  # read through a topic, never part of the record
+}
+# Every field with its rule, worked out once: a merge runs for every paper of every refresh.
+_FIELD_RULES = tuple((f.name, RULES.get(f.name, _kept_else_other)) for f in fields(StoredPaper))

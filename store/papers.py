@@ -15,18 +15,9 @@ from store.fencing import Transactions
 from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
 from store.merge import merge, sighting
-from store.records import Checkpoint, Matches, StoredPaper, UpsertResult, to_stored
+from store.paper_rows import row_values, stored_paper
+from store.records import Checkpoint, Matches, StoredPaper, UpsertResult
 from store.schema import papers
-
-_STORED_COLUMNS = [c.name for c in papers.c]
-
-
-def _columns(record: StoredPaper) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _STORED_COLUMNS if name != "id"}
-    for name in ("authors", "categories", "sources"):
-        values[name] = list(values[name])
-    values["links"] = dict(record.links)
-    return values
 
 
 def utcnow() -> datetime:
@@ -69,7 +60,7 @@ class PaperStore(Transactions):
     ) -> None:
         found = _records_of(conn, paper)
         if not found:
-            inserted = conn.execute(sa.insert(papers).values(_columns(incoming)))
+            inserted = conn.execute(sa.insert(papers).values(row_values(incoming)))
             result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
             return
         existing, *duplicates = found
@@ -82,14 +73,14 @@ class PaperStore(Transactions):
             result.merged_away.append(other.id)  # type: ignore[arg-type]
         if duplicates:
             conn.execute(
-                sa.update(papers).where(papers.c.id == existing.id).values(_columns(existing))
+                sa.update(papers).where(papers.c.id == existing.id).values(row_values(existing))
             )
             result.changed.append(existing.id)  # type: ignore[arg-type]
         merged = merge(existing, incoming, supersedes=paper.supersedes)
         if merged is existing:
             result.unchanged += 1
             return
-        conn.execute(sa.update(papers).where(papers.c.id == existing.id).values(_columns(merged)))
+        conn.execute(sa.update(papers).where(papers.c.id == existing.id).values(row_values(merged)))
         if existing.id not in result.changed:
             result.changed.append(existing.id)  # type: ignore[arg-type]
 
@@ -118,7 +109,7 @@ class PaperStore(Transactions):
             if not rows:
                 return
             for row in rows:
-                yield to_stored(row)
+                yield stored_paper(row)
             last = (rows[-1].first_seen, rows[-1].id)
 
     def find_paper(self, ref: str) -> StoredPaper | None:
@@ -134,7 +125,7 @@ class PaperStore(Transactions):
             conditions.append(papers.c.id == int(ref))
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
-        return to_stored(row) if row else None
+        return stored_paper(row) if row else None
 
     def paper_dates_since(self, since: datetime) -> list[datetime]:
         """Each paper's own date (first_seen when unknown) from since on: the activity chart."""
@@ -152,7 +143,7 @@ class PaperStore(Transactions):
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [to_stored(row) for row in conn.execute(query)]
+            return [stored_paper(row) for row in conn.execute(query)]
 
 
 def _records_of(conn: Connection, paper: Paper) -> list[StoredPaper]:
@@ -184,7 +175,7 @@ def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper
     row = conn.execute(
         sa.select(papers).where(*conditions).order_by(papers.c.first_seen, papers.c.id).limit(1)
     ).first()
-    return to_stored(row) if row else None
+    return stored_paper(row) if row else None
 
 
 def paper_columns(
@@ -200,5 +191,7 @@ def papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
     found: list[StoredPaper] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.extend(map(to_stored, conn.execute(sa.select(papers).where(papers.c.id.in_(chunk)))))
+        found.extend(
+            map(stored_paper, conn.execute(sa.select(papers).where(papers.c.id.in_(chunk))))
+        )
     return found

@@ -4,38 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from parsing.model import LINK_KINDS
+from parsing.model import LINK_KINDS, NO_COLUMN, Paper
 
 Match = tuple[tuple[str, str], ...]  # (what matched, in which field)
 Matches = dict[int, dict[str, list[tuple[str, str]]]]  # paper id -> topic -> what matched
 
 
-@dataclass(frozen=True)
-class StoredPaper:
-    """A paper as the store keeps it (id None until inserted), with the words that put it in
-    a topic when read through one."""
+@dataclass(frozen=True, kw_only=True)
+class StoredPaper(Paper):
+    """A paper as the store keeps it: the Paper's fields (links in LINK_KINDS order;
+    supersedes, a listing's word to the merge, always False) and the record's own: id (None
+    until inserted), the GUID and times, and the words that put it in a topic when read
+    through one. Its title_key, like a Paper's, is its title's."""
 
-    id: int | None
+    id: int | None = None
     guid: str
-    arxiv_id: str | None
-    title_key: str
-    title: str
-    abstract: str
-    authors: tuple[str, ...]
-    categories: tuple[str, ...]
-    sources: tuple[str, ...]
-    url: str | None
-    published: datetime | None
-    upvotes: int | None
-    comments: int | None
     first_seen: datetime
     updated: datetime
-    matched: Match = ()
-    doi: str | None = None
-    item_id: str | None = None
-    links: tuple[tuple[str, str], ...] = ()  # (kind, url) in LINK_KINDS order
+    matched: Match = field(default=(), metadata=NO_COLUMN)
 
 
 @dataclass(frozen=True)
@@ -96,32 +83,6 @@ class SourceState:
         if self.last_error_at is None:
             return False
         return self.last_success is None or self.last_error_at >= self.last_success
-
-
-def to_stored(row: Any, matched: Any = None) -> StoredPaper:
-    """A papers row (and, read through a topic, what matched) as a StoredPaper."""
-    values = row._mapping
-    return StoredPaper(
-        id=values["id"],
-        guid=values["guid"],
-        arxiv_id=values["arxiv_id"],
-        title_key=values["title_key"],
-        title=values["title"],
-        abstract=values["abstract"],
-        authors=tuple(values["authors"]),
-        categories=tuple(values["categories"]),
-        sources=tuple(values["sources"]),
-        url=values["url"],
-        published=values["published"],
-        upvotes=values["upvotes"],
-        comments=values["comments"],
-        first_seen=values["first_seen"],
-        updated=values["updated"],
-        matched=tuple(tuple(pair) for pair in matched) if matched else (),  # type: ignore[misc]
-        doi=values["doi"],
-        item_id=values["item_id"],
-        links=ordered_links(values["links"] or {}),
-    )
 
 
 def ordered_links(links: dict[str, str]) -> tuple[tuple[str, str], ...]:

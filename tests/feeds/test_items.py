@@ -20,7 +20,6 @@ def paper(**fields: object) -> StoredPaper:
         "id": 1,
         "guid": "urn:arxiv:2407.21783",
         "arxiv_id": "2407.21783",
-        "title_key": "the llama 3 herd of models",
         "title": "The Llama 3 Herd of Models",
         "abstract": "Modern artificial intelligence systems are powered by foundation models.",
         "authors": tuple(f"Author {n}" for n in range(533)),

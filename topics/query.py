@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,27 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError, ParseSyntaxError
 from luqum.parser import parser as _luqum_parser
 
-from parsing.text import fold, stem, words
-from topics.analysis import DEFAULT_FIELDS, NUMERIC_FIELDS, Document, FieldText
+from topics.analysis import (
+    DEFAULT_FIELDS,
+    NUMERIC_FIELDS,
+    Document,
+    FieldText,
+    TextTokens,
+    Token,
+    fold,
+    stem,
+    words,
+)
+from topics.plan import (
+    AnyOf,
+    IndexShape,
+    Lookup,
+    Phrase,
+    Term,
+    all_of,
+    prefix_lookup,
+    prefix_phrase_lookup,
+)
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
@@ -69,10 +89,16 @@ class QueryError(ValueError):
 
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
+Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix): see topics.matcher
+Span = tuple[int, int]  # offsets of what to mark in a text
 
 
 class Node:
-    """A compiled query node."""
+    """A compiled query node. Each kind carries every behaviour of its own: a new kind is
+    one class here (and a branch of the compiler), not an edit in every module that reads
+    queries. The defaults are those of a node that names no word."""
+
+    grouped = False  # described in parentheses inside another node (And, Or)
 
     def matches(self, doc: Document) -> bool:
         raise NotImplementedError
@@ -85,6 +111,35 @@ class Node:
 
     def canonical(self) -> str:
         raise NotImplementedError
+
+    def reads(self) -> frozenset[str]:
+        """Every field the node reads."""
+        return frozenset()
+
+    def failing(self, doc: Document) -> list[str]:
+        """Why the node does not match doc, one line per part that failed."""
+        return [f"not true: {self.describe()}"]
+
+    def searched_words(self) -> set[str]:
+        """The labels of every word and phrase the node looks for, under a NOT too."""
+        return set()
+
+    def anchors(self) -> set[Anchor] | None:
+        """Words one of which any matching paper contains; None when there is no such set."""
+        return None
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        """An index lookup whose papers include every paper the node matches; None: scan."""
+        return None
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        """Does the node mean the same on the stems the index keeps as on the text?"""
+        return False
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        """Where in text (of field) the node's positive terms are; with matched (the
+        (term, field) pairs that put the paper in a topic), a word only where it matched."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -134,6 +189,64 @@ class Words(Node):
         text = " ".join(self.stems) + ("*" if self.prefix else "")
         return f'{"+".join(self.fields)}:"{text}"'
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def searched_words(self) -> set[str]:
+        return {self.label}
+
+    def anchors(self) -> set[Anchor] | None:
+        if self.prefix and len(self.stems) == 1:
+            return {("prefix", self.stems[0])}
+        fixed = self.stems[:-1] if self.prefix else self.stems
+        # The longest word of a phrase is usually the rarest: fewer papers to check.
+        return {("word", max(fixed, key=len))}
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        if not shape.covers(self.fields):
+            return None
+        if len(self.stems) == 1:
+            if self.prefix:
+                return prefix_lookup(self.stems[0], self.fields)
+            return Term(self.stems[0], self.fields)
+        if not self.prefix:
+            return Phrase(self.stems, self.fields)
+        return prefix_phrase_lookup(self.stems, self.fields)
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        # Prefixes need the words themselves; the index drops the separator between two
+        # authors and cuts tokens at max_token letters: author phrases and long words are
+        # left to the text.
+        return (
+            not self.prefix
+            and shape.covers(self.fields)
+            and ("author" not in self.fields or len(self.stems) == 1)
+            and all(len(token) < shape.max_token for token in self.stems)
+        )
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        if field not in self.fields or (matched is not None and (self.label, field) not in matched):
+            return []
+        found = text.tokens
+        size = len(self.stems)
+        return [
+            (found[first].start, found[first + size - 1].end)
+            for first in range(len(found) - size + 1)
+            if self._at(found, first)
+        ]
+
+    def _at(self, found: list[Token], first: int) -> bool:
+        """Do the words (a phrase: all of them, in order) start at found[first]?"""
+        last = len(self.stems) - 1
+        for k, wanted in enumerate(self.stems):
+            token = found[first + k]
+            if k == last and self.prefix:
+                if not token.word.startswith(wanted):
+                    return False
+            elif token.stem != wanted:
+                return False
+        return True
+
 
 @dataclass(frozen=True)
 class Range(Node):
@@ -177,6 +290,9 @@ class Range(Node):
         closing = "]" if self.include_high else "}"
         return f"{self.field}:{opening}{low} TO {high}{closing}"
 
+    def reads(self) -> frozenset[str]:
+        return frozenset((self.field,))
+
 
 @dataclass(frozen=True)
 class Regex(Node):
@@ -201,10 +317,49 @@ class Regex(Node):
     def canonical(self) -> str:
         return f"{'+'.join(self.fields)}:/{self.pattern}/"
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        # Marked wherever it matches: what it matched is text, not a (term, field) pair.
+        if field not in self.fields:
+            return []
+        return [m.span() for m in self.compiled.finditer(text.text) if m.end() > m.start()]
+
 
 @dataclass(frozen=True)
-class And(Node):
+class _Compound(Node):
+    """And, Or: a node made of others."""
+
     children: tuple[Node, ...]
+    grouped = True
+
+    @classmethod
+    def of(cls, children: list[Node]) -> Node:
+        """The node of these children, a child of the same kind merged into it."""
+        flat: list[Node] = []
+        for child in children:
+            flat.extend(child.children if type(child) is cls else [child])  # type: ignore[attr-defined]
+        return cls(tuple(flat))
+
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(child.reads() for child in self.children))
+
+    def searched_words(self) -> set[str]:
+        return set().union(*(child.searched_words() for child in self.children))
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        return [span for child in self.children for span in child.spans(field, text, matched)]
+
+
+@dataclass(frozen=True)
+class And(_Compound):
+    @classmethod
+    def of(cls, children: list[Node]) -> Node:
+        if all(type(child) is Not for child in children):
+            # "-medical" alone, or "a AND NOT b" written as "NOT b": match everything else.
+            children = [Everything(), *children]
+        return super().of(children)
 
     def matches(self, doc: Document) -> bool:
         return all(child.matches(doc) for child in self.children)
@@ -219,11 +374,25 @@ class And(Node):
     def canonical(self) -> str:
         return "(" + " AND ".join(c.canonical() for c in self.children) + ")"
 
+    def failing(self, doc: Document) -> list[str]:
+        return [
+            line for child in self.children if not child.matches(doc) for line in child.failing(doc)
+        ]
+
+    def anchors(self) -> set[Anchor] | None:
+        options = [found for found in (c.anchors() for c in self.children) if found is not None]
+        return min(options, key=len) if options else None
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        anchored = [found for found in (c.lookup(shape) for c in self.children) if found]
+        return all_of(anchored) if anchored else None
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return all(child.decided_by_stems(shape) for child in self.children)
+
 
 @dataclass(frozen=True)
-class Or(Node):
-    children: tuple[Node, ...]
-
+class Or(_Compound):
     def matches(self, doc: Document) -> bool:
         return any(child.matches(doc) for child in self.children)
 
@@ -238,6 +407,27 @@ class Or(Node):
     def canonical(self) -> str:
         return "(" + " OR ".join(c.canonical() for c in self.children) + ")"
 
+    def failing(self, doc: Document) -> list[str]:
+        return [f"none of these is true: {self.describe()}"]
+
+    def anchors(self) -> set[Anchor] | None:
+        found: set[Anchor] = set()
+        for child in self.children:
+            sub = child.anchors()
+            if sub is None:
+                return None
+            found |= sub
+        return found
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        branches = [child.lookup(shape) for child in self.children]
+        if any(branch is None for branch in branches):
+            return None  # one branch needs a scan, so the whole OR does
+        return AnyOf(tuple(branches))  # type: ignore[arg-type]
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return all(child.decided_by_stems(shape) for child in self.children)
+
 
 @dataclass(frozen=True)
 class Not(Node):
@@ -251,6 +441,21 @@ class Not(Node):
 
     def canonical(self) -> str:
         return f"NOT {self.child.canonical()}"
+
+    def reads(self) -> frozenset[str]:
+        return self.child.reads()
+
+    def failing(self, doc: Document) -> list[str]:
+        found: Match = []
+        self.child.explain(doc, found)
+        what = format_matches(found) if found else self.child.describe()
+        return [f"excluded by NOT ({self.child.describe()}): found {what}"]
+
+    def searched_words(self) -> set[str]:
+        return self.child.searched_words()
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return self.child.decided_by_stems(shape)
 
 
 @dataclass(frozen=True)
@@ -269,7 +474,7 @@ class Everything(Node):
 
 def _paren(node: Node) -> str:
     text = node.describe()
-    return f"({text})" if isinstance(node, And | Or) else text
+    return f"({text})" if node.grouped else text
 
 
 def _or_fields(fields: tuple[str, ...]) -> str:
@@ -278,7 +483,8 @@ def _or_fields(fields: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Query:
-    """A compiled query: the text it came from and its matcher."""
+    """A compiled query: the text it came from and its root node, whose behaviours it
+    offers for the whole query."""
 
     text: str
     root: Node
@@ -286,13 +492,22 @@ class Query:
     def matches(self, doc: Document) -> bool:
         return self.root.matches(doc)
 
-    def explain(self, doc: Document) -> Match:
-        """Which terms matched in which field; empty when the paper does not match."""
+    def explain(self, doc: Document) -> Match | None:
+        """What matched in which field, or None when the paper does not match (`*` and NOT
+        name no words, so a match may explain itself with an empty list)."""
         if not self.root.matches(doc):
-            return []
+            return None
         found: Match = []
         self.root.explain(doc, found)
         return found
+
+    def exclusions(self, doc: Document) -> list[str]:
+        """One line per part of the rule that kept doc out; empty when it matches."""
+        return [] if self.root.matches(doc) else self.root.failing(doc)
+
+    def spans(self, field: str, text: str, matched: Collection[Anchor] | None = None) -> list[Span]:
+        """Where in text (of field) the query's positive terms are, merged and in order."""
+        return _merged(self.root.spans(field, TextTokens(text), matched)) if text else []
 
     def describe(self) -> str:
         return self.root.describe()
@@ -300,7 +515,7 @@ class Query:
     @property
     def fields(self) -> frozenset[str]:
         """Every field the query reads (a paper need hold no others to be matched)."""
-        return _fields_of(self.root)
+        return self.root.reads()
 
     @property
     def canonical(self) -> str:
@@ -312,16 +527,14 @@ class Query:
         return hashlib.sha256(data).hexdigest()
 
 
-def _fields_of(node: Node) -> frozenset[str]:
-    if isinstance(node, Words | Regex):
-        return frozenset(node.fields)
-    if isinstance(node, Range):
-        return frozenset((node.field,))
-    if isinstance(node, And | Or):
-        return frozenset().union(*map(_fields_of, node.children))
-    if isinstance(node, Not):
-        return _fields_of(node.child)
-    return frozenset()  # Everything
+def _merged(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def format_matches(found: Match) -> str:
@@ -436,15 +649,11 @@ class _Compiler:
             return self.words(node, node.value, fields, phrase=False)
         raise QueryError(f"unsupported query construct {type(node).__name__}", self.column(node))
 
-    def combine(self, node: Any, kind: type, fields: tuple[str, ...] | None, depth: int) -> Node:
+    def combine(
+        self, node: Any, kind: type[_Compound], fields: tuple[str, ...] | None, depth: int
+    ) -> Node:
         children = [self.compile(child, fields, depth + 1) for child in node.children]
-        flat: list[Node] = []
-        for child in children:
-            flat.extend(child.children if isinstance(child, kind) else [child])  # type: ignore[attr-defined]
-        if kind is And and all(isinstance(c, Not) for c in flat):
-            # "-medical" alone, or "a AND NOT b" written as "NOT b": match everything else.
-            flat.insert(0, Everything())
-        return kind(tuple(flat))  # type: ignore[no-any-return]
+        return kind.of(children)
 
     def field(self, node: Any) -> tuple[str, ...]:
         name = node.name.lower()

@@ -109,7 +109,7 @@ def test_0006_gives_a_postgresql_index_without_stems_its_stems(pg_url: str, caps
 
 def test_0007_gives_a_postgresql_index_without_days_its_days(pg_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
     """A store indexed before the day lexemes and first_seen is indexed again, and its
-    searches find their papers in the tiers of days (store.index._postgres_query)."""
+    searches find their papers in the tiers of days (store.index.postgres._postgres_query)."""
     store = Store(pg_url)
     upgrade(store.engine, "0007")  # the release these tests rewind
     store.upsert([make_paper(title="Echidna graphs")], "s")

@@ -25,7 +25,8 @@ from topics import search
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-NOW = datetime.now(UTC)  # PostgreSQL reads papers by their age (store.index.postgres._postgres_query)
+# PostgreSQL reads papers by their age (store.index.postgres._postgres_query).
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

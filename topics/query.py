@@ -1,8 +1,10 @@
 """The topic query language: Lucene syntax, parsed by luqum, compiled to a matcher.
 
-A query compiles to a small tree of nodes (Words, Range, Regex, And, Or, Not). Each node
-can match a Document, say which of its words matched where (explain), and describe
-itself in plain words. Errors carry the 1-based column of the mistake.
+A query compiles to a small tree of nodes (Words, Near, Range, Regex, And, Or, Not). Each
+node carries all it means: it matches a Document, says which of its words matched where
+(explain) and why it did not, describes itself in plain words, and gives its anchors, its
+index lookup and where to mark it in a text. A new kind of node is one class here and one
+branch of the compiler. Errors carry the 1-based column of the mistake.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from luqum.parser import parser as _luqum_parser
 from topics.analysis import (
     DEFAULT_FIELDS,
     NUMERIC_FIELDS,
+    SEPARATOR,
     Document,
     FieldText,
     TextTokens,
@@ -45,6 +48,7 @@ MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 16
 MAX_PHRASE_WORDS = 32
+MAX_SLOP = 100  # "a b"~N: at most this many other words among the words
 # A regex is compiled with a memory cap (RE2 keeps it within its DFA cache instead of falling
 # back to the slow NFA) and refused past a program size: /(.?){1000}x/ would otherwise cost
 # seconds per paper. Ordinary patterns compile to a few dozen instructions.
@@ -246,6 +250,85 @@ class Words(Node):
             elif token.stem != wanted:
                 return False
         return True
+
+
+@dataclass(frozen=True)
+class Near(Node):
+    """ "a b"~N: the words in one field, in any order, with at most N other words among them."""
+
+    fields: tuple[str, ...]
+    stems: tuple[str, ...]  # distinct, at least two
+    slop: int
+    label: str
+
+    def _windows(self, stems: list[str]) -> Iterator[tuple[int, int]]:
+        """(first, last) positions of each shortest run of stems holding every word, at
+        most slop words more than the words themselves, never across two values (authors)."""
+        wanted = frozenset(self.stems)
+        width = len(wanted) - 1 + self.slop
+        hits = [(i, s) for i, s in enumerate(stems) if s in wanted or s == SEPARATOR]
+        for start, (first, word) in enumerate(hits):
+            if word == SEPARATOR:
+                continue
+            seen: set[str] = set()
+            for position, other in hits[start:]:
+                if other == SEPARATOR or position - first > width:
+                    break
+                seen.add(other)
+                if len(seen) == len(wanted):
+                    yield first, position
+                    break
+
+    def _in(self, text: FieldText) -> bool:
+        if any(s not in text.stem_set for s in self.stems):
+            return False
+        return next(self._windows(text.stems), None) is not None
+
+    def matches(self, doc: Document) -> bool:
+        return any(self._in(doc.fields[f]) for f in self.fields)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for name in self.fields:
+            if self._in(doc.fields[name]) and (self.label, name) not in found:
+                found.append((self.label, name))
+
+    def describe(self) -> str:
+        listed = ", ".join(f"'{s}'" for s in self.stems)
+        return (
+            f"{_or_fields(self.fields)} contains the words {listed} "
+            f"with at most {self.slop} other words among them"
+        )
+
+    def canonical(self) -> str:
+        return f'{"+".join(self.fields)}:"{" ".join(self.stems)}"~{self.slop}'
+
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def searched_words(self) -> set[str]:
+        return {self.label}
+
+    def anchors(self) -> set[Anchor] | None:
+        return {("word", max(self.stems, key=len))}
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        # Every word, each in one of the fields: a superset (the index has no positions
+        # to ask for nearness on both dialects); the text decides.
+        if not shape.covers(self.fields):
+            return None
+        return all_of([Term(token, self.fields) for token in self.stems])
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        if field not in self.fields or (matched is not None and (self.label, field) not in matched):
+            return []
+        found = text.tokens
+        wanted = frozenset(self.stems)
+        return [
+            (token.start, token.end)
+            for first, last in self._windows([token.stem for token in found])
+            for token in found[first : last + 1]
+            if token.stem in wanted
+        ]
 
 
 @dataclass(frozen=True)
@@ -632,9 +715,7 @@ class _Compiler:
                 "fuzzy matching (~) is not supported: list the spellings with OR", self.column(node)
             )
         if isinstance(node, tree.Proximity):
-            raise QueryError(
-                'proximity ("..."~N) is not supported: use a phrase or AND', self.column(node)
-            )
+            return self.near(node, fields)
         if isinstance(node, tree.Boost):
             raise QueryError(
                 "boosts (^) are not supported: feeds are not ranked", self.column(node)
@@ -700,6 +781,35 @@ class _Compiler:
             raise QueryError("a prefix needs at least 2 letters before '*'", self.column(node))
         label = " ".join(found) + ("*" if prefix else "")
         return Words(fields=fields, stems=stems, prefix=prefix, label=label)
+
+    def near(self, node: Any, fields: tuple[str, ...] | None) -> Node:
+        self.count_term(node)
+        if not isinstance(node.term, tree.Phrase):
+            raise QueryError('proximity needs a "phrase" of words: "a b"~3', self.column(node))
+        fields = self.text_fields(node, fields)
+        value = node.term.value[1:-1]
+        if "*" in value or "?" in value:
+            raise QueryError(
+                f"proximity takes whole words, not wildcards ('{value}')", self.column(node)
+            )
+        found = words(value)
+        stems = tuple(dict.fromkeys(stem(w) for w in found))
+        if len(stems) < 2:
+            raise QueryError(
+                'proximity needs at least two different words: "a b"~3', self.column(node)
+            )
+        if len(found) > MAX_PHRASE_WORDS:
+            raise QueryError(f"a phrase has at most {MAX_PHRASE_WORDS} words", self.column(node))
+        try:
+            slop = int(str(node.degree))
+        except ValueError:
+            slop = -1
+        if not 0 <= slop <= MAX_SLOP:
+            raise QueryError(
+                f"proximity is a whole number of words from 0 to {MAX_SLOP} ('~{node.degree}')",
+                self.column(node),
+            )
+        return Near(fields=fields, stems=stems, slop=slop, label=f"{' '.join(found)}~{slop}")
 
     def range(self, node: Any, fields: tuple[str, ...] | None) -> Node:
         self.count_term(node)

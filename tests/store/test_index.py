@@ -223,6 +223,27 @@ def test_words_of_every_density_agree_across_months_of_papers(
                 assert paged == whole, (text, size)
 
 
+def test_proximity_finds_through_the_index_what_the_plain_scan_finds(store: Store) -> None:
+    """A proximity ("a b"~N) is looked up as all of its words and decided on the text."""
+    for title in [
+        "deep learning at scale",
+        "learning deep features",
+        "deep reinforcement learning",
+        "deep and wide reinforcement learning",
+        "deep nets",
+    ]:
+        store.upsert([make_paper(title=title, authors=["Ann Lee", "Bo Chen"])], "s", T0)
+    for text in [
+        '"deep learning"~0',
+        '"deep learning"~1',
+        '"deep learning"~3 -wide',
+        'author:"lee bo"~0',
+        'author:"ann lee"~0 AND "learning deep"~5',
+    ]:
+        assert planned(store, text) == plain_scan(store, text), text
+    assert len(plain_scan(store, '"deep learning"~1')) == 3
+
+
 def test_what_the_index_cuts_or_joins_is_left_to_the_text(store: Store) -> None:
     """The index keeps a word's first MAX_TOKEN letters and no separator between authors;
     the text decides where those differ (a plain scan is the reference)."""

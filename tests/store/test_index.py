@@ -22,6 +22,7 @@ from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
+from topics.membership import Matches, Topics
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -336,11 +337,12 @@ def test_every_write_keeps_the_index_in_step_even_through_a_merge(store: Store) 
 
 
 def test_a_failed_write_leaves_neither_paper_nor_index_row(store: Store) -> None:
-    def boom(_stored: object) -> dict:  # type: ignore[type-arg]
-        raise RuntimeError("killed mid-write")
+    class Boom(Topics):
+        def of_papers(self, papers: object) -> Matches:  # type: ignore[override]
+            raise RuntimeError("killed mid-write")
 
     with pytest.raises(RuntimeError):
-        store.upsert([make_paper(title="Platypus graphs")], "rss", T0, match=boom)
+        store.upsert([make_paper(title="Platypus graphs")], "rss", T0, topics=Boom({}))
     assert store.count_papers() == 0 and indexed_ids(store) == set()
     assert planned(store, "platypus") == []
 

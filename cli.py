@@ -319,7 +319,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     matched = query.explain(document)
     print(f"paper: {paper.title}")
     print(f"id: {paper.arxiv_id or paper.guid}")
-    if query.matches(document):  # `*` and NOT match without naming a word
+    if matched is not None:  # `*` and NOT match without naming a word
         print(f"matched: {format_matches(matched) or 'yes (the rule names no word it found)'}")
         return 0
     print("does not match:")

@@ -1,18 +1,16 @@
-"""Text normalisation, in one place: cleaning upstream text, and the words a paper is made of.
-
-Parsers clean what they read with clean_text / plain_text; the rule language, the store's
-identity (title_key) and the pages split text with fold / words / stem. Queries and papers go
-through the same functions, so a word in a rule and a word in a paper compare equal.
+"""Cleaning upstream text: what parsers need to read it (clean_text, plain_text, TeX
+accents, safe links) and the store's identity of a title (title_key). Splitting text into
+words and stems is the rule language's analyser (topics.analysis), which title_key uses.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import sys
-import unicodedata
 
 from pylatexenc.latex2text import LatexNodes2Text
+
+from topics.analysis import words
 
 # ---- cleaning ---------------------------------------------------------------------------
 
@@ -110,80 +108,10 @@ def safe_link(url: str | None) -> str | None:
     return None
 
 
-# ---- words ------------------------------------------------------------------------------
-
-WORD = re.compile(r"[^\W_]+")
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents (Poincaré -> poincare)."""
-    if text.isascii():  # the common case, and 20x faster than decomposing
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-# ASCII text (most of it) is split by translating every non-alphanumeric to a space:
-# the same words as WORD finds, several times faster.
-_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
-
-
-def words(text: str) -> list[str]:
-    """Split folded text into words; hyphens, slashes and punctuation separate words."""
-    if text.isascii():
-        return text.lower().translate(_ASCII_SEPARATORS).split()
-    return WORD.findall(fold(text))
+# ---- title keys -------------------------------------------------------------------------
 
 
 def title_key(title: str) -> str:
-    """Normalise a title so the same paper listed twice gives the same key."""
+    """Normalise a title so the same paper listed twice gives the same key: its words, as
+    the rule language splits them (topics.analysis)."""
     return " ".join(words(title))
-
-
-# Words seen and their stems. Bounded in bytes, not entries: queries bring words of any
-# length, and 500,000 entries once came to about 1 GB in a worker. Cleared when full (an
-# LRU would cost a lock and bookkeeping on the hottest path of matching).
-STEM_CACHE_BYTES = 16 * 1024 * 1024
-_STEMS: dict[str, str] = {}
-_stems_bytes = 0
-_DICT_SLOT = 100  # a dict entry's share of the table, with room for its growth
-
-
-def stem(word: str) -> str:
-    """Reduce an English plural to its singular: networks -> network, ViTs -> vit."""
-    global _stems_bytes
-    found = _STEMS.get(word)
-    if found is None:
-        found = _singular(word)
-        cost = sys.getsizeof(word) + (sys.getsizeof(found) if found != word else 0) + _DICT_SLOT
-        if _stems_bytes + cost > STEM_CACHE_BYTES:
-            _STEMS.clear()
-            _stems_bytes = 0
-        _STEMS[word] = found
-        _stems_bytes += cost
-    return found
-
-
-def stem_cache_bytes() -> int:
-    """About how many bytes the stem cache holds now (for tests and /metrics)."""
-    return _stems_bytes
-
-
-def stems_of(raw: list[str]) -> list[str]:
-    """stem() of every word; known words are looked up in one C-level pass."""
-    found = list(map(_STEMS.get, raw))
-    if None in found:
-        found = [s if s is not None else stem(w) for s, w in zip(found, raw, strict=True)]
-    return found  # type: ignore[return-value]
-
-
-def _singular(word: str) -> str:
-    if len(word) < 3 or word[-1] != "s" or not word[-2].isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    if word.endswith(("ss", "us", "is")):
-        return word
-    return word[:-1]

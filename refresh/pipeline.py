@@ -23,16 +23,12 @@ from settings import Config, SourceConfig
 from store import (
     Checkpoint,
     LeaseLost,
-    Matches,
     Store,
-    StoredPaper,
     StoreError,
     UpsertResult,
     lock_timed_out,
 )
-from topics import search
-from topics.analysis import Document
-from topics.matcher import TopicMatcher
+from topics.membership import Topics
 
 log = logging.getLogger("paperfeed.refresh")
 
@@ -204,7 +200,7 @@ class Refresher:
         self.progress = progress or (lambda message: None)
         self.steps = steps or (lambda task, done, total: None)
         self.on_outcome = on_outcome or (lambda outcome: None)
-        self.matcher = TopicMatcher({n: t.query for n, t in config.topics.items()})
+        self.topics = Topics({n: t.query for n, t in config.topics.items()})
         self._running = threading.Lock()
         # When this process's last refresh failed as a whole (the database), and why.
         self.last_failure: tuple[datetime, str] | None = None
@@ -485,7 +481,7 @@ class Refresher:
         if not papers:
             return UpsertResult(), 0
         try:
-            return self.store.upsert(papers, source, now, self.match_stored, checkpoint), 0
+            return self.store.upsert(papers, source, now, self.topics, checkpoint), 0
         except (*StoreError, LeaseLost):
             raise
         except Exception:
@@ -494,7 +490,7 @@ class Refresher:
         for index, paper in enumerate(papers):
             last = checkpoint if index == len(papers) - 1 else None
             try:
-                one = self.store.upsert([paper], source, now, self.match_stored, last)
+                one = self.store.upsert([paper], source, now, self.topics, last)
             except (*StoreError, LeaseLost):
                 raise
             except Exception as error:
@@ -514,20 +510,10 @@ class Refresher:
             total.add(one)
         return total, refused
 
-    def match_stored(self, stored: list[StoredPaper]) -> Matches:
-        """What topics each paper belongs to, and why."""
-        if not self.matcher.queries:
-            return {}
-        return {p.id: self.matcher.match(Document.of_paper(p)) for p in stored if p.id is not None}
-
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""
         stored = self.store.topic_fingerprints()
-        changed = {
-            name: topic.query
-            for name, topic in self.config.topics.items()
-            if stored.get(name) != topic.query.fingerprint
-        }
+        changed = self.topics.changed(stored)
         rows = (
             self.store.drop_topics_except(self.config.topics)
             if set(stored) - set(self.config.topics)
@@ -537,9 +523,8 @@ class Refresher:
             return rows
         self.progress(f"matching the store against changed topics: {', '.join(sorted(changed))}")
         # Each topic is one search through the text index; progress counts topics.
-        for name in counted(list(changed), "re-matching changed topics", self.steps):
-            query = changed[name]
+        for name in counted(changed, "re-matching changed topics", self.steps):
             with self.store.searching() as index:
-                found = search.find(index, query)
-            rows += self.store.set_topic(name, query.fingerprint, found)
+                found = self.topics.members(index, name)
+            rows += self.store.set_topic(name, self.topics.queries[name].fingerprint, found)
         return rows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,9 @@ from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
 from store.merge import merge, sighting
 from store.paper_rows import row_values, stored_paper
-from store.records import Checkpoint, Matches, StoredPaper, UpsertResult
+from store.records import Checkpoint, StoredPaper, UpsertResult
 from store.schema import papers
+from topics.membership import Topics
 
 
 def utcnow() -> datetime:
@@ -30,12 +31,12 @@ class PaperStore(Transactions):
         batch: Iterable[Paper],
         source: str,
         now: datetime | None = None,
-        match: Callable[[list[StoredPaper]], Matches] | None = None,
+        topics: Topics | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> UpsertResult:
         """Store papers from one source, merging each into the record it belongs to.
 
-        The text index, and with match the topic memberships, of every new or changed paper
+        The text index, and with topics the topic memberships, of every new or changed paper
         are written in the same transaction, and so is the checkpoint when given: a refresher
         killed at any moment leaves no paper unindexed or unmatched, and resumes after it.
         """
@@ -47,9 +48,9 @@ class PaperStore(Transactions):
             stored = papers_by_ids(conn, result.touched) if result.touched else []
             if stored or result.merged_away:
                 reindex(conn, stored, removed=result.merged_away)  # the text index
-            if match is not None and stored:
+            if topics is not None and stored:
                 result.memberships_changed = replace_memberships(
-                    conn, [p.id for p in stored if p.id is not None], match(stored)
+                    conn, [p.id for p in stored if p.id is not None], topics.of_papers(stored)
                 )
             if checkpoint is not None:
                 write_checkpoint(conn, source, checkpoint)

@@ -18,14 +18,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from store import index, papers
 from store.records import StoredPaper
-from topics.search import Lookup
+from topics.plan import IndexShape, Lookup
 
 
 class SearchReader:
     """The planner's TextIndex on one connection."""
 
+    shape: IndexShape = index.SHAPE
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def split_key(self, key: int) -> tuple[int, int]:
+        return index.split_key(key)
 
     def candidates(
         self, plan: Lookup | None, before: int | None, count: int, stems: bool

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
-from parsing.text import fold, stem
+from topics.analysis import fold, stem
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")

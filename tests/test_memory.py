@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from parsing import text
 from tests.helpers import ROOT
+from topics import analysis
 from web.cache import CachedFeed, FeedCache
 
 MiB = 1024 * 1024
@@ -35,23 +35,23 @@ def test_many_small_entries_with_long_keys_stay_in_the_cache_budget() -> None:
 
 
 def test_the_stem_cache_is_bounded_in_bytes(monkeypatch) -> None:
-    monkeypatch.setattr(text, "STEM_CACHE_BYTES", 1 * MiB)
+    monkeypatch.setattr(analysis.STEMS, "max_bytes", 1 * MiB)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for number in range(50_000):
-        text.stem(f"w{number}" + "s" * 500)  # 50,000 odd words of 500 bytes: 25 MB
+        analysis.stem(f"w{number}" + "s" * 500)  # 50,000 odd words of 500 bytes: 25 MB
     held = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
     tracemalloc.stop()
-    assert text.stem_cache_bytes() <= 1 * MiB
+    assert analysis.STEMS.bytes <= 1 * MiB
     assert held <= 1.2 * MiB, f"{held / MiB:.1f} MiB held"
-    assert text.stem("networks") == "network"
+    assert analysis.stem("networks") == "network"
 
 
 # Runs in a fresh interpreter, so the RSS measured is one worker's and nothing else's.
 PROBE = textwrap.dedent(
     """
     import os, sys, tempfile
-    import parsing.text
+    import topics.analysis
     from app import create_app
     from tests.helpers import DEFAULT_TOPICS, FIXTURES, refresh, toml_sources
 
@@ -62,7 +62,7 @@ PROBE = textwrap.dedent(
                     return int(line.split()[1]) * 1024
 
     queries, cache_bytes, stem_bytes = map(int, sys.argv[1:4])
-    parsing.text.STEM_CACHE_BYTES = stem_bytes
+    topics.analysis.STEMS.max_bytes = stem_bytes
     folder = tempfile.mkdtemp()
     config = os.path.join(folder, "paperfeed.toml")
     source = {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")}

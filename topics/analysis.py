@@ -1,17 +1,132 @@
-"""A paper analysed for matching: each field as words and stems, once per paper.
+"""The analyser: text as words and stems, and a paper analysed for matching.
 
 Case, accents and hyphens never matter, words are whole words, and singular and plural
-forms of a word meet at one stem (parsing.text holds those functions).
+forms of a word meet at one stem. Rules (topics.query), the text index (store.index), the
+highlighter and the store's title keys (parsing.text.title_key) all split text here, so a
+word in a rule and a word in a paper compare equal.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
-from parsing.text import stems_of, words
+# ---- words and stems --------------------------------------------------------------------
+
+WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (Poincaré -> poincare)."""
+    if text.isascii():  # the common case, and 20x faster than decomposing
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text).casefold()
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# ASCII text (most of it) is split by translating every non-alphanumeric to a space:
+# the same words as WORD finds, several times faster.
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+
+
+def words(text: str) -> list[str]:
+    """Split folded text into words; hyphens, slashes and punctuation separate words."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS).split()
+    return WORD.findall(fold(text))
+
+
+class Token(NamedTuple):
+    """A word of a text where it stands: its offsets, folded form and stem."""
+
+    start: int
+    end: int
+    word: str
+    stem: str
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """Each word of text with its place (what the highlighter marks), split as words()."""
+    if text.isascii():  # lower-casing keeps every offset: fold the whole text at once
+        for m in WORD.finditer(text.lower()):
+            yield Token(m.start(), m.end(), m.group(0), stem(m.group(0)))
+        return
+    for m in WORD.finditer(text):
+        word = fold(m.group(0))
+        yield Token(m.start(), m.end(), word, stem(word))
+
+
+class TextTokens:
+    """A text to mark, split into tokens when a term first asks for them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        return list(tokens(self.text))
+
+
+def singular(word: str) -> str:
+    """Reduce an English plural to its singular: networks -> network, vits -> vit."""
+    if len(word) < 3 or word[-1] != "s" or not word[-2].isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if word.endswith(("ss", "us", "is")):
+        return word
+    return word[:-1]
+
+
+class StemCache:
+    """Words seen and their stems. Bounded in bytes, not entries: queries bring words of
+    any length, and 500,000 entries once came to about 1 GB in a worker. Cleared when full
+    (an LRU would cost a lock and bookkeeping on the hottest path of matching)."""
+
+    _DICT_SLOT = 100  # a dict entry's share of the table, with room for its growth
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0  # about how many it holds now (for tests and /metrics)
+        self._stems: dict[str, str] = {}
+
+    def stem(self, word: str) -> str:
+        found = self._stems.get(word)
+        if found is None:
+            found = singular(word)
+            cost = (
+                sys.getsizeof(word) + (sys.getsizeof(found) if found != word else 0)
+            ) + self._DICT_SLOT
+            if self.bytes + cost > self.max_bytes:
+                self._stems.clear()
+                self.bytes = 0
+            self._stems[word] = found
+            self.bytes += cost
+        return found
+
+    def stems_of(self, raw: list[str]) -> list[str]:
+        """stem() of every word; known words are looked up in one C-level pass."""
+        found = list(map(self._stems.get, raw))
+        if None in found:
+            found = [s if s is not None else self.stem(w) for s, w in zip(found, raw, strict=True)]
+        return found  # type: ignore[return-value]
+
+
+# One per process: rules, papers and the highlighter share what it learnt.
+STEMS = StemCache(16 * 1024 * 1024)
+stem = STEMS.stem
+stems_of = STEMS.stems_of
+
+
+# ---- a paper analysed -------------------------------------------------------------------
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from topics.query import And, Node, Not, Or, Query, Words
+from topics.query import Query
 
 _OPERATOR_WORDS = {"and": "AND", "or": "OR", "not": "NOT"}
 # A lower-case operator word outside "quotes" (a phrase may say "and" on purpose).
@@ -25,7 +25,7 @@ class Hint:
 
 def hints(query: Query) -> list[Hint]:
     """Lower-case and / or / not used as words: 'did you mean AND?', with the column."""
-    searched = {w.label for w in _words(query.root)} & set(_OPERATOR_WORDS)
+    searched = query.root.searched_words() & set(_OPERATOR_WORDS)
     found: list[Hint] = []
     for match in _LOWERCASE_OPERATOR.finditer(query.text):
         word = match.group(1)
@@ -40,13 +40,3 @@ def hints(query: Query) -> list[Hint]:
             )
         )
     return found
-
-
-def _words(node: Node) -> list[Words]:
-    if isinstance(node, Words):
-        return [node]
-    if isinstance(node, And | Or):
-        return [w for child in node.children for w in _words(child)]
-    if isinstance(node, Not):
-        return _words(node.child)
-    return []

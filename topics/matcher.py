@@ -13,33 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from topics.analysis import Document
-from topics.query import And, Everything, Match, Node, Not, Or, Query, Range, Regex, Words
-
-Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix)
-
-
-def anchors(node: Node) -> set[Anchor] | None:
-    """Words one of which any matching paper contains; None when there is no such set."""
-    if isinstance(node, Words):
-        if node.prefix and len(node.stems) == 1:
-            return {("prefix", node.stems[0])}
-        fixed = node.stems[:-1] if node.prefix else node.stems
-        # The longest word of a phrase is usually the rarest: fewer papers to check.
-        return {("word", max(fixed, key=len))}
-    if isinstance(node, Or):
-        found: set[Anchor] = set()
-        for child in node.children:
-            sub = anchors(child)
-            if sub is None:
-                return None
-            found |= sub
-        return found
-    if isinstance(node, And):
-        options = [sub for sub in map(anchors, node.children) if sub is not None]
-        return min(options, key=len) if options else None
-    if isinstance(node, Not | Range | Regex | Everything):
-        return None
-    return None
+from topics.query import Match, Query
 
 
 class TopicMatcher:
@@ -51,7 +25,7 @@ class TopicMatcher:
         self.by_prefix: dict[str, list[str]] = defaultdict(list)
         self.unanchored: list[str] = []
         for name, query in self.queries.items():
-            found = anchors(query.root)
+            found = query.root.anchors()
             if found is None:
                 self.unanchored.append(name)
                 continue
@@ -76,7 +50,7 @@ class TopicMatcher:
         """{topic: what matched} for every topic doc belongs to."""
         result: dict[str, Match] = {}
         for name in self.candidates(doc):
-            query = self.queries[name]
-            if query.matches(doc):
-                result[name] = query.explain(doc)
+            found = self.queries[name].explain(doc)
+            if found is not None:
+                result[name] = found
         return result

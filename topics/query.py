@@ -1,8 +1,10 @@
 """The topic query language: Lucene syntax, parsed by luqum, compiled to a matcher.
 
-A query compiles to a small tree of nodes (Words, Range, Regex, And, Or, Not). Each node
-can match a Document, say which of its words matched where (explain), and describe
-itself in plain words. Errors carry the 1-based column of the mistake.
+A query compiles to a small tree of nodes (Words, Near, Range, Regex, And, Or, Not). Each
+node carries all it means: it matches a Document, says which of its words matched where
+(explain) and why it did not, describes itself in plain words, and gives its anchors, its
+index lookup and where to mark it in a text. A new kind of node is one class here and one
+branch of the compiler. Errors carry the 1-based column of the mistake.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +21,34 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError, ParseSyntaxError
 from luqum.parser import parser as _luqum_parser
 
-from parsing.text import fold, stem, words
-from topics.analysis import DEFAULT_FIELDS, NUMERIC_FIELDS, Document, FieldText
+from topics.analysis import (
+    DEFAULT_FIELDS,
+    NUMERIC_FIELDS,
+    SEPARATOR,
+    Document,
+    FieldText,
+    TextTokens,
+    Token,
+    fold,
+    stem,
+    words,
+)
+from topics.plan import (
+    AnyOf,
+    IndexShape,
+    Lookup,
+    Phrase,
+    Term,
+    all_of,
+    prefix_lookup,
+    prefix_phrase_lookup,
+)
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 16
 MAX_PHRASE_WORDS = 32
+MAX_SLOP = 100  # "a b"~N: at most this many other words among the words
 # A regex is compiled with a memory cap (RE2 keeps it within its DFA cache instead of falling
 # back to the slow NFA) and refused past a program size: /(.?){1000}x/ would otherwise cost
 # seconds per paper. Ordinary patterns compile to a few dozen instructions.
@@ -69,10 +93,16 @@ class QueryError(ValueError):
 
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
+Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix): see topics.matcher
+Span = tuple[int, int]  # offsets of what to mark in a text
 
 
 class Node:
-    """A compiled query node."""
+    """A compiled query node. Each kind carries every behaviour of its own: a new kind is
+    one class here (and a branch of the compiler), not an edit in every module that reads
+    queries. The defaults are those of a node that names no word."""
+
+    grouped = False  # described in parentheses inside another node (And, Or)
 
     def matches(self, doc: Document) -> bool:
         raise NotImplementedError
@@ -85,6 +115,35 @@ class Node:
 
     def canonical(self) -> str:
         raise NotImplementedError
+
+    def reads(self) -> frozenset[str]:
+        """Every field the node reads."""
+        return frozenset()
+
+    def failing(self, doc: Document) -> list[str]:
+        """Why the node does not match doc, one line per part that failed."""
+        return [f"not true: {self.describe()}"]
+
+    def searched_words(self) -> set[str]:
+        """The labels of every word and phrase the node looks for, under a NOT too."""
+        return set()
+
+    def anchors(self) -> set[Anchor] | None:
+        """Words one of which any matching paper contains; None when there is no such set."""
+        return None
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        """An index lookup whose papers include every paper the node matches; None: scan."""
+        return None
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        """Does the node mean the same on the stems the index keeps as on the text?"""
+        return False
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        """Where in text (of field) the node's positive terms are; with matched (the
+        (term, field) pairs that put the paper in a topic), a word only where it matched."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -134,6 +193,143 @@ class Words(Node):
         text = " ".join(self.stems) + ("*" if self.prefix else "")
         return f'{"+".join(self.fields)}:"{text}"'
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def searched_words(self) -> set[str]:
+        return {self.label}
+
+    def anchors(self) -> set[Anchor] | None:
+        if self.prefix and len(self.stems) == 1:
+            return {("prefix", self.stems[0])}
+        fixed = self.stems[:-1] if self.prefix else self.stems
+        # The longest word of a phrase is usually the rarest: fewer papers to check.
+        return {("word", max(fixed, key=len))}
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        if not shape.covers(self.fields):
+            return None
+        if len(self.stems) == 1:
+            if self.prefix:
+                return prefix_lookup(self.stems[0], self.fields)
+            return Term(self.stems[0], self.fields)
+        if not self.prefix:
+            return Phrase(self.stems, self.fields)
+        return prefix_phrase_lookup(self.stems, self.fields)
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        # Prefixes need the words themselves; the index drops the separator between two
+        # authors and cuts tokens at max_token letters: author phrases and long words are
+        # left to the text.
+        return (
+            not self.prefix
+            and shape.covers(self.fields)
+            and ("author" not in self.fields or len(self.stems) == 1)
+            and all(len(token) < shape.max_token for token in self.stems)
+        )
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        if field not in self.fields or (matched is not None and (self.label, field) not in matched):
+            return []
+        found = text.tokens
+        size = len(self.stems)
+        return [
+            (found[first].start, found[first + size - 1].end)
+            for first in range(len(found) - size + 1)
+            if self._at(found, first)
+        ]
+
+    def _at(self, found: list[Token], first: int) -> bool:
+        """Do the words (a phrase: all of them, in order) start at found[first]?"""
+        last = len(self.stems) - 1
+        for k, wanted in enumerate(self.stems):
+            token = found[first + k]
+            if k == last and self.prefix:
+                if not token.word.startswith(wanted):
+                    return False
+            elif token.stem != wanted:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Near(Node):
+    """ "a b"~N: the words in one field, in any order, with at most N other words among them."""
+
+    fields: tuple[str, ...]
+    stems: tuple[str, ...]  # distinct, at least two
+    slop: int
+    label: str
+
+    def _windows(self, stems: list[str]) -> Iterator[tuple[int, int]]:
+        """(first, last) positions of each shortest run of stems holding every word, at
+        most slop words more than the words themselves, never across two values (authors)."""
+        wanted = frozenset(self.stems)
+        width = len(wanted) - 1 + self.slop
+        hits = [(i, s) for i, s in enumerate(stems) if s in wanted or s == SEPARATOR]
+        for start, (first, word) in enumerate(hits):
+            if word == SEPARATOR:
+                continue
+            seen: set[str] = set()
+            for position, other in hits[start:]:
+                if other == SEPARATOR or position - first > width:
+                    break
+                seen.add(other)
+                if len(seen) == len(wanted):
+                    yield first, position
+                    break
+
+    def _in(self, text: FieldText) -> bool:
+        if any(s not in text.stem_set for s in self.stems):
+            return False
+        return next(self._windows(text.stems), None) is not None
+
+    def matches(self, doc: Document) -> bool:
+        return any(self._in(doc.fields[f]) for f in self.fields)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for name in self.fields:
+            if self._in(doc.fields[name]) and (self.label, name) not in found:
+                found.append((self.label, name))
+
+    def describe(self) -> str:
+        listed = ", ".join(f"'{s}'" for s in self.stems)
+        return (
+            f"{_or_fields(self.fields)} contains the words {listed} "
+            f"with at most {self.slop} other words among them"
+        )
+
+    def canonical(self) -> str:
+        return f'{"+".join(self.fields)}:"{" ".join(self.stems)}"~{self.slop}'
+
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def searched_words(self) -> set[str]:
+        return {self.label}
+
+    def anchors(self) -> set[Anchor] | None:
+        return {("word", max(self.stems, key=len))}
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        # Every word, each in one of the fields: a superset (the index has no positions
+        # to ask for nearness on both dialects); the text decides.
+        if not shape.covers(self.fields):
+            return None
+        return all_of([Term(token, self.fields) for token in self.stems])
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        if field not in self.fields or (matched is not None and (self.label, field) not in matched):
+            return []
+        found = text.tokens
+        wanted = frozenset(self.stems)
+        return [
+            (token.start, token.end)
+            for first, last in self._windows([token.stem for token in found])
+            for token in found[first : last + 1]
+            if token.stem in wanted
+        ]
+
 
 @dataclass(frozen=True)
 class Range(Node):
@@ -177,6 +373,9 @@ class Range(Node):
         closing = "]" if self.include_high else "}"
         return f"{self.field}:{opening}{low} TO {high}{closing}"
 
+    def reads(self) -> frozenset[str]:
+        return frozenset((self.field,))
+
 
 @dataclass(frozen=True)
 class Regex(Node):
@@ -201,10 +400,49 @@ class Regex(Node):
     def canonical(self) -> str:
         return f"{'+'.join(self.fields)}:/{self.pattern}/"
 
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        # Marked wherever it matches: what it matched is text, not a (term, field) pair.
+        if field not in self.fields:
+            return []
+        return [m.span() for m in self.compiled.finditer(text.text) if m.end() > m.start()]
+
 
 @dataclass(frozen=True)
-class And(Node):
+class _Compound(Node):
+    """And, Or: a node made of others."""
+
     children: tuple[Node, ...]
+    grouped = True
+
+    @classmethod
+    def of(cls, children: list[Node]) -> Node:
+        """The node of these children, a child of the same kind merged into it."""
+        flat: list[Node] = []
+        for child in children:
+            flat.extend(child.children if type(child) is cls else [child])  # type: ignore[attr-defined]
+        return cls(tuple(flat))
+
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(child.reads() for child in self.children))
+
+    def searched_words(self) -> set[str]:
+        return set().union(*(child.searched_words() for child in self.children))
+
+    def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
+        return [span for child in self.children for span in child.spans(field, text, matched)]
+
+
+@dataclass(frozen=True)
+class And(_Compound):
+    @classmethod
+    def of(cls, children: list[Node]) -> Node:
+        if all(type(child) is Not for child in children):
+            # "-medical" alone, or "a AND NOT b" written as "NOT b": match everything else.
+            children = [Everything(), *children]
+        return super().of(children)
 
     def matches(self, doc: Document) -> bool:
         return all(child.matches(doc) for child in self.children)
@@ -219,11 +457,25 @@ class And(Node):
     def canonical(self) -> str:
         return "(" + " AND ".join(c.canonical() for c in self.children) + ")"
 
+    def failing(self, doc: Document) -> list[str]:
+        return [
+            line for child in self.children if not child.matches(doc) for line in child.failing(doc)
+        ]
+
+    def anchors(self) -> set[Anchor] | None:
+        options = [found for found in (c.anchors() for c in self.children) if found is not None]
+        return min(options, key=len) if options else None
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        anchored = [found for found in (c.lookup(shape) for c in self.children) if found]
+        return all_of(anchored) if anchored else None
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return all(child.decided_by_stems(shape) for child in self.children)
+
 
 @dataclass(frozen=True)
-class Or(Node):
-    children: tuple[Node, ...]
-
+class Or(_Compound):
     def matches(self, doc: Document) -> bool:
         return any(child.matches(doc) for child in self.children)
 
@@ -238,6 +490,27 @@ class Or(Node):
     def canonical(self) -> str:
         return "(" + " OR ".join(c.canonical() for c in self.children) + ")"
 
+    def failing(self, doc: Document) -> list[str]:
+        return [f"none of these is true: {self.describe()}"]
+
+    def anchors(self) -> set[Anchor] | None:
+        found: set[Anchor] = set()
+        for child in self.children:
+            sub = child.anchors()
+            if sub is None:
+                return None
+            found |= sub
+        return found
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        branches = [child.lookup(shape) for child in self.children]
+        if any(branch is None for branch in branches):
+            return None  # one branch needs a scan, so the whole OR does
+        return AnyOf(tuple(branches))  # type: ignore[arg-type]
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return all(child.decided_by_stems(shape) for child in self.children)
+
 
 @dataclass(frozen=True)
 class Not(Node):
@@ -251,6 +524,21 @@ class Not(Node):
 
     def canonical(self) -> str:
         return f"NOT {self.child.canonical()}"
+
+    def reads(self) -> frozenset[str]:
+        return self.child.reads()
+
+    def failing(self, doc: Document) -> list[str]:
+        found: Match = []
+        self.child.explain(doc, found)
+        what = format_matches(found) if found else self.child.describe()
+        return [f"excluded by NOT ({self.child.describe()}): found {what}"]
+
+    def searched_words(self) -> set[str]:
+        return self.child.searched_words()
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return self.child.decided_by_stems(shape)
 
 
 @dataclass(frozen=True)
@@ -269,7 +557,7 @@ class Everything(Node):
 
 def _paren(node: Node) -> str:
     text = node.describe()
-    return f"({text})" if isinstance(node, And | Or) else text
+    return f"({text})" if node.grouped else text
 
 
 def _or_fields(fields: tuple[str, ...]) -> str:
@@ -278,7 +566,8 @@ def _or_fields(fields: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Query:
-    """A compiled query: the text it came from and its matcher."""
+    """A compiled query: the text it came from and its root node, whose behaviours it
+    offers for the whole query."""
 
     text: str
     root: Node
@@ -286,13 +575,22 @@ class Query:
     def matches(self, doc: Document) -> bool:
         return self.root.matches(doc)
 
-    def explain(self, doc: Document) -> Match:
-        """Which terms matched in which field; empty when the paper does not match."""
+    def explain(self, doc: Document) -> Match | None:
+        """What matched in which field, or None when the paper does not match (`*` and NOT
+        name no words, so a match may explain itself with an empty list)."""
         if not self.root.matches(doc):
-            return []
+            return None
         found: Match = []
         self.root.explain(doc, found)
         return found
+
+    def exclusions(self, doc: Document) -> list[str]:
+        """One line per part of the rule that kept doc out; empty when it matches."""
+        return [] if self.root.matches(doc) else self.root.failing(doc)
+
+    def spans(self, field: str, text: str, matched: Collection[Anchor] | None = None) -> list[Span]:
+        """Where in text (of field) the query's positive terms are, merged and in order."""
+        return _merged(self.root.spans(field, TextTokens(text), matched)) if text else []
 
     def describe(self) -> str:
         return self.root.describe()
@@ -300,7 +598,7 @@ class Query:
     @property
     def fields(self) -> frozenset[str]:
         """Every field the query reads (a paper need hold no others to be matched)."""
-        return _fields_of(self.root)
+        return self.root.reads()
 
     @property
     def canonical(self) -> str:
@@ -312,16 +610,14 @@ class Query:
         return hashlib.sha256(data).hexdigest()
 
 
-def _fields_of(node: Node) -> frozenset[str]:
-    if isinstance(node, Words | Regex):
-        return frozenset(node.fields)
-    if isinstance(node, Range):
-        return frozenset((node.field,))
-    if isinstance(node, And | Or):
-        return frozenset().union(*map(_fields_of, node.children))
-    if isinstance(node, Not):
-        return _fields_of(node.child)
-    return frozenset()  # Everything
+def _merged(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def format_matches(found: Match) -> str:
@@ -419,9 +715,7 @@ class _Compiler:
                 "fuzzy matching (~) is not supported: list the spellings with OR", self.column(node)
             )
         if isinstance(node, tree.Proximity):
-            raise QueryError(
-                'proximity ("..."~N) is not supported: use a phrase or AND', self.column(node)
-            )
+            return self.near(node, fields)
         if isinstance(node, tree.Boost):
             raise QueryError(
                 "boosts (^) are not supported: feeds are not ranked", self.column(node)
@@ -436,15 +730,11 @@ class _Compiler:
             return self.words(node, node.value, fields, phrase=False)
         raise QueryError(f"unsupported query construct {type(node).__name__}", self.column(node))
 
-    def combine(self, node: Any, kind: type, fields: tuple[str, ...] | None, depth: int) -> Node:
+    def combine(
+        self, node: Any, kind: type[_Compound], fields: tuple[str, ...] | None, depth: int
+    ) -> Node:
         children = [self.compile(child, fields, depth + 1) for child in node.children]
-        flat: list[Node] = []
-        for child in children:
-            flat.extend(child.children if isinstance(child, kind) else [child])  # type: ignore[attr-defined]
-        if kind is And and all(isinstance(c, Not) for c in flat):
-            # "-medical" alone, or "a AND NOT b" written as "NOT b": match everything else.
-            flat.insert(0, Everything())
-        return kind(tuple(flat))  # type: ignore[no-any-return]
+        return kind.of(children)
 
     def field(self, node: Any) -> tuple[str, ...]:
         name = node.name.lower()
@@ -491,6 +781,35 @@ class _Compiler:
             raise QueryError("a prefix needs at least 2 letters before '*'", self.column(node))
         label = " ".join(found) + ("*" if prefix else "")
         return Words(fields=fields, stems=stems, prefix=prefix, label=label)
+
+    def near(self, node: Any, fields: tuple[str, ...] | None) -> Node:
+        self.count_term(node)
+        if not isinstance(node.term, tree.Phrase):
+            raise QueryError('proximity needs a "phrase" of words: "a b"~3', self.column(node))
+        fields = self.text_fields(node, fields)
+        value = node.term.value[1:-1]
+        if "*" in value or "?" in value:
+            raise QueryError(
+                f"proximity takes whole words, not wildcards ('{value}')", self.column(node)
+            )
+        found = words(value)
+        stems = tuple(dict.fromkeys(stem(w) for w in found))
+        if len(stems) < 2:
+            raise QueryError(
+                'proximity needs at least two different words: "a b"~3', self.column(node)
+            )
+        if len(found) > MAX_PHRASE_WORDS:
+            raise QueryError(f"a phrase has at most {MAX_PHRASE_WORDS} words", self.column(node))
+        try:
+            slop = int(str(node.degree))
+        except ValueError:
+            slop = -1
+        if not 0 <= slop <= MAX_SLOP:
+            raise QueryError(
+                f"proximity is a whole number of words from 0 to {MAX_SLOP} ('~{node.degree}')",
+                self.column(node),
+            )
+        return Near(fields=fields, stems=stems, slop=slop, label=f"{' '.join(found)}~{slop}")
 
     def range(self, node: Any, fields: tuple[str, ...] | None) -> Node:
         self.count_term(node)

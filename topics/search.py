@@ -1,14 +1,16 @@
 """Finding the papers a query matches: the one planner behind the web search, `paperfeed
 preview` and re-matching a topic whose rule changed.
 
-The planner turns a query into an index lookup (`lookup`) whose answer is a superset of the
-matches: terms and phrases become their tokens (AND), prefixes become prefix lookups, and
-AND / OR compose. What cannot be anchored (a lone NOT, `*`, ranges, regexes, the source and
+The planner turns a query into an index lookup (`plan`: each query node says its own,
+Node.lookup, in the terms of topics.plan) whose answer is a superset of the matches: terms
+and phrases become their tokens (AND), prefixes become prefix lookups, and AND / OR
+compose. What cannot be anchored (a lone NOT, `*`, ranges, regexes, the source and
 category fields) becomes a scan. Either way the store hands out candidates newest first, in
 chunks, and the exact matcher confirms each one (so plurals, phrases, fields and explain()
 mean the same everywhere) until `limit` papers are found or the budget runs out. It
 confirms on the stems the index keeps where those decide the query (see _candidates),
-else on the text itself.
+else on the text itself. The index is any TextIndex: the store's (store.index) says which
+fields it keeps, how long a token, and what its order keys mean.
 """
 
 from __future__ import annotations
@@ -19,104 +21,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple, Protocol, TypeVar
 
-from parsing.text import stem
 from topics.analysis import PAPER_ATTRIBUTES, Document
-from topics.query import And, Match, Node, Not, Or, Query, Words
-
-# The text index covers these fields; a word asked for in another field cannot anchor.
-INDEXED_FIELDS = ("title", "abstract", "author")
-MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 letters
-
-# An order key sorts papers newest first: (first_seen in whole seconds) * 2**32 + paper id.
-# Keys of one second may be out of first_seen order, so the search finishes that second.
-ID_BITS = 32
+from topics.plan import IndexShape, Lookup
+from topics.query import Match, Query
 
 
-def split_key(key: int) -> tuple[int, int]:
-    """(second, paper id) of an order key."""
-    return key >> ID_BITS, key & ((1 << ID_BITS) - 1)
-
-
-# ---- the plan: a lookup in the text index ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    """Papers with this token (a whole stem, or with prefix, any token starting so) in one of
-    the fields."""
-
-    token: str
-    fields: tuple[str, ...]
-    prefix: bool = False
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """Papers with these tokens one after another in one of the fields (with prefix, the
-    last is a prefix). An index without positions may answer it as all of the tokens."""
-
-    tokens: tuple[str, ...]
-    fields: tuple[str, ...]
-    prefix: bool = False
-
-
-@dataclass(frozen=True)
-class AllOf:
-    parts: tuple[Lookup, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    parts: tuple[Lookup, ...]
-
-
-Lookup = Term | Phrase | AllOf | AnyOf
-
-
-def lookup(node: Node) -> Lookup | None:
-    """An index lookup whose papers include every paper node matches; None: scan instead."""
-    if isinstance(node, Words):
-        if not set(node.fields) <= set(INDEXED_FIELDS):
-            return None
-        if len(node.stems) == 1:
-            if node.prefix:
-                return _prefix(node.stems[0], node.fields)
-            return Term(node.stems[0], node.fields)
-        if not node.prefix:
-            return Phrase(node.stems, node.fields)
-        fixed, last = node.stems[:-1], node.stems[-1]
-        forms = [Phrase(fixed + (last,), node.fields, prefix=True)]
-        forms += [Phrase(fixed + (whole,), node.fields) for whole in _lost_stems(last)]
-        return forms[0] if len(forms) == 1 else AnyOf(tuple(forms))
-    if isinstance(node, And):
-        anchored = [found for found in map(lookup, node.children) if found is not None]
-        if not anchored:
-            return None
-        return anchored[0] if len(anchored) == 1 else AllOf(tuple(anchored))
-    if isinstance(node, Or):
-        branches = [lookup(child) for child in node.children]
-        if any(branch is None for branch in branches):
-            return None  # one branch needs a scan, so the whole OR does
-        return AnyOf(tuple(branches))  # type: ignore[arg-type]
-    return None  # Not, Range, Regex, Everything
-
-
-def _prefix(prefix: str, fields: tuple[str, ...]) -> Lookup:
-    """A prefix of a raw word, as index lookups of stems.
-
-    The index holds stems, and stem() drops at most three letters ("studies" -> "study"), so
-    a word starting with prefix has a stem starting with prefix unless the word is prefix,
-    prefix+"s" or prefix+"es": those three stems are looked up whole.
-    """
-    parts = [Term(prefix, fields, prefix=True)]
-    parts += [Term(whole, fields) for whole in _lost_stems(prefix)]
-    return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
-
-
-def _lost_stems(prefix: str) -> list[str]:
-    """Stems of words starting with prefix that do not themselves start with it."""
-    stems = {stem(prefix + ending) for ending in ("", "s", "es")}
-    return sorted(token for token in stems if not token.startswith(prefix))
+def plan(query: Query, shape: IndexShape) -> Lookup | None:
+    """The index lookup of query: its papers include every paper query matches; None:
+    scan instead."""
+    return query.root.lookup(shape)
 
 
 # ---- running a plan ---------------------------------------------------------------------
@@ -159,7 +72,16 @@ class _Candidate(Protocol):
 
 
 class TextIndex(Protocol[P]):  # type: ignore[misc]
-    """What the planner needs from the store."""
+    """What the planner needs from the store: the index's shape (its fields and token
+    cap), the meaning of its order keys, and three reads."""
+
+    @property
+    def shape(self) -> IndexShape: ...
+
+    def split_key(self, key: int) -> tuple[int, int]:
+        """(second, paper id) of an order key: keys sort papers newest first, and keys of
+        one second may be out of first_seen order, so a search finishes that second."""
+        ...
 
     def candidates(
         self, lookup: Lookup | None, before: int | None, count: int, stems: bool
@@ -194,14 +116,14 @@ def find(
     last_second: int | None = None
     worst: tuple[datetime, int] | None = None
     for key, paper, analyse in _candidates(index, query, limit):
-        second, paper_id = split_key(key)
+        second, paper_id = index.split_key(key)
         if last_second is not None and second < last_second:
             break
         if paper is None or (worst is not None and _when(paper) <= worst):
             continue
         examined += 1
         _check(budget, examined, started)
-        matched = _confirm(analyse(paper), query)
+        matched = query.explain(analyse(paper))
         if matched is None:
             continue
         found.append(Hit(paper_id, paper.first_seen, matched))
@@ -227,47 +149,27 @@ def _candidates(
     costs JSON decoding and more), and analysed as any paper is. Slices start a little
     past limit (most candidates of a word are hits) and grow while they do not suffice.
     """
-    plan = lookup(query.root)
-    stems = _decided_by_stems(query.root)
+    lookup = plan(query, index.shape)
+    stems = query.root.decided_by_stems(index.shape)
     columns = sorted(PAPER_ATTRIBUTES[name] for name in query.fields)
     chunk = max(64, limit + limit // 4) if limit else 1000
     before: int | None = None
     while True:
-        found = index.candidates(plan, before, chunk, stems)
+        found = index.candidates(lookup, before, chunk, stems)
         if stems:
             for row in found:
                 yield row.key, row, Document.of_stems  # type: ignore[misc]
         else:
             for start in range(0, len(found), 64):
                 keys = [row.key for row in found[start : start + 64]]
-                read = index.paper_columns([split_key(key)[1] for key in keys], columns)
+                read = index.paper_columns([index.split_key(key)[1] for key in keys], columns)
                 papers = {paper.id: paper for paper in read}
                 for key in keys:
-                    yield key, papers.get(split_key(key)[1]), Document.of_paper
+                    yield key, papers.get(index.split_key(key)[1]), Document.of_paper
         if len(found) < chunk:
             return
         before = found[-1].key
         chunk = min(chunk * 4, 1000 if stems else 5000)
-
-
-def _decided_by_stems(node: Node) -> bool:
-    """Does node mean the same on the stems the index keeps as on the text? Words and
-    phrases do; prefixes need the words themselves, and ranges, regexes and the source and
-    category fields what the index does not keep. The index drops the separator between
-    two authors and cuts stems at MAX_TOKEN letters, so author phrases and long words are
-    left to the text."""
-    if isinstance(node, Words):
-        return (
-            not node.prefix
-            and set(node.fields) <= set(INDEXED_FIELDS)
-            and ("author" not in node.fields or len(node.stems) == 1)
-            and all(len(token) < MAX_TOKEN for token in node.stems)
-        )
-    if isinstance(node, And | Or):
-        return all(map(_decided_by_stems, node.children))
-    if isinstance(node, Not):
-        return _decided_by_stems(node.child)
-    return False  # Range, Regex, Everything (which reads nothing: its columns cost nothing)
 
 
 def _when(paper: _Paper | Hit) -> tuple[datetime, int]:
@@ -318,16 +220,6 @@ def with_papers(index: TextIndex[P], hits: Sequence[Hit]) -> list[P]:
 def matches(papers: Iterable[P], query: Query) -> Iterator[tuple[P, Match]]:
     """Every paper (in the order given) that query matches: the plain scan, no index."""
     for paper in papers:
-        found = _confirm(Document.of_paper(paper), query)
+        found = query.explain(Document.of_paper(paper))
         if found is not None:
             yield paper, found
-
-
-def _confirm(doc: Document, query: Query) -> Match | None:
-    """What matched, or None when the paper does not match (`*` and NOT name no words, so a
-    match may explain itself with an empty list)."""
-    if not query.matches(doc):
-        return None
-    found: Match = []
-    query.root.explain(doc, found)
-    return found

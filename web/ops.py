@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from parsing.text import stem_cache_bytes
 from refresh.pipeline import LEASE, RefreshReport
 from refresh.redact import redact_text, redact_url
 from refresh.schedule import tick_minutes
 from store import StoreError, limit_statements
+from topics.analysis import STEMS
 from web.errors import json_error
 from web.service import Service, SharedCall, service
 
@@ -200,7 +200,7 @@ def metrics() -> Response:
     svc.metrics.cache_hits.set(svc.cache.hits)
     svc.metrics.cache_misses.set(svc.cache.misses)
     svc.metrics.cache_bytes.set(svc.cache.used)
-    svc.metrics.stem_cache_bytes.set(stem_cache_bytes())
+    svc.metrics.stem_cache_bytes.set(STEMS.bytes)
     return Response(
         svc.metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -370,9 +370,9 @@ def why() -> Response | str:
         topic_name=name,
         query=query,
         description=query.describe(),
-        card=paper_card(_with_matches(paper, matched), marker, ""),
-        matches=query.matches(document),  # `*` and NOT match without naming a word
-        matched=format_matches(matched),
+        card=paper_card(_with_matches(paper, matched or []), marker, ""),
+        matches=matched is not None,  # `*` and NOT match without naming a word
+        matched=format_matches(matched or []),
         reasons=exclusions(query, document),
         command=f"paperfeed explain {shlex.quote(rule)} {shlex.quote(paper.arxiv_id or ref)}",
         hints=hints(query),

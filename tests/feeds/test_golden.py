@@ -34,7 +34,7 @@ def render_samples(database_url: str) -> dict[str, str]:
     for hour, listing in enumerate(sorted(LISTINGS.glob("*.txt"))):
         papers = parsing.parse("hf-text", listing.read_bytes(), today=T0.date()).papers
         svc.store.upsert(
-            papers, "samples", now=T0.replace(hour=12 + hour), match=svc.refresher.match_stored
+            papers, "samples", now=T0.replace(hour=12 + hour), topics=svc.refresher.topics
         )
     svc.store.bump_generation(now=T0)
     svc.invalidate()

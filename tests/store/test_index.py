@@ -22,10 +22,12 @@ from store.schema import paper_index, papers
 from tests.conftest import reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
+from topics.membership import Matches, Topics
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-NOW = datetime.now(UTC)  # PostgreSQL reads papers by their age (store.index._postgres_query)
+# PostgreSQL reads papers by their age (store.index.postgres._postgres_query).
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -117,7 +119,7 @@ def paper_sets(draw) -> list[tuple[object, datetime]]:  # type: ignore[no-untype
         )
         # Arrival out of id order, several in one second, some days or months apart: the
         # order the index must keep, and each of PostgreSQL's tiers of days before today,
-        # after it, and older (store.index._postgres_query).
+        # after it, and older (store.index.postgres._postgres_query).
         seen = NOW - timedelta(
             days=draw(st.sampled_from([-9, -1, 0, 0, 0, 1, 3, 9, 40, 100])),
             seconds=draw(st.integers(0, 3)),
@@ -143,7 +145,7 @@ def test_postgres_fields_too_long_for_pairs_find_exactly_what_the_plain_scan_fin
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Short papers past a lowered limit of paired tokens: their phrases go by words."""
-    monkeypatch.setattr(store_index, "MAX_PAIRED", 2)
+    monkeypatch.setattr(store_index.postgres, "MAX_PAIRED", 2)
     store = Store(pg_url)
     upgrade(store.engine)
     agrees_with_the_plain_scan(store, examples=15)
@@ -195,10 +197,10 @@ def test_words_of_every_density_agree_across_months_of_papers(
     store: Store, few, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL reads papers from after tomorrow, then tiers of days before today, then
-    the older ones, each its own way (see store.index._postgres_query): words dense, sparse
+    the older ones, each its own way (see store.index.postgres._postgres_query): words dense, sparse
     and absent in each must all agree, also past a gap of weeks without papers and when
     older papers have more than _FEW hits."""
-    monkeypatch.setattr(store_index, "_FEW", few)
+    monkeypatch.setattr(store_index.postgres, "_FEW", few)
     for day in [*range(120), 150, 160, 170, 171, 172, 176]:  # 171: today; 172 on: ahead
         words = ["every"] * (day < 120) + ["tenth"] * (day % 10 == 0) + ["oldest"] * (day < 3)
         words += ["recent"] * (day > 115) + ["month"] * (90 <= day < 110)
@@ -213,13 +215,34 @@ def test_words_of_every_density_agree_across_months_of_papers(
     # Page by page (each page below the last key read) as in one read, across every tier.
     with store.searching() as reader:
         for text in ["every", "tenth", "recent", "every -tenth"]:
-            plan = search.lookup(parse(text).root)
+            plan = search.plan(parse(text), store_index.SHAPE)
             whole = [row.key for row in reader.candidates(plan, None, 1000, stems=False)]
             for size in (1, 7):
                 paged: list[int] = []
                 while page := reader.candidates(plan, paged[-1] if paged else None, size, False):
                     paged += [row.key for row in page]
                 assert paged == whole, (text, size)
+
+
+def test_proximity_finds_through_the_index_what_the_plain_scan_finds(store: Store) -> None:
+    """A proximity ("a b"~N) is looked up as all of its words and decided on the text."""
+    for title in [
+        "deep learning at scale",
+        "learning deep features",
+        "deep reinforcement learning",
+        "deep and wide reinforcement learning",
+        "deep nets",
+    ]:
+        store.upsert([make_paper(title=title, authors=["Ann Lee", "Bo Chen"])], "s", T0)
+    for text in [
+        '"deep learning"~0',
+        '"deep learning"~1',
+        '"deep learning"~3 -wide',
+        'author:"lee bo"~0',
+        'author:"ann lee"~0 AND "learning deep"~5',
+    ]:
+        assert planned(store, text) == plain_scan(store, text), text
+    assert len(plain_scan(store, '"deep learning"~1')) == 3
 
 
 def test_what_the_index_cuts_or_joins_is_left_to_the_text(store: Store) -> None:
@@ -314,11 +337,12 @@ def test_every_write_keeps_the_index_in_step_even_through_a_merge(store: Store) 
 
 
 def test_a_failed_write_leaves_neither_paper_nor_index_row(store: Store) -> None:
-    def boom(_stored: object) -> dict:  # type: ignore[type-arg]
-        raise RuntimeError("killed mid-write")
+    class Boom(Topics):
+        def of_papers(self, papers: object) -> Matches:  # type: ignore[override]
+            raise RuntimeError("killed mid-write")
 
     with pytest.raises(RuntimeError):
-        store.upsert([make_paper(title="Platypus graphs")], "rss", T0, match=boom)
+        store.upsert([make_paper(title="Platypus graphs")], "rss", T0, topics=Boom({}))
     assert store.count_papers() == 0 and indexed_ids(store) == set()
     assert planned(store, "platypus") == []
 
@@ -413,7 +437,7 @@ def test_postgres_repairs_papers_an_earlier_release_indexed_during_a_rolling_dep
     upgrade(store.engine)
     store.upsert([make_paper(title="Wombat one")], "s", NOW - timedelta(days=1))
     with monkeypatch.context() as patched:  # as the earlier release writes
-        patched.setattr(store_index, "day_lexemes", lambda day: [])
+        patched.setattr(store_index.postgres, "day_lexemes", lambda day: [])
         store.upsert([make_paper(title="Wombat two")], "s", NOW)
         store.upsert([make_paper(title="Wombat three")], "s", NOW - timedelta(days=200))
     with store.engine.begin() as conn:

@@ -130,7 +130,9 @@ def test_matching_semantics(query: str, title: str, expected: bool) -> None:
         (")", 1, "unexpected ')'"),
         ('"unclosed phrase', 1, "closing '\"'"),
         ("resnet~2", 1, "fuzzy"),
-        ('"a b"~3', 1, "proximity"),
+        ('"deep"~3', 1, "at least two different words"),
+        ('"deep lea*"~3', 1, "not wildcards"),
+        ('"deep learning"~500', 1, "from 0 to 100"),
         ("resnet^2", 1, "boosts"),
         ("colour:red", 1, "unknown field 'colour'"),
         ("upvotes:many", 9, "is a number"),
@@ -157,10 +159,10 @@ def test_errors_say_where_and_what(query: str, column: int | None, words: str) -
 def test_explain_says_which_terms_matched_in_which_field() -> None:
     query = parse('"residual connection" OR resnet* OR title:recognition OR transformer')
     paper = doc("Deep Residual Learning for Image Recognition", "Residual connections and ResNets.")
-    assert format_matches(query.explain(paper)) == (
+    assert format_matches(query.explain(paper) or []) == (
         "residual connection (abstract), resnet* (abstract), recognition (title)"
     )
-    assert query.explain(doc("Something else")) == []
+    assert query.explain(doc("Something else")) is None  # not a match
 
 
 def test_negated_terms_are_not_reported_as_matches() -> None:
@@ -195,3 +197,38 @@ def test_a_hostile_query_is_refused(query: str) -> None:
     """How fast it is refused is measured by bench/refuse.py, not asserted here."""
     with pytest.raises(QueryError):
         parse(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "expected"),
+    [
+        ('"deep learning"~0', "Deep learning at scale", True),
+        ('"deep learning"~0', "Learning deep representations", True),  # any order
+        ('"deep learning"~0', "Deep reinforcement learning", False),
+        ('"deep learning"~1', "Deep reinforcement learning", True),
+        ('"deep learning"~1', "Deep and wide reinforcement learning", False),
+        ('"deep learning"~3', "Deep and wide reinforcement learning", True),
+        ('"deep networks"~2', "A deep and narrow network", True),  # stems, as everywhere
+        ('"deep learning"~5', "Deep nets", False),
+    ],
+)
+def test_proximity_finds_the_words_near_each_other(query: str, title: str, expected: bool) -> None:
+    assert parse(query).matches(doc(title)) is expected
+
+
+def test_proximity_explains_describes_and_stays_within_one_value() -> None:
+    query = parse('author:"ann lee"~1')
+    assert query.explain(doc(authors=("Ann Chen Lee",))) == [("ann lee~1", "author")]
+    assert query.explain(doc(authors=("Bo Ann", "Lee Chen"))) is None  # two authors
+    assert query.describe() == (
+        "author contains the words 'ann', 'lee' with at most 1 other words among them"
+    )
+    assert parse('"a b"~2').canonical == 'title+abstract:"a b"~2'
+
+
+def test_the_query_says_where_to_mark_its_words() -> None:
+    text = "Deep nets: learning deep, and then deep reinforcement learning."
+    marked = [text[a:b] for a, b in parse('"deep learning"~0').spans("title", text)]
+    assert marked == ["learning", "deep"]  # not the words that are further apart
+    assert parse('"deep learning"~0').spans("title", text, matched=[]) == []
+    assert [text[a:b] for a, b in parse("-deep OR nets").spans("title", text)] == ["nets"]

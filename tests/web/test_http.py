@@ -144,7 +144,7 @@ def test_a_new_generation_is_noticed_within_the_check_interval(app, loaded) -> N
     before = loaded.get("/feeds/residual.json").get_json()
     newest = svc.store.topic_items("residual", 1)[0]
     sighting = make_paper(title=newest.title, arxiv_id=newest.arxiv_id, upvotes=999)
-    svc.store.upsert([sighting], "hf", match=svc.refresher.match_stored)
+    svc.store.upsert([sighting], "hf", topics=svc.refresher.topics)
     after = loaded.get("/feeds/residual.json").get_json()  # generation_check_seconds = 0 here
     assert after != before
     assert after["items"][0]["_paperfeed"]["upvotes"] == 999
@@ -159,7 +159,7 @@ def test_a_change_re_renders_only_the_feeds_that_hold_it(app, loaded) -> None:
         assert loaded.get(f"/feeds/{name}.rss").status_code == 200  # cached now
     before = svc.store.topic_generations()
     sighting = make_paper(title=paper.title, arxiv_id=paper.arxiv_id, upvotes=12345)
-    svc.store.upsert([sighting], "hf", match=svc.refresher.match_stored)
+    svc.store.upsert([sighting], "hf", topics=svc.refresher.topics)
     svc.store.bump_generation()  # as a refresh does: search feeds may change
     after = svc.store.topic_generations()
     assert after["residual"] > before["residual"]

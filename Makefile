@@ -21,8 +21,10 @@ lint: $(BIN)/paperfeed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers, a test file each at a time (a file's fixtures stay in one process; each
+# worker has its own PostgreSQL database, see tests/conftest.py).
 test: lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile
 
 test-all: lint
 	$(BIN)/pytest

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from werkzeug import Request, Response
 
@@ -145,6 +146,7 @@ def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
     svc.close()
 
 
+@pytest.mark.slow
 def test_a_web_request_waits_on_a_locked_table_only_so_long(
     make_app, pg_url: str, monkeypatch
 ) -> None:

@@ -59,6 +59,7 @@ def assert_slow_source_failed_and_rest_read(report: RefreshReport, reason: str) 
     assert outcomes["slow"].seconds < DEADLINE + 1, outcomes["slow"].seconds
 
 
+@pytest.mark.slow
 def test_a_trickling_body_ends_at_the_deadline(httpserver, app_reading) -> None:
     stop = threading.Event()
 
@@ -80,6 +81,7 @@ def test_a_trickling_body_ends_at_the_deadline(httpserver, app_reading) -> None:
     assert elapsed < DEADLINE + 1 + report.sources[1].seconds, elapsed
 
 
+@pytest.mark.slow
 def test_a_trickling_response_head_ends_at_the_deadline(app_reading) -> None:
     """The status line, then a header a byte at a time: no read ever times out."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -106,6 +108,7 @@ def test_a_trickling_response_head_ends_at_the_deadline(app_reading) -> None:
     assert_slow_source_failed_and_rest_read(report, f"took longer than {DEADLINE:g} s")
 
 
+@pytest.mark.slow
 def test_a_long_retry_after_is_not_waited_for(httpserver, app_reading) -> None:
     calls: list[float] = []
 
@@ -120,6 +123,7 @@ def test_a_long_retry_after_is_not_waited_for(httpserver, app_reading) -> None:
     assert len(calls) == 1
 
 
+@pytest.mark.slow
 def test_retries_stop_at_the_deadline(httpserver, app_reading) -> None:
     def slow_503(request: Request) -> Response:
         time.sleep(0.8)
@@ -132,6 +136,7 @@ def test_retries_stop_at_the_deadline(httpserver, app_reading) -> None:
     assert report.sources[0].seconds < DEADLINE + 1, report.sources[0].seconds
 
 
+@pytest.mark.slow
 def test_a_slow_redirect_chain_ends_at_the_deadline(httpserver, app_reading) -> None:
     def hop(number: int) -> Callable[[Request], Response]:
         def answer(request: Request) -> Response:

@@ -127,7 +127,11 @@ def test_an_hf_api_day_whose_every_record_is_refused_is_suspect(httpserver, app_
     assert (status(app)["hf"]["health"], status(app)["hf"]["health_reason"]) == ("ok", None)
 
 
-@pytest.mark.parametrize("validators", [False, True], ids=["200-again", "304"])
+@pytest.mark.parametrize(
+    "validators",
+    # Each refresh stores 250 papers again; the 304 case checks the same judgement cheaply.
+    [pytest.param(False, id="200-again", marks=pytest.mark.slow), pytest.param(True, id="304")],
+)
 def test_the_same_arxiv_batch_day_after_day_is_stale(
     httpserver, app_with, clock: list[datetime], validators: bool, database: str
 ) -> None:

@@ -117,7 +117,7 @@ WORD = re.compile(r"[^\W_]+")
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (Poincaré -> poincare)."""
-    if text.isascii():  # the common case, and 20x faster than decomposing
+    if text.isascii():  # the common case, and far faster than decomposing
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text).casefold()
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -141,7 +141,8 @@ def title_key(title: str) -> str:
 
 
 # Words seen and their stems. Bounded in bytes, not entries: queries bring words of any
-# length, and 500,000 entries once came to about 1 GB in a worker. Cleared when full (an
+# length, and a cap on entries once let it take far more than its share of a worker
+# (BENCHMARKS.md, memory budgets). Cleared when full (an
 # LRU would cost a lock and bookkeeping on the hottest path of matching).
 STEM_CACHE_BYTES = 16 * 1024 * 1024
 _STEMS: dict[str, str] = {}

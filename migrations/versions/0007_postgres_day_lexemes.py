@@ -38,7 +38,7 @@ def upgrade() -> None:
     if "first_seen" in columns and (has_day or not bind.execute(_HAS_PAPERS).scalar()):
         return  # indexed as it is now, or nothing to index
     # Not DELETE: the GIN indexes built in this transaction would hold the deleted rows
-    # too, and even once vacuumed a common word's entry then costs 5-10 ms more to read.
+    # too, and even once vacuumed a common word's entry then costs more to read.
     op.execute("TRUNCATE paper_index")
     index.build(bind, indexing_progress)  # and the GIN indexes, after the rows
 

@@ -129,8 +129,8 @@ def test_a_process_dead_between_searches_does_not_spend_the_next_searchs_retry(
 
 @pytest.mark.slow
 def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatch) -> None:
-    # A new process takes longer than 10 ms to start: to the waiting thread, that search
-    # is a runaway one.
+    # A new process takes longer than this search's budget to start: to the waiting thread,
+    # that search is a runaway one.
     monkeypatch.setattr(search_pool, "START_SECONDS", 0.0)
     app = pooled(search_max_seconds=0.01)
     pool = app.extensions["paperfeed"].search_pool

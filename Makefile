@@ -1,4 +1,4 @@
-# `make run` serves the embedded default; `make test` is the fast check (about a minute);
+# `make run` serves the embedded default; `make test` is the fast check;
 # `make test-all` adds the end-to-end tests (servers, real readers, browser, wrk), as CI does.
 PYTHON ?= python3
 VENV := .venv

@@ -20,7 +20,7 @@ from werkzeug import Request, Response
 from feeds import ops
 from migrations import upgrade
 from store import Store, engine_url
-from tests.helpers import FIXTURES, refresh, toml_sources, wait_for
+from tests.helpers import parser_fixture, refresh, toml_sources, wait_for
 
 CACHED = ["/feeds/residual.rss", "/feeds/vit.atom", "/feeds/hot.json"]
 
@@ -124,7 +124,7 @@ def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
 
     def slow(request: Request) -> Response:
         answer.wait(10)
-        return Response((FIXTURES / "hf_daily_papers.json").read_bytes())
+        return Response(parser_fixture("cases/hf_daily_papers.json").read_bytes())
 
     httpserver.expect_request("/api").respond_with_handler(slow)
     config = write_config(

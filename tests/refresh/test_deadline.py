@@ -13,7 +13,7 @@ import pytest
 from werkzeug import Request, Response
 
 from refresh.pipeline import RefreshReport
-from tests.helpers import FIXTURES, LISTINGS, refresh, toml_sources
+from tests.helpers import LISTINGS, parser_fixture, refresh, toml_sources
 
 DEADLINE = 1.0
 
@@ -148,7 +148,7 @@ def test_a_slow_redirect_chain_ends_at_the_deadline(httpserver, app_reading) -> 
     for number in range(25):
         httpserver.expect_request(f"/hop/{number}").respond_with_handler(hop(number))
     httpserver.expect_request("/hop/25").respond_with_data(
-        (FIXTURES / "hf_daily_papers.json").read_bytes()
+        parser_fixture("cases/hf_daily_papers.json").read_bytes()
     )
     app = app_reading(httpserver.url_for("/hop/0"))
     report, _ = refresh_within(app, DEADLINE + 10)
@@ -160,7 +160,7 @@ def test_a_quick_redirect_is_followed(httpserver, app_reading) -> None:
         Response(status=301, headers={"Location": "/new"})
     )
     httpserver.expect_request("/new").respond_with_data(
-        (FIXTURES / "hf_daily_papers.json").read_bytes()
+        parser_fixture("cases/hf_daily_papers.json").read_bytes()
     )
     # A deadline a loaded machine cannot miss: this is about following, not about time.
     report, _ = refresh_within(app_reading(httpserver.url_for("/old"), deadline=10), 20)

@@ -1,4 +1,4 @@
-# `make run` serves the embedded default; `make test` is the fast check (about a minute);
+# `make run` serves the embedded default; `make test` is the fast check;
 # `make test-all` adds the end-to-end tests (servers, real readers, browser, wrk), as CI does.
 PYTHON ?= python3
 VENV := .venv
@@ -21,8 +21,10 @@ lint: $(BIN)/paperfeed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers, a test file each at a time (a file's fixtures stay in one process; each
+# worker has its own PostgreSQL database, see tests/conftest.py).
 test: lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n 2 --dist loadfile
 
 test-all: lint
 	$(BIN)/pytest

@@ -1,10 +1,12 @@
 """Coverage-guided fuzzing of every listing parser and the query parser with atheris.
 
     pip install atheris
-    mkdir -p /tmp/corpus && python fuzz/parsers.py -max_len=20000 /tmp/corpus fuzz/seeds
+    mkdir -p /tmp/corpus
+    python fuzz/parsers.py -max_len=20000 /tmp/corpus tests/parsing/data/seeds
 
-fuzz/seeds holds one sample per parser, prefixed with the byte that selects it; new
-inputs go to the first folder (keep it out of the repository).
+tests/parsing/data/seeds (beside the other parser fixtures) holds one sample per parser,
+prefixed with the byte that selects it; new inputs go to the first folder (keep it out of
+the repository).
 
 Only ParseError (listings) and QueryError (queries) may escape; anything else is a crash
 that atheris reports with the input that caused it. Not part of `make test`: hypothesis

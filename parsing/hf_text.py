@@ -1,4 +1,4 @@
-"""Hugging Face Daily Papers pages saved as text (the captures in shared/seeds).
+"""Hugging Face Daily Papers pages saved as text (the captures in samples/listings).
 
 Two layouts exist. "Get trending papers..." dumps put the first title right after
 "Subscribe" on the same line, then alternate title and abstract lines. "Daily Papers"

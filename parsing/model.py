@@ -99,7 +99,7 @@ class Paper:
 
     @property
     def identity(self) -> str:
-        """arXiv id, else DOI, else the listing's item id, else the title key (DESIGN.md rule 1)."""
+        """arXiv id, else DOI, else the listing's item id, else the title key (README: Identity)."""
         if self.arxiv_id:
             return f"arxiv:{self.arxiv_id}"
         if self.doi:

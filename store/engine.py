@@ -280,8 +280,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, searches: bool = Fal
         def _generic_plans(dbapi_connection: Any, _record: Any) -> None:
             # psycopg prepares a statement run five times on a connection; PostgreSQL then
             # plans it anew for every search unless its generic plan looks cheaper than
-            # the last five, which for a search it rarely does: 0.5 ms of planning in a
-            # 1 ms search. The search statement is built so that one plan suits every
+            # the last five, which for a search it rarely does, and planning then costs as much
+            # as the rest of the search. The search statement is built so that one plan suits every
             # word (store.index.postgres._postgres_query), and a test holds it to that. (A SET, not
             # connect options: those would replace the ones in the URL or PGOPTIONS.)
             with dbapi_connection.cursor() as cursor:

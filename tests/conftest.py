@@ -4,6 +4,7 @@ Plain helpers (paths, the CLI runner, live servers) are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import textwrap
@@ -43,11 +44,34 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A clean PostgreSQL database from TEST_DATABASE_URL; skipped when it is not set."""
-    url = os.environ.get("TEST_DATABASE_URL")
+    url = postgres_test_url()
     if not url:
         pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL tests)")
     reset_postgres(url)
     yield url
+
+
+@functools.cache
+def postgres_test_url() -> str | None:
+    """TEST_DATABASE_URL, or under pytest-xdist a database of this worker's own beside it
+    (test_gw0, ...), made when missing: tests drop and remake its schema."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    shared = sa.make_url(url)
+    own = shared.set(database=f"{shared.database}_{worker}")
+    admin = sa.create_engine(
+        shared.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+        ).scalar()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    admin.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def reset_postgres(url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import re
@@ -31,8 +32,11 @@ from topics.analysis import fold, stem
 ROOT = Path(__file__).resolve().parent.parent
 PAPERFEED = shutil.which("paperfeed") or str(Path(sys.executable).parent / "paperfeed")
 LISTINGS = ROOT / "samples" / "listings"
-FIXTURES = Path(__file__).resolve().parent / "parsing" / "cases"
-HAZARDS = Path(__file__).resolve().parent / "hazards"
+# Parser fixtures, in one tree: cases/ (hand-made edge cases) and real/ (upstream captures,
+# see its README), each input with its expected outcome beside it (NAME.expected.json);
+# hazards/ (hostile bodies: tests/test_hazards.py says what becomes of each); seeds/ (the
+# fuzzer's, one per parser, fuzz/parsers.py).
+PARSER_DATA = Path(__file__).resolve().parent / "parsing" / "data"
 SEED_COUNTS = {
     "000_0937d812811fcc18.txt": 119,
     "001_9997b832c2f801ba.txt": 204,
@@ -56,12 +60,41 @@ query = 'upvotes:[20 TO *]'
 """
 
 
+def parser_fixture(name: str) -> Path:
+    """A parser fixture by its place in the tree: "cases/arxiv_api.atom", "real/...",
+    "hazards/..."."""
+    path = PARSER_DATA / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no parser fixture {name} in {PARSER_DATA}")
+    return path
+
+
+def parser_cases() -> list[Path]:
+    """Every input in cases/ and real/: each has its expected outcome beside it."""
+    return sorted(
+        path
+        for folder in ("cases", "real")
+        for path in (PARSER_DATA / folder).iterdir()
+        if not path.name.endswith(".expected.json") and path.suffix != ".md"
+    )
+
+
+def expected_path(case: Path) -> Path:
+    return case.with_name(case.name + ".expected.json")
+
+
+def expected_outcome(case: Path) -> dict[str, Any]:
+    """What parsing case gives: its kind, and its records or {"error": ...}."""
+    outcome: dict[str, Any] = json.loads(expected_path(case).read_text("utf-8"))
+    return outcome
+
+
 def rich_sources() -> str:
     """The bundled listings plus fixtures with arXiv ids, dates, authors, links and upvotes."""
     return toml_sources(
         {"name": "samples", "kind": "hf-text", "path": str(LISTINGS / "*.txt")},
-        {"name": "arxiv", "kind": "arxiv-api", "path": str(FIXTURES / "arxiv_api.atom")},
-        {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")},
+        {"name": "arxiv", "kind": "arxiv-api", "path": str(parser_fixture("cases/arxiv_api.atom"))},
+        {"name": "hf", "kind": "hf-api", "path": str(parser_fixture("cases/hf_daily_papers.json"))},
     )
 
 
@@ -250,7 +283,7 @@ def run(
 def serve_file(httpserver, path: str, name: str, etag: str = '"v1"') -> list[Request]:
     """Serve a fixture with validators; record every request; answer 304 when they match."""
     seen: list[Request] = []
-    body = (FIXTURES / name).read_bytes()
+    body = parser_fixture(f"cases/{name}").read_bytes()
 
     def handler(request: Request) -> Response:
         seen.append(request)

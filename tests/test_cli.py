@@ -46,6 +46,7 @@ def test_check_prints_what_each_topic_means(tmp_path, write_config) -> None:
     assert "not (title or abstract contains the word 'medical'" in result.stdout
 
 
+@pytest.mark.slow
 def test_help_lists_commands_and_settings(tmp_path) -> None:
     """Through the installed console script, as a user types it."""
     result = subprocess.run(
@@ -427,6 +428,7 @@ def test_explain_says_when_a_rule_looks_like_a_mistyped_topic(tmp_path, write_co
     assert "did you mean 'imagenet-not-medical'?" in result.stderr
 
 
+@pytest.mark.slow
 def test_preview_into_a_reader_that_stops_early_exits_without_a_traceback(
     tmp_path, write_config
 ) -> None:  # type: ignore[no-untyped-def]

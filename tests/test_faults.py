@@ -17,10 +17,10 @@ import requests
 from werkzeug import Request, Response
 
 from tests.helpers import (
-    FIXTURES,
     LISTINGS,
     free_port,
     need_tool,
+    parser_fixture,
     start_gunicorn,
     toml_sources,
     wait_for,
@@ -32,7 +32,7 @@ SECONDS = int(os.environ.get("PAPERFEED_FAULT_SECONDS", "60"))
 
 def test_load_with_refreshes_and_a_flapping_upstream(tmp_path, httpserver, write_config) -> None:
     wrk = need_tool("wrk")
-    papers = json.loads((FIXTURES / "hf_daily_papers.json").read_text())
+    papers = json.loads(parser_fixture("cases/hf_daily_papers.json").read_text())
     calls = count()
     release = threading.Event()
 

@@ -22,10 +22,10 @@ from feeds.items import LINK_LABELS
 from parsing.model import make_paper
 from parsing.text import safe_link
 from store.merge import sighting
-from tests.helpers import FIXTURES, HAZARDS, LISTINGS, refresh, toml_sources
+from tests.helpers import LISTINGS, parser_fixture, refresh, toml_sources
 from topics.query import QueryError, parse
 
-GOOD = (FIXTURES / "hf_daily_papers.json").read_bytes()
+GOOD = parser_fixture("cases/hf_daily_papers.json").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,9 @@ def test_payload_hazards_are_rejected_or_parsed_safely_and_the_last_good_data_st
 ) -> None:
     state = {"body": GOOD}
     httpserver.expect_request("/good").respond_with_handler(lambda r: Response(state["body"]))
-    httpserver.expect_request("/hazard").respond_with_data((HAZARDS / name).read_bytes())
+    httpserver.expect_request("/hazard").respond_with_data(
+        parser_fixture(f"hazards/{name}").read_bytes()
+    )
     config = write_config(
         sources=toml_sources(
             {"name": "good", "kind": "hf-api", "url": httpserver.url_for("/good")},
@@ -82,7 +84,9 @@ OWN_LINK = re.compile(
 
 
 def test_text_hazards_never_become_markup(httpserver, make_app, write_config) -> None:
-    httpserver.expect_request("/x").respond_with_data((HAZARDS / "text_hazards.json").read_bytes())
+    httpserver.expect_request("/x").respond_with_data(
+        parser_fixture("hazards/text_hazards.json").read_bytes()
+    )
     app = make_app(
         write_config(
             sources=toml_sources({"name": "x", "kind": "hf-api", "url": httpserver.url_for("/x")}),
@@ -141,11 +145,11 @@ def test_http_links_are_kept() -> None:
 
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = {
-    "hf-api": (FIXTURES / "hf_daily_papers.json").read_bytes(),
-    "hf-page": (FIXTURES / "hf_papers_page.html").read_bytes(),
-    "arxiv-api": (FIXTURES / "arxiv_api.atom").read_bytes(),
-    "arxiv-rss": (FIXTURES / "arxiv_rss.xml").read_bytes(),
-    "feed": (FIXTURES / "generic_feed.rss").read_bytes(),
+    "hf-api": parser_fixture("cases/hf_daily_papers.json").read_bytes(),
+    "hf-page": parser_fixture("cases/hf_papers_page.html").read_bytes(),
+    "arxiv-api": parser_fixture("cases/arxiv_api.atom").read_bytes(),
+    "arxiv-rss": parser_fixture("cases/arxiv_rss.xml").read_bytes(),
+    "feed": parser_fixture("cases/generic_feed.rss").read_bytes(),
     "hf-text": (LISTINGS / "003_d588416f37f0a3be.txt").read_bytes()[:6000],
 }
 

@@ -53,7 +53,7 @@ PROBE = textwrap.dedent(
     import os, sys, tempfile
     import topics.analysis
     from app import create_app
-    from tests.helpers import DEFAULT_TOPICS, FIXTURES, refresh, toml_sources
+    from tests.helpers import DEFAULT_TOPICS, parser_fixture, refresh, toml_sources
 
     def rss():
         with open("/proc/self/status") as status:
@@ -65,7 +65,8 @@ PROBE = textwrap.dedent(
     topics.analysis.STEMS.max_bytes = stem_bytes
     folder = tempfile.mkdtemp()
     config = os.path.join(folder, "paperfeed.toml")
-    source = {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")}
+    listing = parser_fixture("cases/hf_daily_papers.json")
+    source = {"name": "hf", "kind": "hf-api", "path": str(listing)}
     with open(config, "w") as out:
         out.write(toml_sources(source) + "\\n" + DEFAULT_TOPICS)
     app = create_app({"config_path": config, "database_url": f"sqlite:///{folder}/p.db",

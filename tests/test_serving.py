@@ -102,6 +102,7 @@ def master_environ(monkeypatch):  # type: ignore[no-untyped-def]
     return monkeypatch
 
 
+@pytest.mark.slow
 def test_gunicorn_refuses_a_public_bind_before_binding(
     write_config, monkeypatch, master_environ
 ) -> None:
@@ -166,6 +167,7 @@ def test_the_procfile_web_process_stops_in_one_line_without_base_url(
     assert not (tmp_path / "p.db").exists()  # stopped before any worker opened the store
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("setting", "says"),
     [

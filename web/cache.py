@@ -64,7 +64,7 @@ class CachedFeed:
 
 
 # The entry object, its ETag and date strings, and the LRU's three dict slots for it
-# (measured with tracemalloc: about 300 bytes; rounded up).
+# (measured with tracemalloc and rounded up; the figure is in BENCHMARKS.md).
 _ENTRY_OVERHEAD = 512
 
 

@@ -55,8 +55,8 @@ def papers(store: Store, query: Query, limit: int, budget: Budget) -> list[Store
 def feed(
     store: Store, query: Query, limit: int, budget: Budget, fmt: str, info: FeedInfo
 ) -> CachedFeed:
-    """Those papers as a feed, rendered where they were found: rendering 50 items takes
-    more interpreter time (about 12 ms) than many searches do."""
+    """Those papers as a feed, rendered where they were found: rendering a feed takes
+    more interpreter time than many searches do (BENCHMARKS.md, figures behind comments)."""
     return CachedFeed.of(fmt, info, papers(store, query, limit, budget))
 
 

@@ -26,7 +26,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
     # Not DELETE: the GIN indexes would hold the deleted rows too, and even once vacuumed
-    # a common word's entry then costs 5-10 ms more to read.
+    # a common word's entry then costs more to read.
     op.execute("TRUNCATE paper_index")
     op.execute("DELETE FROM state WHERE key = 'index_checked_through'")  # fill from the start
     op.execute("ALTER TABLE paper_index ADD COLUMN IF NOT EXISTS first_seen timestamp")

@@ -39,15 +39,15 @@ WORDS_COLUMN = (
     f"ADD COLUMN author_stems text NOT NULL DEFAULT '', {FIRST_SEEN_COLUMN}"
 )
 # Rows pass 2 kB, and PostgreSQL would move their largest values out of line: then every
-# row a search tests costs a TOAST read (a common word's walk 2.9 -> 1.1 ms, reading 64
-# candidates' stems 1.7 -> 1.3 ms on 200k papers, kept in the row). Only the pairs, read
+# row a search tests costs a TOAST read (a common word's walk and the reading of
+# candidates' stems are faster kept in the row). Only the pairs, read
 # through their GIN index alone, go out of line.
 IN_ROW = "ALTER TABLE paper_index " + ", ".join(
     f"ALTER COLUMN {column} SET STORAGE MAIN"
     for column in ("words", "title_stems", "abstract_stems", "author_stems")
 )
 # New entries wait in a GIN index's pending list, which every search reads in full: at the
-# default 4 MB limit a no-match word took 18 ms instead of 1.3 ms on 200k papers. 128 kB
+# default 4 MB limit a no-match word took many times longer than the index read. 128 kB
 # keeps that small; the list is merged more often, a cost of writes, not of searches.
 _GIN = "USING gin ({column}) WITH (gin_pending_list_limit = 128)"
 WORDS_INDEXES = (
@@ -98,7 +98,7 @@ def lexemes(tokens: dict[str, list[str]], day: int) -> tuple[list[str], list[str
     (day_lexemes: a search reads the newest days first, see _postgres_query).
 
     No positions: GIN keeps none, so a phrase looked up by position (`<->`) reads every
-    paper holding its words to check them, 150-300 ms for two common words on 200k papers;
+    paper holding its words to check them, slow for two common words;
     as pairs it is one GIN lookup per pair. A field longer than MAX_PAIRED tokens keeps no
     pairs (a tsvector holds at most 1 MB) and its words get the marker TAG! instead.
     """
@@ -129,7 +129,7 @@ def day_lexemes(day: int) -> list[str]:
 
 def _tier_size(age: int) -> int:
     """Days in a tier whose newest day is age days old. One lexeme a tier, and few tiers:
-    each costs a GIN lookup (about 0.1 ms), whatever it finds."""
+    each costs a GIN lookup, whatever it finds."""
     return 4 if age < 8 else 16 if age < 48 else 64
 
 
@@ -193,7 +193,7 @@ def candidates_query(
 
 def read(conn: Connection, statement: Any, params: Mapping[str, Any], stems: bool) -> Sequence[Any]:
     # The SQL as the driver takes it, and first_seen made aware here, spare SQLAlchemy's
-    # compiling and typing of the rows: 0.4 of a 1.3 ms read of 64 rows.
+    # compiling and typing of the rows, a large share of a short read.
     rows = conn.exec_driver_sql(statement, params).all()
     if not stems:
         return rows
@@ -208,9 +208,9 @@ def _postgres_query(
 
     PostgreSQL cannot read a GIN index in order, and it guesses the same 1% for every word
     outside its most common thousand, whether it is in 2,000 papers or in 5. Left to
-    itself it either walks the order index testing every row (fast for a common word, 430
-    ms for a rare one on 200k papers) or reads every hit from the heap to sort them (10 ms
-    for a 1% word). And once a statement has run five times on a connection it is
+    itself it either walks the order index testing every row (fast for a common word, slow
+    for a rare one) or reads every hit from the heap to sort them (slow for a 1% word).
+    And once a statement has run five times on a connection it is
     prepared, and PostgreSQL may keep one generic plan for every word: the plan must not
     depend on the word. So every paper's words include its day (day_lexemes), and the
     rows come from a UNION ALL under one LIMIT, whose parts run in turn only until the
@@ -227,8 +227,8 @@ def _postgres_query(
     if plan is None:
         below = "" if before is None else "WHERE order_key < :before "
         return f"SELECT {columns} FROM paper_index {below}ORDER BY order_key DESC LIMIT :count"
-    # A prefix is a partial match in GIN: each lookup reads every word it starts (20 ms
-    # for three letters on 200k papers), so it has no tiers: the newest week is walked.
+    # A prefix is a partial match in GIN: each lookup reads every word it starts, so it
+    # has no tiers: the newest week is walked.
     tiers = [] if plan.has_prefix else _tiers(today)
     top = before if before is not None else 1 << 62
     parts = []

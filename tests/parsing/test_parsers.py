@@ -1,6 +1,6 @@
-"""Every parser against sample files, field by field. Each file in tests/parsing/cases
-(hand-made edge cases) and tests/parsing/real (real upstream captures, see its README) has its
-expected records beside it (NAME.expected.json); an error answer expects {"error": ...}.
+"""Every parser against sample files, field by field. Each file in tests/parsing/data/cases
+(hand-made edge cases) and tests/parsing/data/real (real upstream captures, see its README)
+has its expected records beside it (NAME.expected.json); an error answer expects {"error": ...}.
 Adding a case is adding two files. PAPERFEED_WRITE_EXPECTED=1 writes the expectations from
 the parsers, to be read line by line in the diff before committing."""
 
@@ -14,10 +14,7 @@ import pytest
 
 import parsing
 from parsing.model import Paper
-from tests.helpers import FIXTURES
-
-CASES = FIXTURES
-REAL = FIXTURES.parent / "real"
+from tests.helpers import expected_outcome, expected_path, parser_cases
 
 
 def record(paper: Paper) -> dict[str, object]:
@@ -38,15 +35,6 @@ def record(paper: Paper) -> dict[str, object]:
     }
 
 
-def cases() -> list[Path]:
-    return sorted(
-        p
-        for folder in (CASES, REAL)
-        for p in folder.iterdir()
-        if not p.name.endswith(".expected.json") and p.name != "README.md"
-    )
-
-
 def outcome(kind: str, body: bytes) -> dict[str, object]:
     try:
         result = parsing.parse(kind, body)
@@ -60,20 +48,19 @@ def outcome(kind: str, body: bytes) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("case", cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("case", parser_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_parser_gives_the_expected_records(case: Path) -> None:
-    expected_file = case.with_name(case.name + ".expected.json")
-    expected = json.loads(expected_file.read_text("utf-8"))
+    expected = expected_outcome(case)
     got = outcome(expected["kind"], case.read_bytes())
     if os.environ.get("PAPERFEED_WRITE_EXPECTED"):
         text = json.dumps(got, indent=2, ensure_ascii=False) + "\n"
-        expected_file.write_text(text, "utf-8")
+        expected_path(case).write_text(text, "utf-8")
     assert got == expected
 
 
 def test_every_case_has_its_expectation() -> None:
-    for case in cases():
-        assert case.with_name(case.name + ".expected.json").exists(), case.name
+    for case in parser_cases():
+        assert expected_path(case).exists(), case.name
 
 
 @pytest.mark.parametrize(

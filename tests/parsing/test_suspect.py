@@ -9,20 +9,16 @@ from pathlib import Path
 import pytest
 
 import parsing
-from tests.helpers import FIXTURES, LISTINGS
-
-REAL = FIXTURES.parent / "real"
+from tests.helpers import LISTINGS, expected_outcome, parser_cases, parser_fixture
 
 
 def _bodies_with_their_kind() -> list[tuple[str, Path]]:
     """Every case and real capture a parser reads (error answers left out), and the samples."""
     found = [("hf-text", path) for path in sorted(LISTINGS.glob("*.txt"))]
-    for expected in sorted([*FIXTURES.glob("*.expected.json"), *REAL.glob("*.expected.json")]):
-        outcome = json.loads(expected.read_text("utf-8"))
+    for case in parser_cases():
+        outcome = expected_outcome(case)
         if "error" not in outcome:
-            found.append(
-                (outcome["kind"], expected.with_name(expected.name[: -len(".expected.json")]))
-            )
+            found.append((outcome["kind"], case))
     return found
 
 
@@ -34,9 +30,11 @@ def test_no_real_body_is_suspect(kind: str, path: Path) -> None:
 
 
 def test_every_real_capture_is_covered() -> None:
-    covered = {path.name for _, path in _bodies_with_their_kind()}
-    assert {"arxiv_rss_2024-11-28_empty-test.xml", "arxiv_api_2026_empty.atom"} <= covered
-    assert len([n for n in covered if (REAL / n).exists()]) == 9  # all but the 2 error answers
+    covered = {path for _, path in _bodies_with_their_kind()}
+    assert {"arxiv_rss_2024-11-28_empty-test.xml", "arxiv_api_2026_empty.atom"} <= {
+        path.name for path in covered
+    }
+    assert len([p for p in covered if p.parent.name == "real"]) == 9  # all but 2 error answers
 
 
 @pytest.mark.parametrize(
@@ -58,13 +56,13 @@ def test_a_body_of_another_kind_is_suspect_and_nothing_is_read_from_it(
 ) -> None:
     # Before: hf-text stored 22 papers titled '"title": "DART: ...' from the HF JSON, and
     # arxiv-api 250 papers whose abstracts began "arXiv:2411.17700v1 Announce Type: new".
-    result = parsing.parse(kind, (REAL / capture).read_bytes())
+    result = parsing.parse(kind, parser_fixture(f"real/{capture}").read_bytes())
     assert result.suspect is not None and says in result.suspect
     assert (result.papers, result.skipped) == ([], [])
 
 
 def test_json_cut_off_or_on_one_line_is_still_json_to_the_text_reader() -> None:
-    whole = json.dumps(json.loads((REAL / "hf_api_2024-10-11.json").read_bytes()))
+    whole = json.dumps(json.loads(parser_fixture("real/hf_api_2024-10-11.json").read_bytes()))
     for body in (whole, whole[: len(whole) // 2], '{"error": "Invalid date"}'):
         assert "a JSON document" in (parsing.parse("hf-text", body.encode()).suspect or "")
 

@@ -11,7 +11,7 @@ import pytest
 
 import parsing
 from parsing.model import Paper
-from tests.helpers import toml_sources
+from tests.helpers import parser_fixture, toml_sources
 
 OUT_OF_RANGE = [
     {"paper": {"id": "2501.00001", "title": "Upvotes Too Many", "upvotes": 1e20}},
@@ -117,8 +117,8 @@ def test_an_unexpected_error_costs_its_source_only(app_on, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("kind", "body"),
     [
-        ("arxiv-rss", Path("tests/parsing/real/arxiv_rss_2024-11-28_error-bad-archive.xml")),
-        ("arxiv-api", Path("tests/parsing/real/arxiv_api_2026_error-id-abc.atom")),
+        ("arxiv-rss", parser_fixture("real/arxiv_rss_2024-11-28_error-bad-archive.xml")),
+        ("arxiv-api", parser_fixture("real/arxiv_api_2026_error-id-abc.atom")),
         ("hf-text", b"<!DOCTYPE html><html><body>Access denied</body></html>"),
     ],
 )

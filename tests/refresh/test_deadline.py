@@ -13,7 +13,7 @@ import pytest
 from werkzeug import Request, Response
 
 from refresh.pipeline import RefreshReport
-from tests.helpers import FIXTURES, LISTINGS, refresh, toml_sources
+from tests.helpers import LISTINGS, parser_fixture, refresh, toml_sources
 
 DEADLINE = 1.0
 
@@ -59,6 +59,7 @@ def assert_slow_source_failed_and_rest_read(report: RefreshReport, reason: str) 
     assert outcomes["slow"].seconds < DEADLINE + 1, outcomes["slow"].seconds
 
 
+@pytest.mark.slow
 def test_a_trickling_body_ends_at_the_deadline(httpserver, app_reading) -> None:
     stop = threading.Event()
 
@@ -80,6 +81,7 @@ def test_a_trickling_body_ends_at_the_deadline(httpserver, app_reading) -> None:
     assert elapsed < DEADLINE + 1 + report.sources[1].seconds, elapsed
 
 
+@pytest.mark.slow
 def test_a_trickling_response_head_ends_at_the_deadline(app_reading) -> None:
     """The status line, then a header a byte at a time: no read ever times out."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -106,6 +108,7 @@ def test_a_trickling_response_head_ends_at_the_deadline(app_reading) -> None:
     assert_slow_source_failed_and_rest_read(report, f"took longer than {DEADLINE:g} s")
 
 
+@pytest.mark.slow
 def test_a_long_retry_after_is_not_waited_for(httpserver, app_reading) -> None:
     calls: list[float] = []
 
@@ -120,6 +123,7 @@ def test_a_long_retry_after_is_not_waited_for(httpserver, app_reading) -> None:
     assert len(calls) == 1
 
 
+@pytest.mark.slow
 def test_retries_stop_at_the_deadline(httpserver, app_reading) -> None:
     def slow_503(request: Request) -> Response:
         time.sleep(0.8)
@@ -132,6 +136,7 @@ def test_retries_stop_at_the_deadline(httpserver, app_reading) -> None:
     assert report.sources[0].seconds < DEADLINE + 1, report.sources[0].seconds
 
 
+@pytest.mark.slow
 def test_a_slow_redirect_chain_ends_at_the_deadline(httpserver, app_reading) -> None:
     def hop(number: int) -> Callable[[Request], Response]:
         def answer(request: Request) -> Response:
@@ -143,7 +148,7 @@ def test_a_slow_redirect_chain_ends_at_the_deadline(httpserver, app_reading) -> 
     for number in range(25):
         httpserver.expect_request(f"/hop/{number}").respond_with_handler(hop(number))
     httpserver.expect_request("/hop/25").respond_with_data(
-        (FIXTURES / "hf_daily_papers.json").read_bytes()
+        parser_fixture("cases/hf_daily_papers.json").read_bytes()
     )
     app = app_reading(httpserver.url_for("/hop/0"))
     report, _ = refresh_within(app, DEADLINE + 10)
@@ -155,7 +160,7 @@ def test_a_quick_redirect_is_followed(httpserver, app_reading) -> None:
         Response(status=301, headers={"Location": "/new"})
     )
     httpserver.expect_request("/new").respond_with_data(
-        (FIXTURES / "hf_daily_papers.json").read_bytes()
+        parser_fixture("cases/hf_daily_papers.json").read_bytes()
     )
     # A deadline a loaded machine cannot miss: this is about following, not about time.
     report, _ = refresh_within(app_reading(httpserver.url_for("/old"), deadline=10), 20)

@@ -13,7 +13,7 @@ from refresh.fetch import Fetched, Fetcher
 from refresh.pipeline import LEASE, Refresher
 from settings import load_config
 from store import LeaseLost, Store
-from tests.helpers import FIXTURES, toml_sources
+from tests.helpers import parser_fixture, toml_sources
 
 LEASE_SECONDS = 1
 
@@ -48,7 +48,11 @@ def paused_refresher(write_config, database_url, monkeypatch):  # type: ignore[n
     monkeypatch.setattr(pipeline._LeaseKeeper, "_run", lambda self: None)
     path = write_config(
         sources=toml_sources(
-            {"name": "hf", "kind": "hf-api", "path": str(FIXTURES / "hf_daily_papers.json")}
+            {
+                "name": "hf",
+                "kind": "hf-api",
+                "path": str(parser_fixture("cases/hf_daily_papers.json")),
+            }
         ),
         service=f"lease_seconds = {LEASE_SECONDS}",
     )

@@ -57,7 +57,7 @@ def test_a_refresh_killed_twenty_times_keeps_its_batches_and_finishes(tmp_path: 
     for kill in range(20):
         with log.open("w") as out:
             process = subprocess.Popen(command, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
-            time.sleep(chance.uniform(1.0, 14.0))  # as measured: 0.7-15.7 s
+            time.sleep(chance.uniform(1.0, 14.0))  # within what a refresh of big takes
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
         resumed += "resuming after" in log.read_text()

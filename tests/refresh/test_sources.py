@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from werkzeug import Request, Response
 
-from tests.helpers import FIXTURES, LISTINGS, free_port, refresh, serve_file, toml_sources
+from tests.helpers import LISTINGS, free_port, parser_fixture, refresh, serve_file, toml_sources
 
 FAST = "retries = 2\nbackoff_seconds = 0.01\nconnect_timeout = 2\nread_timeout = 1\n"
 
@@ -49,7 +49,7 @@ def test_503_then_200_is_retried_and_succeeds(httpserver, app_with) -> None:
         calls.append(time.monotonic())
         if len(calls) == 1:
             return Response("busy", status=503, headers={"Retry-After": "1"})
-        return Response((FIXTURES / "arxiv_api.atom").read_bytes())
+        return Response(parser_fixture("cases/arxiv_api.atom").read_bytes())
 
     httpserver.expect_request("/api/query").respond_with_handler(flaky)
     app = app_with({"name": "arxiv", "kind": "arxiv-api", "url": httpserver.url_for("/api/query")})
@@ -79,7 +79,7 @@ def test_a_hung_server_times_out_within_the_read_timeout(httpserver, app_with) -
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip", "chunked"])
 def test_an_oversized_body_is_cut_off_and_reported(httpserver, app_with, encoding: str) -> None:
-    body = (FIXTURES / "hf_daily_papers.json").read_bytes() * 4
+    body = parser_fixture("cases/hf_daily_papers.json").read_bytes() * 4
     if encoding == "gzip":
         response = Response(gzip.compress(body), headers={"Content-Encoding": "gzip"})
     elif encoding == "chunked":
@@ -103,7 +103,7 @@ def test_a_dead_upstream_leaves_the_last_good_feed_served(httpserver, app_with) 
 
     def upstream(request: Request) -> Response:
         if state["up"]:
-            return Response((FIXTURES / "hf_daily_papers.json").read_bytes())
+            return Response(parser_fixture("cases/hf_daily_papers.json").read_bytes())
         return Response("<html>oops</html>", status=500)
 
     httpserver.expect_request("/api").respond_with_handler(upstream)
@@ -122,7 +122,7 @@ def test_a_dead_upstream_leaves_the_last_good_feed_served(httpserver, app_with) 
 
 
 def test_a_partial_answer_never_removes_items(httpserver, app_with) -> None:
-    full = (FIXTURES / "arxiv_rss.xml").read_text()
+    full = parser_fixture("cases/arxiv_rss.xml").read_text()
     state = {"body": full}
     httpserver.expect_request("/rss").respond_with_handler(lambda r: Response(state["body"]))
     app = app_with({"name": "rss", "kind": "arxiv-rss", "url": httpserver.url_for("/rss")})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from store import Store
 from store import index as store_index
 from store.reader import SearchReader
 from store.schema import paper_index, papers
-from tests.conftest import reset_postgres
+from tests.conftest import postgres_test_url, reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
 from topics.membership import Matches, Topics
@@ -36,7 +35,7 @@ def seeded(request, tmp_path_factory):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'store.db'}"
     else:
-        url = os.environ.get("TEST_DATABASE_URL") or pytest.skip("TEST_DATABASE_URL is not set")
+        url = postgres_test_url() or pytest.skip("TEST_DATABASE_URL is not set")
         reset_postgres(url)
     db = Store(url)
     upgrade(db.engine)

@@ -11,7 +11,7 @@ import parsing
 from parsing.model import Paper, make_paper
 from store import Store, StoreError
 from store.schema import papers
-from tests.helpers import FIXTURES, LISTINGS, SEED_COUNTS
+from tests.helpers import LISTINGS, SEED_COUNTS, parser_fixture
 from topics.search import Hit
 
 FIXTURE_KINDS = {
@@ -32,7 +32,7 @@ def seed_papers() -> list[tuple[str, list[Paper]]]:
 
 def fixture_papers() -> list[tuple[str, list[Paper]]]:
     return [
-        (name, parsing.parse(kind, (FIXTURES / name).read_bytes()).papers)
+        (name, parsing.parse(kind, parser_fixture(f"cases/{name}").read_bytes()).papers)
         for name, kind in FIXTURE_KINDS.items()
     ]
 

@@ -61,6 +61,7 @@ def bring_back(admin: sa.Engine, name: str) -> None:
         conn.execute(sa.text(f'ALTER DATABASE "{name}_away" RENAME TO "{name}"'))
 
 
+@pytest.mark.slow  # a database outage: takes the database away and waits for it to heal
 def test_a_lost_postgres_database_leaves_cached_feeds_answering_and_heals(
     make_app, outage_db, caplog
 ) -> None:

@@ -13,12 +13,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from werkzeug import Request, Response
 
 from migrations import upgrade
 from store import Store, engine_url
-from tests.helpers import FIXTURES, refresh, toml_sources, wait_for
+from tests.helpers import parser_fixture, refresh, toml_sources, wait_for
 from web import ops
 
 CACHED = ["/feeds/residual.rss", "/feeds/vit.atom", "/feeds/hot.json"]
@@ -123,7 +124,7 @@ def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
 
     def slow(request: Request) -> Response:
         answer.wait(10)
-        return Response((FIXTURES / "hf_daily_papers.json").read_bytes())
+        return Response(parser_fixture("cases/hf_daily_papers.json").read_bytes())
 
     httpserver.expect_request("/api").respond_with_handler(slow)
     config = write_config(
@@ -145,6 +146,7 @@ def test_admin_refresh_waits_only_so_long_then_says_it_is_still_running(
     svc.close()
 
 
+@pytest.mark.slow
 def test_a_web_request_waits_on_a_locked_table_only_so_long(
     make_app, pg_url: str, monkeypatch
 ) -> None:

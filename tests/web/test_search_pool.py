@@ -46,7 +46,11 @@ def live(pids: list[int]) -> set[int]:
     return {child.pid for child in multiprocessing.active_children()} & set(pids)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    # The one pool test of the fast set: its processes, its answers; the rest are slow.
+    "backend",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)],
+)
 def test_searches_through_the_pool_answer_as_inline(
     request, pooled, make_app, database_url: str, backend: str
 ) -> None:
@@ -63,6 +67,7 @@ def test_searches_through_the_pool_answer_as_inline(
     inline.extensions["paperfeed"].close()
 
 
+@pytest.mark.slow
 def test_an_expensive_query_answers_422_through_the_pool(pooled) -> None:
     client = pooled(search_max_rows=100).test_client()
     response = client.get("/feeds/search.rss", query_string={"q": "upvotes:>=100000"})
@@ -70,6 +75,7 @@ def test_an_expensive_query_answers_422_through_the_pool(pooled) -> None:
     assert response.get_json()["error"].startswith("query too expensive: ")
 
 
+@pytest.mark.slow
 def test_a_database_error_in_the_search_process_answers_503_database_unavailable(
     pooled, database_url: str
 ) -> None:
@@ -84,6 +90,7 @@ def test_a_database_error_in_the_search_process_answers_503_database_unavailable
     assert response.get_json()["error"] == "database unavailable"
 
 
+@pytest.mark.slow
 def test_a_killed_search_process_is_replaced(pooled) -> None:
     app = pooled()
     svc, client = app.extensions["paperfeed"], app.test_client()
@@ -103,6 +110,7 @@ def _dies_once(store, query, limit, budget, marker: str) -> str:  # type: ignore
     return "answered"
 
 
+@pytest.mark.slow
 def test_a_process_dead_between_searches_does_not_spend_the_next_searchs_retry(
     pooled, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -119,9 +127,10 @@ def test_a_process_dead_between_searches_does_not_spend_the_next_searchs_retry(
     assert answer == "answered"
 
 
+@pytest.mark.slow
 def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatch) -> None:
-    # A new process takes longer than 10 ms to start: to the waiting thread, that search
-    # is a runaway one.
+    # A new process takes longer than this search's budget to start: to the waiting thread,
+    # that search is a runaway one.
     monkeypatch.setattr(search_pool, "START_SECONDS", 0.0)
     app = pooled(search_max_seconds=0.01)
     pool = app.extensions["paperfeed"].search_pool
@@ -133,6 +142,7 @@ def test_a_search_past_its_seconds_is_stopped_and_answers_422(pooled, monkeypatc
     assert pool.pids() == []  # the stuck process was killed with its pool
 
 
+@pytest.mark.slow
 def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(
     pooled, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -146,6 +156,7 @@ def test_busy_slots_answer_503_through_the_pool_and_cached_feeds_still_serve(
     assert client.get("/feeds/search.rss?q=diffusion").status_code == 200
 
 
+@pytest.mark.slow
 def test_closing_the_service_leaves_no_search_process(pooled) -> None:
     app = pooled(search_concurrency=2)
     svc = app.extensions["paperfeed"]
@@ -164,6 +175,7 @@ def test_closing_the_service_leaves_no_search_process(pooled) -> None:
     assert svc.search_pool.pids() == []
 
 
+@pytest.mark.slow
 def test_a_search_process_leaves_when_its_web_worker_is_killed(tmp_path: Path) -> None:
     """SIGKILL skips worker_exit: the search process must notice its parent is gone."""
     url = f"sqlite:///{tmp_path / 'store.db'}"

@@ -146,8 +146,26 @@ class Node:
         return []
 
 
+class _InFields(Node):
+    """A node that matches when one of its fields holds it (Words, Near)."""
+
+    fields: tuple[str, ...]
+    label: str
+
+    def _in(self, text: FieldText) -> bool:
+        raise NotImplementedError
+
+    def matches(self, doc: Document) -> bool:
+        return any(self._in(doc.fields[f]) for f in self.fields)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        for name in self.fields:
+            if self._in(doc.fields[name]) and (self.label, name) not in found:
+                found.append((self.label, name))
+
+
 @dataclass(frozen=True)
-class Words(Node):
+class Words(_InFields):
     """A term, a prefix* or a "phrase": consecutive words in one of the fields."""
 
     fields: tuple[str, ...]
@@ -172,14 +190,6 @@ class Words(Node):
             text.stems[i : i + last] == fixed and text.raw[i + last].startswith(stems[last])
             for i in starts
         )
-
-    def matches(self, doc: Document) -> bool:
-        return any(self._in(doc.fields[f]) for f in self.fields)
-
-    def explain(self, doc: Document, found: Match) -> None:
-        for name in self.fields:
-            if self._in(doc.fields[name]) and (self.label, name) not in found:
-                found.append((self.label, name))
 
     def describe(self) -> str:
         kind = (
@@ -253,7 +263,7 @@ class Words(Node):
 
 
 @dataclass(frozen=True)
-class Near(Node):
+class Near(_InFields):
     """ "a b"~N: the words in one field, in any order, with at most N other words among them."""
 
     fields: tuple[str, ...]
@@ -283,14 +293,6 @@ class Near(Node):
         if any(s not in text.stem_set for s in self.stems):
             return False
         return next(self._windows(text.stems), None) is not None
-
-    def matches(self, doc: Document) -> bool:
-        return any(self._in(doc.fields[f]) for f in self.fields)
-
-    def explain(self, doc: Document, found: Match) -> None:
-        for name in self.fields:
-            if self._in(doc.fields[name]) and (self.label, name) not in found:
-                found.append((self.label, name))
 
     def describe(self) -> str:
         listed = ", ".join(f"'{s}'" for s in self.stems)

@@ -141,3 +141,12 @@ def test_the_architecture_table_names_every_module_and_only_modules_that_exist()
     assert not missing, f"modules missing from README's architecture table: {missing}"
     gone = sorted(n for n in named if not (ROOT / n).exists())
     assert not gone, f"README's architecture table names what does not exist: {gone}"
+
+
+def test_the_figures_behind_code_comments_name_files_that_exist() -> None:
+    """BENCHMARKS.md keeps the numbers code comments used to carry, each by the file that
+    makes the choice: a file moved or gone fails here, not in a reader's search."""
+    rows = table((ROOT / "BENCHMARKS.md").read_text("utf-8"), "| where | figure | from |")
+    assert rows
+    gone = [path for row in rows if not (ROOT / (path := code_spans(row[0])[0])).exists()]
+    assert not gone, f"BENCHMARKS.md names files that do not exist: {gone}"

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from migrations import upgrade
 from settings import load_config
 from store import Store
 from tests.helpers import DEFAULT_TOPICS, LISTINGS, toml_sources
@@ -36,8 +37,23 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite store migrated to head and holding nothing, made once per session: copying
+    it is far cheaper than running every migration again for each test's app."""
+    path = tmp_path_factory.mktemp("empty") / "empty.db"
+    store = Store(f"sqlite:///{path}")
+    upgrade(store.engine)
+    with store.engine.connect() as conn:  # everything into the main file, none in the WAL
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path, empty_database: Path) -> str:
+    """The test's own SQLite store, migrated and empty."""
+    shutil.copyfile(empty_database, tmp_path / "paperfeed.db")
     return f"sqlite:///{tmp_path / 'paperfeed.db'}"
 
 

@@ -89,6 +89,7 @@ def test_a_new_store_says_so_and_status_tells_when_it_was_created(
     make_app, database_url: str, caplog
 ) -> None:
     caplog.set_level(logging.WARNING, logger="paperfeed.store")
+    sqlite_path(database_url).unlink()  # no store there yet (tests start from a migrated copy)
     app = make_app()
     path = str(sqlite_path(database_url))
     assert any(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.helpers import refresh, wait_for
+from web import service as web_service
 from web.cache import CachedFeed
 
 
@@ -64,7 +65,14 @@ def requests_in_threads(app, requests: list[tuple[str, dict[str, str]]]) -> Iter
             thread.join(15)
 
 
-def test_a_new_host_per_request_cannot_take_every_thread(app, monkeypatch) -> None:
+@pytest.fixture
+def short_queue(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The one reader allowed to queue for a render slot gives up soon: the flood tests
+    count the 503s, and the queued reader's is one of them."""
+    monkeypatch.setattr(web_service, "SLOT_QUEUE_SECONDS", 0.2)
+
+
+def test_a_new_host_per_request_cannot_take_every_thread(app, monkeypatch, short_queue) -> None:
     """Before: neither base_url nor allowed_hosts set, each Host a render of its own, with
     no cap: 12 hosts, 12 renders at once (cached-feed throughput fell to 0.02x)."""
     client = app.test_client()
@@ -129,7 +137,7 @@ def test_a_render_that_fails_lets_the_next_reader_render(app, monkeypatch) -> No
 
 
 @pytest.mark.parametrize("many", [1, 3])
-def test_render_concurrency_is_a_setting(make_app, monkeypatch, many: int) -> None:
+def test_render_concurrency_is_a_setting(make_app, monkeypatch, short_queue, many: int) -> None:
     app = make_app(render_concurrency=many)
     renders = HeldRenders(app.extensions["paperfeed"].store, monkeypatch)
     flood = [(f"/feeds/residual.rss?limit={n + 1}", {}) for n in range(6)]
@@ -141,7 +149,7 @@ def test_render_concurrency_is_a_setting(make_app, monkeypatch, many: int) -> No
 
 
 def test_while_every_slot_renders_a_feed_of_the_generation_before_is_served(
-    app, monkeypatch
+    app, monkeypatch, short_queue
 ) -> None:
     """A refresh changes many feeds at once: while the slots are taken, a feed rendered
     before it answers with its last body (200, its own ETag) rather than 503; a feed never

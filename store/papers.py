@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -61,7 +62,7 @@ class PaperStore(Transactions):
     ) -> None:
         found = _records_of(conn, paper)
         if not found:
-            inserted = conn.execute(sa.insert(papers).values(row_values(incoming)))
+            inserted = conn.execute(_INSERT, row_values(incoming))
             result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
             return
         existing, *duplicates = found
@@ -73,15 +74,13 @@ class PaperStore(Transactions):
             conn.execute(sa.delete(papers).where(papers.c.id == other.id))
             result.merged_away.append(other.id)  # type: ignore[arg-type]
         if duplicates:
-            conn.execute(
-                sa.update(papers).where(papers.c.id == existing.id).values(row_values(existing))
-            )
+            conn.execute(_UPDATE, {**row_values(existing), "paper_id": existing.id})
             result.changed.append(existing.id)  # type: ignore[arg-type]
         merged = merge(existing, incoming, supersedes=paper.supersedes)
         if merged is existing:
             result.unchanged += 1
             return
-        conn.execute(sa.update(papers).where(papers.c.id == existing.id).values(row_values(merged)))
+        conn.execute(_UPDATE, {**row_values(merged), "paper_id": existing.id})
         if existing.id not in result.changed:
             result.changed.append(existing.id)  # type: ignore[arg-type]
 
@@ -147,36 +146,40 @@ class PaperStore(Transactions):
             return [stored_paper(row) for row in conn.execute(query)]
 
 
+# Built once, their values bound per paper: building a statement per paper (its clauses
+# coerced, its cache key computed) cost more than running it.
+_INSERT = sa.insert(papers)
+_UPDATE = sa.update(papers).where(papers.c.id == sa.bindparam("paper_id"))
+# The identity lookups, strongest first: by arXiv id, DOI, the listing's item id, title.
+_LOOKUPS = ("arxiv_id", "doi", "item_id", "title_key")
+
+
 def _records_of(conn: Connection, paper: Paper) -> list[StoredPaper]:
     """The stored records that describe paper, strongest identity first: by arXiv id, DOI,
     the listing's item id, then title. A record whose arXiv id or DOI differs from the
     paper's is another paper, whatever its title."""
-    compatible = [
-        sa.or_(column.is_(None), column == value)
-        for column, value in ((papers.c.arxiv_id, paper.arxiv_id), (papers.c.doi, paper.doi))
-        if value
-    ]
-    lookups = [
-        (papers.c.arxiv_id, paper.arxiv_id),
-        (papers.c.doi, paper.doi),
-        (papers.c.item_id, paper.item_id),
-        (papers.c.title_key, paper.title_key),
-    ]
+    values = {name: getattr(paper, name) for name in _LOOKUPS}
     found: dict[int, StoredPaper] = {}
-    for column, value in lookups:
-        if value:
-            record = _first(conn, column == value, *compatible)
-            if record is not None and record.id is not None:
-                found.setdefault(record.id, record)
+    for name in _LOOKUPS:
+        if values[name]:
+            lookup = _lookup(name, bool(values["arxiv_id"]), bool(values["doi"]))
+            row = conn.execute(lookup, values).first()
+            if row is not None:
+                found.setdefault(row.id, stored_paper(row))
     return list(found.values())
 
 
-def _first(conn: Connection, *conditions: sa.ColumnElement[bool]) -> StoredPaper | None:
-    """The oldest paper meeting the conditions."""
-    row = conn.execute(
-        sa.select(papers).where(*conditions).order_by(papers.c.first_seen, papers.c.id).limit(1)
-    ).first()
-    return stored_paper(row) if row else None
+@functools.cache
+def _lookup(column: str, has_arxiv_id: bool, has_doi: bool) -> sa.Select[Any]:
+    """The oldest paper whose column equals the paper's value and whose arXiv id and DOI,
+    where the paper has them, are either the same or unknown."""
+    conditions = [papers.c[column] == sa.bindparam(column)]
+    for name, present in (("arxiv_id", has_arxiv_id), ("doi", has_doi)):
+        if present:
+            conditions.append(
+                sa.or_(papers.c[name].is_(None), papers.c[name] == sa.bindparam(name))
+            )
+    return sa.select(papers).where(*conditions).order_by(papers.c.first_seen, papers.c.id).limit(1)
 
 
 def paper_columns(

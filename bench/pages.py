@@ -124,7 +124,7 @@ def main() -> None:
         svc.store.bump_generation()
         return client.get("/").data
 
-    svc.cache.drop_older_than(10**9)  # no feed from the cache: the baseline builds it
+    svc.cache.drop(lambda _key: True)  # no feed from the cache: the baseline builds it
     rows = [
         ("index", timed(get("/"), args.repeat)),
         ("  baseline: index on a new generation", timed(new_generation, args.repeat)),

@@ -88,7 +88,8 @@ def singular(word: str) -> str:
 
 class StemCache:
     """Words seen and their stems. Bounded in bytes, not entries: queries bring words of
-    any length, and 500,000 entries once came to about 1 GB in a worker. Cleared when full
+    any length, and a cap on entries once let it take far more than its share of a worker
+    (BENCHMARKS.md, memory budgets). Cleared when full
     (an LRU would cost a lock and bookkeeping on the hottest path of matching)."""
 
     _DICT_SLOT = 100  # a dict entry's share of the table, with room for its growth

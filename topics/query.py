@@ -640,6 +640,7 @@ def parse(text: str) -> Query:
             MAX_QUERY_LENGTH + 1,
         )
     _check_nesting(text)
+    _check_proximity_degrees(text)
     with _PARSE_LOCK:
         try:
             luqum_tree = _luqum_parser.parse(text)
@@ -655,6 +656,21 @@ def parse(text: str) -> Query:
     compiler = _Compiler(text)
     root = compiler.compile(luqum_tree, None, depth=0)
     return Query(text=text, root=root)
+
+
+# A phrase's ~ and what follows it: the parser reads "a b"~1.5 as an error of its own and
+# "a b"~-1 as "a b"~1 AND NOT 1, so the degree is checked on the text first.
+_PROXIMITY_DEGREE = re.compile(r'"~([-+.\d]*)')
+
+
+def _check_proximity_degrees(text: str) -> None:
+    for found in _PROXIMITY_DEGREE.finditer(text):
+        degree = found.group(1)
+        if degree and not degree.isdigit():  # a whole number too large: the compiler says so
+            raise QueryError(
+                f"proximity is a whole number of words from 0 to {MAX_SLOP} ('~{degree}')",
+                text.rfind('"', 0, found.start()) + 1,  # where the phrase opens, as the compiler
+            )
 
 
 def _check_nesting(text: str) -> None:

@@ -62,7 +62,7 @@ class Metrics:
         )
         self.stem_cache_bytes = Gauge(
             "paperfeed_stem_cache_bytes",
-            "Bytes held by the word-stem cache (bounded by parsing.text.STEM_CACHE_BYTES)",
+            "Bytes held by the word-stem cache (bounded in bytes: topics.analysis.STEMS)",
             registry=self.registry,
         )
         self.papers = Gauge("paperfeed_papers", "Distinct papers stored", registry=self.registry)

@@ -232,3 +232,19 @@ def test_the_query_says_where_to_mark_its_words() -> None:
     assert marked == ["learning", "deep"]  # not the words that are further apart
     assert parse('"deep learning"~0').spans("title", text, matched=[]) == []
     assert [text[a:b] for a, b in parse("-deep OR nets").spans("title", text)] == ["nets"]
+
+
+@pytest.mark.parametrize("degree", ["1.5", "0.5", "-1", "+2"])
+def test_a_proximity_degree_that_is_not_a_whole_number_of_words_is_refused_where_it_is(
+    degree: str,
+) -> None:
+    """The parser read "a b"~1.5 as an error with no place and "a b"~-1 as "a b"~1 AND NOT 1."""
+    text = f'title:x OR "deep learning"~{degree}'
+    with pytest.raises(QueryError) as raised:
+        parse(text)
+    assert "proximity is a whole number of words from 0 to 100" in str(raised.value)
+    assert raised.value.column == text.index('"') + 1
+
+
+def test_a_proximity_with_no_degree_means_one_other_word() -> None:
+    assert parse('"deep learning"~').root == parse('"deep learning"~1').root

@@ -24,7 +24,7 @@ WORD = re.compile(r"[^\W_]+")
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (Poincaré -> poincare)."""
-    if text.isascii():  # the common case, and 20x faster than decomposing
+    if text.isascii():  # the common case, and far faster than decomposing
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text).casefold()
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -21,7 +21,8 @@ depends_on = None
 
 _ADDED = ("pairs", "title_stems", "abstract_stems", "author_stems")
 # New entries wait in a GIN index's pending list, which every search reads in full: at the
-# default 4 MB limit a no-match word took 18 ms instead of 1.3 ms on 200k papers.
+# default 4 MB limit a no-match word took many times longer than the index read
+# (BENCHMARKS.md, figures behind code comments).
 _PENDING = "gin_pending_list_limit = 128"
 
 

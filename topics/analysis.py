@@ -161,6 +161,10 @@ class FieldText:
             return stems[0] in self.stem_set
         return f" {' '.join(stems)} " in self._joined
 
+    def spaced_stems(self) -> str:
+        """The stems, space-separated (what the text index keeps)."""
+        return " ".join(self.stems)
+
     def has_prefix(self, prefix: str) -> bool:
         """Does any word start with prefix? A binary search in the sorted words."""
         index = bisect_left(self._sorted, prefix)
@@ -190,6 +194,10 @@ class IndexedStems(FieldText):
     def __init__(self, spaced: str) -> None:
         super().__init__(raw=[], stems=[])
         self.__dict__["_joined"] = f" {spaced} "
+        self._spaced = spaced
+
+    def spaced_stems(self) -> str:
+        return self._spaced
 
     def has_stems(self, stems: tuple[str, ...]) -> bool:
         return f" {' '.join(stems)} " in self._joined

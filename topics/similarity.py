@@ -1,0 +1,262 @@
+"""Similarity to example papers: what `like:` means.
+
+The Lucene MoreLikeThis idea, measured on bench/relevance.py: the seeds' most distinctive
+words (sublinear term frequency times inverse document frequency, a title word counting
+TITLE_WEIGHT times) become a weighted profile; a paper is scored by BM25 against it, with
+the document frequencies of the store's own text index. `unlike` papers subtract their
+words (Rocchio). A score is divided by the seeds' own mean score, so 1.0 means "as close
+as the examples are to each other" and the threshold reads the same for every topic.
+
+Pure: no SQL. Whoever owns the store hands in a Corpus (its size, mean length and the
+document frequency of the words asked for).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from topics.analysis import Document, FieldText
+
+# Calibrated on bench/relevance.py (BENCHMARKS.md, relevance): see README "Ranking".
+PROFILE_TERMS = 40  # the seeds' words kept
+TITLE_WEIGHT = 2.0  # a title word counts this many abstract words
+MAX_DOC_SHARE = 0.25  # words in more than this share of papers say nothing of a topic
+MIN_DOC_FREQ = 3  # words in fewer papers (a seed's own name) find no other paper
+SHARED = 2.0  # a word in k of n seeds weighs (k / n) ** SHARED: the topic is what they share
+UNLIKE_WEIGHT = 0.5  # Rocchio's gamma: how hard an unlike paper pushes its words away
+DEFAULT_THRESHOLD = 0.15  # the default min_similarity
+K1, B = 1.2, 0.75  # BM25
+EXPLAIN_TERMS = 3
+# `rule OR like:(...)`: the rule's papers most similar to the seeds join them as examples
+# (pseudo-relevance feedback: the rule is precise, and its papers bring the topic's other
+# words). WIDEN_POOL of the rule's newest papers are scored, the best WIDEN_EXAMPLES kept.
+WIDEN_EXAMPLES = 20
+WIDEN_POOL = 300
+WIDEN_SHARED = 1.0
+RULE_PRIOR = 0.5  # what a matching rule clause scores, beside a similarity in [0, 1]
+
+# Words every abstract uses; the share cap above drops most, these are the rest of the
+# glue words that survive it in a small store.
+_GLUE = """
+    a about above across after again against all also although am among an and any are
+    as at be been before being below between both but by can could did do does doing
+    done down during each either et even ever every few for from further had has have
+    having he her here hers him his how however i if in into is it its itself just least
+    less like many may me might more most much must my neither no nor not now of off
+    often on once one only onto or other our ours out over own per rather same several
+    she should since so some such than that the their them then there these they this
+    those though three through thus to too two under until up upon us very via was we
+    well were what when where whether which while who whom whose why will with within
+    without would yet you your
+"""
+STOP_WORDS = frozenset(_GLUE.split())
+
+
+class Corpus(Protocol):
+    """What scoring needs of the store: its size, mean weighted length, and how many
+    papers hold each word (title or abstract)."""
+
+    @property
+    def documents(self) -> int: ...
+
+    @property
+    def average_length(self) -> float: ...
+
+    def doc_freq(self, stems: Collection[str]) -> Mapping[str, int]: ...
+
+
+def field_stems(text: FieldText) -> list[str]:
+    return text.stems if text.stems else text.spaced_stems().split()
+
+
+def _counts(doc: Document) -> tuple[dict[str, float], float]:
+    """Weighted term counts of title + abstract, and the weighted length."""
+    title = field_stems(doc.fields["title"])
+    abstract = field_stems(doc.fields["abstract"])
+    counts: dict[str, float] = {}
+    for stem in title:
+        counts[stem] = counts.get(stem, 0.0) + TITLE_WEIGHT
+    for stem in abstract:
+        counts[stem] = counts.get(stem, 0.0) + 1
+    return counts, len(title) * TITLE_WEIGHT + len(abstract)
+
+
+def _useful(stem: str) -> bool:
+    return len(stem) > 1 and stem not in STOP_WORDS and not stem.isdigit()
+
+
+@dataclass(frozen=True)
+class Seed:
+    """An example paper: how it is named in explanations, and its words."""
+
+    key: str
+    title: str
+    document: Document
+
+
+@dataclass(frozen=True)
+class Similar:
+    """Why a paper is similar: the closest seed, the score and the words that weighed most."""
+
+    seed: str
+    score: float
+    words: tuple[str, ...]
+
+    def line(self) -> str:
+        return f"like '{self.seed}' ({self.score:.2f}): {', '.join(self.words)}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The weighted words of some seeds, and how to score a paper against them."""
+
+    weights: Mapping[str, float]  # stem -> idf * seed weight (negative: unlike)
+    labels: Mapping[str, str]  # stem -> the word as the seeds write it
+    seeds: tuple[tuple[str, frozenset[str]], ...]  # (title, its profile words)
+    average_length: float
+    norm: float = 1.0  # the seeds' mean raw score
+    threshold: float = DEFAULT_THRESHOLD
+    idf: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        seeds: Sequence[Seed],
+        corpus: Corpus,
+        unlike: Sequence[Seed] = (),
+        threshold: float = DEFAULT_THRESHOLD,
+        size: int | None = None,
+        examples: Sequence[Document] = (),
+    ) -> Profile:
+        """The profile of seeds (named in explanations) and examples (more papers of the
+        topic, weighing as seeds), pushed away from unlike."""
+        own = [_counts(s.document)[0] for s in seeds]
+        seed_counts = own + [_counts(doc)[0] for doc in examples]
+        shared = WIDEN_SHARED if examples else SHARED
+        unlike_counts = [_counts(s.document)[0] for s in unlike]
+        vocabulary = {t for c in seed_counts + unlike_counts for t in c if _useful(t)}
+        total = max(corpus.documents, 1)
+        df = corpus.doc_freq(vocabulary)
+        idf = {
+            t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
+            for t in vocabulary
+            if MIN_DOC_FREQ <= df.get(t, 0) <= MAX_DOC_SHARE * total
+        }
+        raw: dict[str, float] = {}
+        for counts, sign in [(c, 1.0 / len(seed_counts)) for c in seed_counts] + [
+            (c, -UNLIKE_WEIGHT / len(unlike_counts)) for c in unlike_counts
+        ]:
+            for t, n in counts.items():
+                if t in idf:
+                    raw[t] = raw.get(t, 0.0) + sign * (1 + math.log(n)) * idf[t]
+        for t in raw:
+            if raw[t] > 0:
+                share = sum(t in c for c in seed_counts) / len(seed_counts)
+                raw[t] *= share**shared
+        size = size or PROFILE_TERMS
+        kept = sorted((t for t in raw if raw[t] > 0), key=lambda t: (-raw[t], t))[:size]
+        pushed = sorted((t for t in raw if raw[t] < 0), key=lambda t: (raw[t], t))[:size]
+        weights = {t: raw[t] for t in kept + pushed}
+        labels = _labels(seeds, set(weights))
+        profile = cls(
+            weights=weights,
+            labels=labels,
+            seeds=tuple(
+                (s.title, frozenset(c) & set(kept)) for s, c in zip(seeds, own, strict=True)
+            ),
+            average_length=corpus.average_length or 1.0,
+            threshold=threshold,
+            idf=idf,
+        )
+        scores = [profile.raw_score(s.document) for s in seeds]
+        norm = sum(scores) / len(scores) if scores and sum(scores) > 0 else 1.0
+        return cls(**{**profile.__dict__, "norm": norm})
+
+    def contributions(self, doc: Document) -> dict[str, float]:
+        counts, length = _counts(doc)
+        scale = K1 * (1 - B + B * length / self.average_length)
+        return {
+            t: w * counts[t] * (K1 + 1) / (counts[t] + scale)
+            for t, w in self.weights.items()
+            if counts.get(t)
+        }
+
+    def raw_score(self, doc: Document) -> float:
+        return sum(self.contributions(doc).values())
+
+    def score(self, doc: Document) -> float:
+        """Similarity: 1.0 is as close as the seeds are on average; clipped to [0, 1]."""
+        return min(max(self.raw_score(doc) / self.norm, 0.0), 1.0)
+
+    def explain(self, doc: Document) -> Similar:
+        parts = self.contributions(doc)
+        best = sorted((t for t in parts if parts[t] > 0), key=lambda t: -parts[t])
+        closest = max(
+            self.seeds, key=lambda seed: sum(parts.get(t, 0.0) for t in seed[1]), default=("", ())
+        )
+        return Similar(
+            seed=closest[0],
+            score=round(self.score(doc), 2),
+            words=tuple(self.labels.get(t, t) for t in best[:EXPLAIN_TERMS]),
+        )
+
+    def positive(self) -> list[str]:
+        """The stems that pull, heaviest first."""
+        return sorted(
+            (t for t in self.weights if self.weights[t] > 0), key=lambda t: -self.weights[t]
+        )
+
+    def words(self) -> list[str]:
+        """The profile's words, heaviest first (what `check` and explain print)."""
+        return [self.labels.get(t, t) for t in self.positive()]
+
+    def widened(
+        self,
+        seeds: Sequence[Seed],
+        corpus: Corpus,
+        rule_papers: Iterable[Document],
+        unlike: Sequence[Seed] = (),
+    ) -> Profile:
+        """This profile rebuilt with the rule's papers most similar to it as examples."""
+        ranked = sorted(rule_papers, key=self.raw_score, reverse=True)[:WIDEN_EXAMPLES]
+        if not ranked:
+            return self
+        return Profile.build(seeds, corpus, unlike, self.threshold, examples=ranked)
+
+
+def _labels(seeds: Iterable[Seed], wanted: set[str]) -> dict[str, str]:
+    """Each stem as the seeds write it (its commonest word form)."""
+    forms: dict[str, Counter[str]] = {}
+    for seed in seeds:
+        for name in ("title", "abstract"):
+            text = seed.document.fields[name]
+            for raw, stem in zip(text.raw, text.stems, strict=False):
+                if stem in wanted:
+                    forms.setdefault(stem, Counter())[raw] += 1
+    return {stem: found.most_common(1)[0][0] for stem, found in forms.items()}
+
+
+@dataclass
+class CountedCorpus:
+    """A Corpus counted from documents in memory (the benchmark, tests)."""
+
+    documents: int
+    average_length: float
+    frequencies: Mapping[str, int]
+
+    @classmethod
+    def of(cls, docs: Iterable[Document]) -> CountedCorpus:
+        freq: Counter[str] = Counter()
+        n, total = 0, 0.0
+        for doc in docs:
+            counts, length = _counts(doc)
+            freq.update(counts.keys())
+            n, total = n + 1, total + length
+        return cls(n, total / max(n, 1), freq)
+
+    def doc_freq(self, stems: Collection[str]) -> Mapping[str, int]:
+        return {t: self.frequencies.get(t, 0) for t in stems}

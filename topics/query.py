@@ -1,6 +1,6 @@
 """The topic query language: Lucene syntax, parsed by luqum, compiled to a matcher.
 
-A query compiles to a small tree of nodes (Words, Near, Range, Regex, And, Or, Not). Each
+A query compiles to a small tree of nodes (Words, Near, Range, Regex, Like, And, Or, Not). Each
 node carries all it means: it matches a Document, says which of its words matched where
 (explain) and why it did not, describes itself in plain words, and gives its anchors, its
 index lookup and where to mark it in a text. A new kind of node is one class here and one
@@ -13,7 +13,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import re2
@@ -43,6 +43,7 @@ from topics.plan import (
     prefix_lookup,
     prefix_phrase_lookup,
 )
+from topics.similarity import RULE_PRIOR, Profile, Similar
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
@@ -54,7 +55,8 @@ MAX_SLOP = 100  # "a b"~N: at most this many other words among the words
 # seconds per paper. Ordinary patterns compile to a few dozen instructions.
 REGEX_MAX_MEM = 8 << 20
 MAX_REGEX_PROGRAM = 1000
-_ANALYSIS_VERSION = "1"  # bump when matching semantics change: every topic is re-matched
+_ANALYSIS_VERSION = "2"  # bump when matching semantics change: every topic is re-matched
+# (2: memberships carry a score)
 
 _FIELD_ALIASES = {
     "title": "title",
@@ -93,6 +95,15 @@ class QueryError(ValueError):
 
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
+LIKE_FIELD = "like"  # the field of a like: explanation, whose label says it all
+
+
+class Explained(list[tuple[str, str]]):
+    """What matched (a Match), and how well: the score a topic is ordered by."""
+
+    score: float = 0.0
+
+
 Anchor = tuple[str, str]  # ("word", stem) or ("prefix", folded prefix): see topics.matcher
 Span = tuple[int, int]  # offsets of what to mark in a text
 
@@ -106,6 +117,10 @@ class Node:
 
     def matches(self, doc: Document) -> bool:
         raise NotImplementedError
+
+    def score(self, doc: Document) -> float:
+        """How well doc matches: a rule clause adds RULE_PRIOR, a like: its similarity."""
+        return RULE_PRIOR if self.matches(doc) else 0.0
 
     def explain(self, doc: Document, found: Match) -> None:
         """Add the positive terms that match doc to found."""
@@ -412,6 +427,92 @@ class Regex(Node):
         return [m.span() for m in self.compiled.finditer(text.text) if m.end() > m.start()]
 
 
+MAX_LIKE_IDS = 20
+_LIKE_FIELDS = ("title", "abstract")
+
+
+class Unbound(QueryError):
+    """A like: asked to match before the store gave it a profile (Query.bind)."""
+
+
+@dataclass(frozen=True)
+class Like(Node):
+    """like:(ID ...): papers similar to example papers (topics.similarity), matched when the
+    similarity reaches the threshold (min_similarity). unlike:(ID ...) matches every paper
+    and pushes the like: profiles of its query away from its papers' words (Rocchio)."""
+
+    ids: tuple[str, ...]
+    negative: bool = False
+    threshold: float | None = None  # None: the default (topics.similarity)
+    profile: Profile | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def _bound(self) -> Profile:
+        if self.profile is None:
+            raise Unbound(f"{self.canonical()} needs the store's papers to compare with")
+        return self.profile
+
+    @property
+    def keyword(self) -> str:
+        return "unlike" if self.negative else "like"
+
+    def similarity(self, doc: Document) -> float:
+        return self._bound.score(doc)
+
+    def matches(self, doc: Document) -> bool:
+        return self.negative or self.similarity(doc) >= self._bound.threshold
+
+    def score(self, doc: Document) -> float:
+        # Below the threshold too: in `rule OR like:` the similarity ranks the rule's papers.
+        return 0.0 if self.negative else self.similarity(doc)
+
+    def explain(self, doc: Document, found: Match) -> None:
+        if not self.negative and self.matches(doc):
+            found.append((self.why(doc).line(), LIKE_FIELD))
+
+    def why(self, doc: Document) -> Similar:
+        return self._bound.explain(doc)
+
+    def describe(self) -> str:
+        papers = f"{len(self.ids)} paper{'s' if len(self.ids) > 1 else ''} ({' '.join(self.ids)})"
+        if self.negative:
+            return f"pushed away from {papers}"
+        floor = "" if self.profile is None else f" (similarity >= {self.profile.threshold:g})"
+        return f"similar to {papers}{floor}"
+
+    def canonical(self) -> str:
+        limit = "" if self.threshold is None else f">={self.threshold:g}"
+        return f"{self.keyword}:({' '.join(self.ids)}){limit}"
+
+    def reads(self) -> frozenset[str]:
+        return frozenset(_LIKE_FIELDS)
+
+    def failing(self, doc: Document) -> list[str]:
+        found = self.why(doc)
+        words = f": {', '.join(found.words)}" if found.words else ""
+        return [
+            f"not similar enough to {' '.join(self.ids)}: {self.similarity(doc):.2f} < "
+            f"{self._bound.threshold:g}{words}"
+        ]
+
+    def _words(self) -> list[str]:
+        return [] if self.profile is None or self.negative else self.profile.positive()
+
+    def anchors(self) -> set[Anchor] | None:
+        # A paper whose similarity passes a threshold above 0 holds one of the words.
+        found = self._words()
+        return {("word", word) for word in found} if found else None
+
+    def lookup(self, shape: IndexShape) -> Lookup | None:
+        found = self._words()
+        if not found or not shape.covers(_LIKE_FIELDS):
+            return None
+        return AnyOf(tuple(Term(word, _LIKE_FIELDS) for word in found))
+
+    def decided_by_stems(self, shape: IndexShape) -> bool:
+        return shape.covers(_LIKE_FIELDS)
+
+
 @dataclass(frozen=True)
 class _Compound(Node):
     """And, Or: a node made of others."""
@@ -429,6 +530,10 @@ class _Compound(Node):
 
     def reads(self) -> frozenset[str]:
         return frozenset().union(*(child.reads() for child in self.children))
+
+    def score(self, doc: Document) -> float:
+        # Every clause that holds adds its part: the rule is a prior beside the similarity.
+        return sum(child.score(doc) for child in self.children)
 
     def searched_words(self) -> set[str]:
         return set().union(*(child.searched_words() for child in self.children))
@@ -521,6 +626,9 @@ class Not(Node):
     def matches(self, doc: Document) -> bool:
         return not self.child.matches(doc)
 
+    def score(self, doc: Document) -> float:
+        return 0.0
+
     def describe(self) -> str:
         return f"not ({self.child.describe()})"
 
@@ -550,11 +658,64 @@ class Everything(Node):
     def matches(self, doc: Document) -> bool:
         return True
 
+    def score(self, doc: Document) -> float:
+        return 0.0
+
     def describe(self) -> str:
         return "every paper"
 
     def canonical(self) -> str:
         return "*"
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, _Compound):
+        return node.children
+    return (node.child,) if isinstance(node, Not) else ()
+
+
+def _likes(node: Node) -> Iterator[Like]:
+    if isinstance(node, Like):
+        yield node
+    for child in _children(node):
+        yield from _likes(child)
+
+
+def _bound(node: Node, profiles: dict[Like, Profile]) -> Node:
+    if isinstance(node, Like):
+        return replace(node, profile=profiles.get(node, node.profile))
+    if isinstance(node, _Compound):
+        return replace(node, children=tuple(_bound(c, profiles) for c in node.children))
+    if isinstance(node, Not):
+        return replace(node, child=_bound(node.child, profiles))
+    return node
+
+
+def _without_likes(node: Node) -> Node | None:
+    if isinstance(node, Like):
+        return None
+    if isinstance(node, _Compound):
+        kept = [c for c in (_without_likes(child) for child in node.children) if c is not None]
+        return (kept[0] if len(kept) == 1 else type(node).of(kept)) if kept else None
+    if isinstance(node, Not):
+        child = _without_likes(node.child)
+        return None if child is None else Not(child)
+    return node
+
+
+def with_min_similarity(query: Query, threshold: float) -> Query:
+    """The query with every like: of it matching from this similarity on."""
+    return replace(query, root=_thresholds(query.root, threshold))
+
+
+def _thresholds(node: Node, threshold: float) -> Node:
+    if isinstance(node, Like):
+        return replace(node, threshold=threshold)
+    if isinstance(node, _Compound):
+        return replace(node, children=tuple(_thresholds(c, threshold) for c in node.children))
+    if isinstance(node, Not):
+        return replace(node, child=_thresholds(node.child, threshold))
+    return node
 
 
 def _paren(node: Node) -> str:
@@ -577,14 +738,30 @@ class Query:
     def matches(self, doc: Document) -> bool:
         return self.root.matches(doc)
 
-    def explain(self, doc: Document) -> Match | None:
+    def explain(self, doc: Document) -> Explained | None:
         """What matched in which field, or None when the paper does not match (`*` and NOT
-        name no words, so a match may explain itself with an empty list)."""
+        name no words, so a match may explain itself with an empty list); .score says how
+        well it matches."""
         if not self.root.matches(doc):
             return None
-        found: Match = []
+        found = Explained()
         self.root.explain(doc, found)
+        found.score = round(self.root.score(doc), 4)
         return found
+
+    def likes(self) -> list[Like]:
+        """Every like: and unlike: of the query (what bind() needs profiles for)."""
+        return list(_likes(self.root))
+
+    def bind(self, profiles: dict[Like, Profile]) -> Query:
+        """The query with each like: node given its profile (built from the store)."""
+        return replace(self, root=_bound(self.root, profiles))
+
+    def without_similarity(self) -> Query | None:
+        """The rule without its like: and unlike: clauses (None when nothing is left): the
+        papers it matches widen a like: profile (see Profile.widened)."""
+        root = _without_likes(self.root)
+        return None if root is None else replace(self, root=root)
 
     def exclusions(self, doc: Document) -> list[str]:
         """One line per part of the rule that kept doc out; empty when it matches."""
@@ -623,8 +800,10 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 def format_matches(found: Match) -> str:
-    """'resnet (title), residual connection (abstract)'."""
-    return ", ".join(f"{label} ({field})" for label, field in found)
+    """'resnet (title), residual connection (abstract)'; a like: says its own."""
+    return ", ".join(
+        label if field == LIKE_FIELD else f"{label} ({field})" for label, field in found
+    )
 
 
 # ---- compiling luqum trees --------------------------------------------------------------
@@ -655,7 +834,22 @@ def parse(text: str) -> Query:
             raise QueryError(f"cannot read the query ({type(error).__name__})") from None
     compiler = _Compiler(text)
     root = compiler.compile(luqum_tree, None, depth=0)
+    _check_unlikes(root)
     return Query(text=text, root=root)
+
+
+def _check_unlikes(root: Node) -> None:
+    """unlike: only beside a like:, as one of the conditions all of which hold."""
+    found = list(_likes(root))
+    unlikes = [n for n in found if n.negative]
+    if not unlikes:
+        return
+    top = root.children if isinstance(root, And) else (root,)
+    if any(n not in top for n in unlikes) or len(unlikes) == len(found):
+        raise QueryError(
+            "unlike: pushes a like: away: write it beside one, "
+            "like:(2401.01234) AND unlike:(2312.00001)"
+        )
 
 
 # A phrase's ~ and what follows it: the parser reads "a b"~1.5 as an error of its own and
@@ -716,6 +910,8 @@ class _Compiler:
     def compile(self, node: Any, fields: tuple[str, ...] | None, depth: int) -> Node:
         if depth > MAX_DEPTH * 2:
             raise QueryError(f"the query nests deeper than {MAX_DEPTH} levels", self.column(node))
+        if isinstance(node, tree.SearchField) and node.name.lower() in ("like", "unlike"):
+            return self.like(node)
         if isinstance(node, tree.SearchField):
             return self.compile(node.expr, self.field(node), depth + 1)
         if isinstance(node, tree.Group | tree.FieldGroup):
@@ -760,6 +956,30 @@ class _Compiler:
             known = ", ".join(sorted(set(_FIELD_ALIASES.values())))
             raise QueryError(f"unknown field '{node.name}': fields are {known}", self.column(node))
         return (_FIELD_ALIASES[name],)
+
+    def like(self, node: Any) -> Node:
+        """like:ID, like:(ID ID ...), IDs quoted when they hold ':' or '/' (a DOI, a URN)."""
+        ids: list[str] = []
+        pending = [node.expr]
+        while pending:
+            part = pending.pop(0)
+            if isinstance(part, tree.Group | tree.FieldGroup):
+                pending.insert(0, part.expr)
+            elif isinstance(part, tree.UnknownOperation | tree.OrOperation):
+                pending[:0] = list(part.children)
+            elif isinstance(part, tree.Word | tree.Phrase):
+                self.count_term(part)
+                ids.extend(str(part.value).strip('"').split())
+            else:
+                raise QueryError(
+                    f"{node.name}: takes paper ids: {node.name}:2401.01234 or "
+                    f'{node.name}:(2401.01234 "10.1101/2024.01.01.123456")',
+                    self.column(node),
+                )
+        ids = list(dict.fromkeys(ids))
+        if not ids or len(ids) > MAX_LIKE_IDS:
+            raise QueryError(f"{node.name}: takes 1 to {MAX_LIKE_IDS} paper ids", self.column(node))
+        return Like(ids=tuple(ids), negative=node.name.lower() == "unlike")
 
     def count_term(self, node: Any) -> None:
         self.terms += 1

@@ -1,0 +1,163 @@
+"""like: and unlike: in the rule language: parsing, scoring and explaining, on a small
+in-memory store (topics.similarity.CountedCorpus stands for the text index's counts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from topics.analysis import Document
+from topics.query import Like, QueryError, Unbound, format_matches, parse, with_min_similarity
+from topics.similarity import CountedCorpus, Profile, Seed
+
+PAPERS = {
+    "splat-1": (
+        "3D Gaussian Splatting for Real-Time Radiance Field Rendering",
+        "Radiance field methods represent scenes with anisotropic 3D Gaussians; splatting "
+        "them renders novel views in real time with high visual quality.",
+    ),
+    "splat-2": (
+        "Dynamic Gaussian Splatting for Monocular Video",
+        "We extend Gaussian splatting to dynamic scenes: deformable 3D Gaussians are "
+        "rasterized for novel view synthesis of moving scenes in real time.",
+    ),
+    "nerf": (
+        "Neural Radiance Fields for View Synthesis",
+        "A neural network represents a scene as a radiance field and renders novel views "
+        "by volume rendering of sampled rays.",
+    ),
+    "llm": (
+        "Scaling Language Models with Mixture of Experts",
+        "Sparse expert layers let language models grow their parameters while the compute "
+        "per token stays the same; a router picks the experts of each token.",
+    ),
+    "rl": (
+        "Direct Preference Optimization of Language Models",
+        "We align language models with human preferences without a reward model, by a "
+        "classification loss on preferred and rejected answers.",
+    ),
+    "medical": (
+        "Gaussian Splatting for Endoscopic Surgery Scenes",
+        "Deformable Gaussians reconstruct endoscopic surgical scenes for medical "
+        "navigation and novel view rendering in real time.",
+    ),
+}
+DOCS = {key: Document.of(title=t, abstract=a) for key, (t, a) in PAPERS.items()}
+# Filler so that the document frequencies look like a store's: common words are common.
+FILLER = [
+    Document.of(
+        title=f"On the study of topic {n}", abstract=f"We study the model of {n} and show results."
+    )
+    for n in range(40)
+]
+CORPUS = CountedCorpus.of([*DOCS.values(), *FILLER])
+
+
+def bound(text: str) -> Profile:
+    """Parse text and give every like: of it its profile, as the store does."""
+    query = parse(text)
+    likes = query.likes()
+    unlike = [Seed(i, PAPERS[i][0], DOCS[i]) for n in likes if n.negative for i in n.ids]
+    profiles = {
+        n: Profile.build([Seed(i, PAPERS[i][0], DOCS[i]) for i in n.ids], CORPUS, unlike)
+        for n in likes
+        if not n.negative
+    }
+    return query.bind(profiles)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("like:2401.01234", ("2401.01234",)),
+        ("like:(2401.01234 1512.03385)", ("2401.01234", "1512.03385")),
+        (
+            'like:("10.1101/2024.01.01.123456" 2401.01234)',
+            ("10.1101/2024.01.01.123456", "2401.01234"),
+        ),
+        ('like:"urn:paperfeed:abc"', ("urn:paperfeed:abc",)),
+        ("like:(2401.01234 2401.01234)", ("2401.01234",)),
+    ],
+)
+def test_like_takes_ids_in_every_form(text: str, ids: tuple[str, ...]) -> None:
+    (node,) = parse(text).likes()
+    assert node.ids == ids and not node.negative
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("unlike:2401.01234", "beside one"),
+        ("like:1 OR unlike:2", "beside one"),
+        ("like:(a:b)", "takes paper ids"),
+        ("like:(" + " ".join(str(n) for n in range(21)) + ")", "1 to 20 paper ids"),
+    ],
+)
+def test_like_mistakes_are_errors_that_say_what_to_write(text: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse(text)
+
+
+def test_like_combines_with_and_or_not() -> None:
+    query = parse('"gaussian splatting" OR like:(splat-1 splat-2) AND NOT medical')
+    assert [n.ids for n in query.likes()] == [("splat-1", "splat-2")]
+    assert "similar to 2 papers (splat-1 splat-2)" in query.describe()
+    rest = query.without_similarity()
+    assert rest is not None and "like" not in rest.canonical
+
+
+def test_min_similarity_is_part_of_the_fingerprint() -> None:
+    query = parse("like:(splat-1 splat-2)")
+    stricter = with_min_similarity(query, 0.5)
+    assert stricter.fingerprint != query.fingerprint
+    assert stricter.likes()[0].threshold == 0.5
+
+
+def test_an_unbound_like_refuses_to_match_rather_than_guess() -> None:
+    with pytest.raises(Unbound, match="needs the store"):
+        parse("like:splat-1").matches(DOCS["splat-2"])
+
+
+def test_similar_papers_match_and_others_do_not() -> None:
+    query = bound("like:(splat-1 splat-2)")
+    assert query.matches(DOCS["medical"])  # other words, same topic
+    assert not query.matches(DOCS["llm"]) and not query.matches(DOCS["rl"])
+    scores = {key: query.explain(doc) for key, doc in DOCS.items()}
+    assert scores["medical"] is not None and scores["medical"].score > 0
+
+
+def test_explain_names_the_closest_seed_the_score_and_the_words() -> None:
+    query = bound("like:(splat-1 llm)")
+    found = query.explain(DOCS["splat-2"])
+    assert found is not None
+    ((line, field),) = found
+    seed, rest = line.split(" (", 1)
+    assert seed == "like '3D Gaussian Splatting for Real-Time Radiance Field Rendering'"
+    score, words = rest.split("): ")
+    assert float(score) == pytest.approx(found.score, abs=0.01)
+    assert "gaussians" in words or "splatting" in words
+    assert format_matches(found) == line  # the Matched line says it once, no "(field)"
+
+
+def test_a_paper_kept_out_says_how_far_it_was() -> None:
+    query = bound("like:(splat-1 splat-2)")
+    (reason,) = query.exclusions(DOCS["rl"])
+    assert reason.startswith("not similar enough to splat-1 splat-2: 0.00 <")
+
+
+def test_unlike_pushes_its_words_away() -> None:
+    plain = bound("like:(splat-1 splat-2)").explain(DOCS["medical"])
+    pushed = bound("like:(splat-1 splat-2) AND unlike:medical")
+    away = pushed.explain(DOCS["medical"])
+    assert plain is not None
+    assert away is None or away.score < plain.score
+    assert pushed.matches(DOCS["splat-1"])
+
+
+def test_the_rule_is_a_prior_beside_the_similarity() -> None:
+    query = bound('"radiance field" OR like:(splat-1 splat-2)')
+    nerf, video = query.explain(DOCS["nerf"]), query.explain(DOCS["splat-2"])
+    only_like = bound("like:(splat-1 splat-2)").explain(DOCS["splat-2"])
+    assert nerf is not None and video is not None and only_like is not None
+    # splat-2 has no "radiance field": its score is its similarity alone
+    assert video.score == pytest.approx(only_like.score)
+    assert isinstance(query.likes()[0], Like)

@@ -34,6 +34,7 @@ from store.records import (
     TopicSummary,
     UpsertResult,
 )
+from store.similarity import SimilarityStore
 
 __all__ = [
     "Checkpoint",
@@ -59,7 +60,13 @@ _TABLES = ("alembic_version", "papers")
 
 
 class Store(
-    PaperStore, MembershipStore, CoordinationStore, IndexStore, IndexFillStore, ReaderStore
+    PaperStore,
+    MembershipStore,
+    CoordinationStore,
+    IndexStore,
+    IndexFillStore,
+    ReaderStore,
+    SimilarityStore,
 ):
     """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
     one of their own: store.engine.make_engine)."""

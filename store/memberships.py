@@ -10,6 +10,7 @@ generation in the same transaction, so web processes re-render only those feeds.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,11 +23,17 @@ from store.schema import memberships, papers, topics
 from topics.search import Hit
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
-Row = tuple[MatchedPairs, datetime]  # a membership: what matched, its paper's first_seen
+# A membership: what matched, its paper's first_seen, how well it matches (the score).
+Row = tuple[MatchedPairs, datetime, float | None]
 
 
 def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
     return [list(pair) for pair in matched]
+
+
+def _score(matched: object) -> float | None:
+    """The score topics.query.Query.explain gave what matched (None from an older caller)."""
+    return getattr(matched, "score", None)
 
 
 class MembershipStore(Transactions):
@@ -37,10 +44,13 @@ class MembershipStore(Transactions):
     def set_topic(self, name: str, fingerprint: str, hits: Iterable[Hit]) -> int:
         """Replace every membership of one topic (its rule changed) with the papers its
         query matches now, and record its fingerprint."""
-        new = {(name, hit.paper_id): (_pairs(hit.matched), hit.first_seen) for hit in hits}
+        new = {
+            (name, hit.paper_id): (_pairs(hit.matched), hit.first_seen, _score(hit.matched))
+            for hit in hits
+        }
         with self.transaction() as conn:
             old = {
-                (row.topic, row.paper_id): (row.matched, row.first_seen)
+                (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
             }
             changed = _apply_membership_diff(conn, old, new)
@@ -67,18 +77,28 @@ class MembershipStore(Transactions):
             conn.execute(sa.delete(topics).where(topics.c.name.not_in(names)))
         return gone.rowcount or 0
 
-    def topic_items(self, topic: str, limit: int, offset: int = 0) -> list[StoredPaper]:
-        """The newest papers of a topic, newest first (by first_seen); offset for paging."""
+    def topic_items(
+        self, topic: str, limit: int, offset: int = 0, order: str = "newest"
+    ) -> list[StoredPaper]:
+        """A topic's papers, newest first (by first_seen), or with order="relevance" the
+        best scored first (unscored last, then newest); offset for paging."""
+        newest = (memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
+        ordering = (
+            (sa.nullslast(memberships.c.score.desc()), *newest) if order == "relevance" else newest
+        )
         query = (
-            sa.select(papers, memberships.c.matched)
+            sa.select(papers, memberships.c.matched, memberships.c.score)
             .join(memberships, memberships.c.paper_id == papers.c.id)
             .where(memberships.c.topic == topic)
-            .order_by(memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
+            .order_by(*ordering)
             .limit(limit)
             .offset(offset)
         )
         with self.engine.connect() as conn:
-            return [stored_paper(row, row.matched) for row in conn.execute(query)]
+            return [
+                replace(stored_paper(row, row.matched), score=row.score)
+                for row in conn.execute(query)
+            ]
 
     def topic_size(self, topic: str) -> int:
         """How many papers a topic has (an index-only count on the primary key)."""
@@ -120,12 +140,12 @@ def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> i
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         old = {
-            (row.topic, row.paper_id): (row.matched, row.first_seen)
+            (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
             for row in conn.execute(sa.select(memberships).where(memberships.c.paper_id.in_(chunk)))
         }
         seen = _first_seen(conn, chunk)
         new = {
-            (topic, pid): (_pairs(matched), seen[pid])
+            (topic, pid): (_pairs(matched), seen[pid], _score(matched))
             for pid in chunk
             if pid in seen
             for topic, matched in matches.get(pid, {}).items()
@@ -183,7 +203,13 @@ def _apply_membership_diff(
         conn.execute(
             sa.insert(memberships),
             [
-                {"topic": t, "paper_id": p, "matched": new[(t, p)][0], "first_seen": new[(t, p)][1]}
+                {
+                    "topic": t,
+                    "paper_id": p,
+                    "matched": new[(t, p)][0],
+                    "first_seen": new[(t, p)][1],
+                    "score": new[(t, p)][2],
+                }
                 for t, p in upserts
             ],
         )

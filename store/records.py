@@ -23,6 +23,7 @@ class StoredPaper(Paper):
     first_seen: datetime
     updated: datetime
     matched: Match = field(default=(), metadata=NO_COLUMN)
+    score: float | None = field(default=None, metadata=NO_COLUMN)  # read through a topic
 
 
 @dataclass(frozen=True)

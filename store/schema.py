@@ -68,8 +68,11 @@ memberships = sa.Table(
     sa.Column("matched", Json, nullable=False, default=list),
     # The paper's first_seen, copied so a feed reads its newest members straight off the index.
     sa.Column("first_seen", UtcDateTime, nullable=False),
+    # How well it matches (topics.query: rule clauses and like: similarity): ?order=relevance.
+    sa.Column("score", sa.Float, nullable=True),
     sa.Index("ix_memberships_paper", "paper_id"),
     sa.Index("ix_memberships_topic_newest", "topic", "first_seen", "paper_id"),
+    sa.Index("ix_memberships_topic_score", "topic", "score", "first_seen", "paper_id"),
 )
 
 # The text index (store.index): one row per paper with its order key (newest first). Its words

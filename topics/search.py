@@ -206,12 +206,26 @@ def newest(index: TextIndex[P], query: Query, limit: int, budget: Budget | None 
     return with_papers(index, find(index, query, limit, budget))
 
 
+RELEVANCE_POOL = 500  # a search ordered by relevance ranks this many of its newest matches
+
+
+def best(index: TextIndex[P], query: Query, limit: int, budget: Budget | None = None) -> list[P]:
+    """The limit best scored of the newest RELEVANCE_POOL papers query matches, best first."""
+    hits = find(index, query, max(limit, RELEVANCE_POOL), budget)
+    hits.sort(key=lambda hit: getattr(hit.matched, "score", 0.0), reverse=True)
+    return with_papers(index, hits[:limit])
+
+
 def with_papers(index: TextIndex[P], hits: Sequence[Hit]) -> list[P]:
     """The whole papers of hits, in their order, each carrying what matched (.matched). A
     paper merged away since it was found is left out."""
     by_id = {paper.id: paper for paper in index.papers_by_ids([hit.paper_id for hit in hits])}
     return [
-        replace(by_id[hit.paper_id], matched=tuple(hit.matched))  # type: ignore[type-var]
+        replace(  # type: ignore[type-var]
+            by_id[hit.paper_id],
+            matched=tuple(hit.matched),
+            score=getattr(hit.matched, "score", None),
+        )
         for hit in hits
         if hit.paper_id in by_id
     ]

@@ -1,0 +1,144 @@
+"""like: profiles from the store: the example papers by id, and the text index's counts.
+
+A query's like: nodes get their profile (topics.similarity) here, once per topic per
+refresh (or per search): the seeds looked up by arXiv id, DOI or GUID (an unknown one is a
+QueryError naming it), the document frequencies of their words counted in the text index
+(cached: they drift slowly as the store grows), and, for `rule OR like:(...)`, the rule's
+papers most similar to the seeds as more examples.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from store import index
+from store.index.layout import MAX_TOKEN
+from store.reader import SearchReader
+from store.records import StoredPaper
+from store.schema import paper_index
+from topics import search
+from topics.analysis import Document
+from topics.plan import Term
+from topics.query import Like, Query, QueryError
+from topics.similarity import (
+    DEFAULT_THRESHOLD,
+    MAX_DOC_SHARE,
+    WIDEN_POOL,
+    Profile,
+    Seed,
+    _counts,
+)
+
+_FIELDS = ("title", "abstract")
+_LENGTH_SAMPLE = 500  # newest papers whose mean length stands for the store's
+_STALE_GROWTH = 1.05  # counts are counted again once the store grew by 5 %
+
+
+@dataclass
+class _Counts:
+    """A Corpus over the store's text index, counting a word the first time it is asked."""
+
+    documents: int
+    average_length: float
+    frequencies: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def doc_freq_on(self, conn: Connection, stems: Collection[str]) -> Mapping[str, int]:
+        # Past the share cap a word is dropped whatever its count: count no further.
+        cap = int(MAX_DOC_SHARE * self.documents) + 1
+        with self.lock:
+            missing = [s for s in stems if s not in self.frequencies]
+        found = {
+            stem: len(index.candidates(conn, Term(stem[:MAX_TOKEN], _FIELDS), None, cap, False))
+            for stem in missing
+        }
+        with self.lock:
+            self.frequencies.update(found)
+            return {s: self.frequencies.get(s, 0) for s in stems}
+
+
+@dataclass
+class _BoundCorpus:
+    counts: _Counts
+    conn: Connection
+
+    @property
+    def documents(self) -> int:
+        return self.counts.documents
+
+    @property
+    def average_length(self) -> float:
+        return self.counts.average_length
+
+    def doc_freq(self, stems: Collection[str]) -> Mapping[str, int]:
+        return self.counts.doc_freq_on(self.conn, stems)
+
+
+class SimilarityStore:
+    engine: Engine
+    search_engine: Engine
+    _counts: _Counts | None = None
+
+    def find_paper(self, ref: str) -> StoredPaper | None:
+        raise NotImplementedError
+
+    def bind(self, query: Query) -> Query:
+        """query with a profile for each of its like: nodes (itself when it has none).
+        Raises QueryError naming an id that no stored paper has."""
+        likes = query.likes()
+        if not likes:
+            return query
+        unlike = [self._seed(ref) for node in likes if node.negative for ref in node.ids]
+        rest = query.without_similarity()
+        with self.search_engine.connect() as conn:
+            corpus = _BoundCorpus(self._corpus(conn), conn)
+            rule_papers = self._rule_papers(conn, rest) if rest is not None else []
+            profiles = {
+                node: self._profile(node, corpus, unlike, rule_papers)
+                for node in likes
+                if not node.negative
+            }
+        return query.bind(profiles)
+
+    def _profile(
+        self, node: Like, corpus: _BoundCorpus, unlike: Sequence[Seed], rule: Sequence[Document]
+    ) -> Profile:
+        seeds = [self._seed(ref) for ref in node.ids]
+        threshold = DEFAULT_THRESHOLD if node.threshold is None else node.threshold
+        profile = Profile.build(seeds, corpus, unlike, threshold)
+        return profile.widened(seeds, corpus, rule, unlike) if rule else profile
+
+    def _seed(self, ref: str) -> Seed:
+        paper = self.find_paper(ref)
+        if paper is None:
+            raise QueryError(
+                f"like: no stored paper has the id {ref!r} (an arXiv id, a DOI or a "
+                "urn:paperfeed: GUID of a paper in the store)"
+            )
+        return Seed(ref, paper.title, Document.of_paper(paper))
+
+    def _rule_papers(self, conn: Connection, rest: Query) -> list[Document]:
+        """The newest papers the rule without its like: matches, when it names words they
+        must hold (a lone NOT or range says too little of the topic to learn from)."""
+        if rest.root.anchors() is None:
+            return []
+        reader = SearchReader(conn)
+        hits = search.find(reader, rest, limit=WIDEN_POOL)
+        return [Document.of_paper(p) for p in reader.papers_by_ids([h.paper_id for h in hits])]
+
+    def _corpus(self, conn: Connection) -> _Counts:
+        documents = int(
+            conn.execute(sa.select(sa.func.count()).select_from(paper_index)).scalar_one()
+        )
+        counts = self._counts
+        if counts is None or not counts.documents <= documents <= counts.documents * _STALE_GROWTH:
+            rows = index.candidates(conn, None, None, _LENGTH_SAMPLE, True)
+            lengths = [_counts(Document.of_stems(row))[1] for row in rows]
+            average = sum(lengths) / len(lengths) if lengths else 1.0
+            counts = self._counts = _Counts(max(documents, 1), average or 1.0)
+        return counts

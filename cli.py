@@ -266,6 +266,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     config = _config(args)
     query = _query(args.query)
     store = _store(config, ProgressBars())
+    query = _bound(store, query)
     print(f"query: {query.describe()}")
     for hint in hints(query):
         print(f"hint, column {hint.column}: {hint.message}")
@@ -274,7 +275,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
         shown = search.with_papers(index, found[: args.limit])
     for paper in shown:
         ref = paper.arxiv_id or paper.guid
-        print(f"- {paper.title}\n    {ref} — {format_matches(list(paper.matched))}")
+        score = "" if paper.score is None else f" (score {paper.score:.2f})"
+        print(f"- {paper.title}\n    {ref}{score} — {format_matches(list(paper.matched))}")
     stored = store.count_papers()
     print(f"{len(found)} of {stored} stored papers match")
     if not stored:
@@ -284,6 +286,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _bound(store: Store, query: Query) -> Query:
+    """query with its like: profiles from the store; an unknown paper id is a usage error."""
+    try:
+        return store.bind(query)
+    except QueryError as error:
+        raise UsageError(f"bad query: {error}") from error
 
 
 def _query(text: str) -> Query:
@@ -314,6 +324,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.paper:
         return 0
     store = _store(config)
+    query = _bound(store, query)
+    for like in query.likes():
+        if like.profile is not None:
+            print(f"like: {' '.join(like.ids)} weighs: {', '.join(like.profile.words()[:12])}")
     paper = _find_paper(store, args.paper)
     document = Document.of_paper(paper)
     matched = query.explain(document)
@@ -321,6 +335,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"id: {paper.arxiv_id or paper.guid}")
     if matched is not None:  # `*` and NOT match without naming a word
         print(f"matched: {format_matches(matched) or 'yes (the rule names no word it found)'}")
+        print(f"score: {matched.score:.2f}")
         return 0
     print("does not match:")
     for reason in exclusions(query, document):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from parsing import KINDS
-from topics.query import Query, QueryError
+from topics.query import Query, QueryError, with_min_similarity
 from topics.query import parse as parse_query
 
 HERE = Path(__file__).resolve().parent
@@ -74,6 +74,12 @@ class TopicConfig:
     title: str
     query: Query
     description: str = ""
+    order: str = "newest"  # or "relevance": the feed's and page's default order
+    # like = [...] / unlike = [...] of the table, before the reader's feedback (store)
+    like: tuple[str, ...] = ()
+    unlike: tuple[str, ...] = ()
+    min_similarity: float | None = None
+    rule: str | None = None  # query = '...' as written
 
 
 @dataclass(frozen=True)
@@ -248,7 +254,7 @@ _SOURCE_KEYS = {
 }
 MAX_STALE_HOURS = 24 * 366  # a year: a longer cadence is a typo
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOPIC_KEYS = {"query", "title", "description"}
+_TOPIC_KEYS = {"query", "title", "description", "like", "unlike", "min_similarity", "order"}
 
 
 def load_config(
@@ -526,27 +532,66 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
         )
     if isinstance(raw, str):
         raw = {"query": raw}
-    if not isinstance(raw, dict) or not isinstance(raw.get("query"), str):
-        raise ConfigError(f"{where}: needs query = '...'")
+    if not isinstance(raw, dict) or not (
+        isinstance(raw.get("query"), str) or isinstance(raw.get("like"), list)
+    ):
+        raise ConfigError(f"{where}: needs query = '...' (or like = [paper ids])")
     unknown = set(raw) - _TOPIC_KEYS
     if unknown:
         raise ConfigError(
             f"{where}: unknown keys {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(_TOPIC_KEYS))})"
         )
+    like, unlike = _ids(where, raw, "like"), _ids(where, raw, "unlike")
+    order = raw.get("order", "newest")
+    if order not in ("newest", "relevance"):
+        raise ConfigError(f'{where}: order is "newest" or "relevance", not {order!r}')
+    floor = raw.get("min_similarity")
+    if floor is not None and (
+        isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 < floor <= 1
+    ):
+        raise ConfigError(f"{where}: min_similarity is a number above 0 and at most 1")
+    text = topic_rule(raw.get("query"), like, unlike)
     try:
-        query = parse_query(raw["query"])
+        query = parse_query(text)
     except QueryError as error:
         column = f", column {error.column}" if error.column else ""
-        raise ConfigError(
-            f"{where}{column}: {error.message}\n{error.pointed(raw['query'])}"
-        ) from None
+        raise ConfigError(f"{where}{column}: {error.message}\n{error.pointed(text)}") from None
+    if floor is not None:
+        query = with_min_similarity(query, float(floor))
     return TopicConfig(
         name=name,
         title=str(raw.get("title") or name),
         query=query,
         description=str(raw.get("description") or ""),
+        order=order,
+        like=like,
+        unlike=unlike,
+        min_similarity=None if floor is None else float(floor),
+        rule=raw.get("query"),
     )
+
+
+def topic_rule(query: str | None, like: Sequence[str], unlike: Sequence[str]) -> str:
+    """A topic's rule with its like/unlike lists: `(query) OR like:(...)`, the papers the
+    rule matches and those similar to the examples, then `AND unlike:(...)`."""
+
+    def ids(found: Sequence[str]) -> str:
+        return "(" + " ".join(f'"{i}"' for i in found) + ")"
+
+    text = query or ""
+    if like:
+        text = f"({text}) OR like:{ids(like)}" if text else f"like:{ids(like)}"
+    if unlike:
+        text = f"({text}) AND unlike:{ids(unlike)}"
+    return text
+
+
+def _ids(where: str, raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    found = raw.get(key, [])
+    if not isinstance(found, list) or not all(isinstance(i, str) and i.strip() for i in found):
+        raise ConfigError(f'{where}: {key} is a list of paper ids: {key} = ["2401.01234"]')
+    return tuple(i.strip() for i in found)
 
 
 def describe_settings() -> str:

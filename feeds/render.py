@@ -224,6 +224,8 @@ def _json_item(paper: StoredPaper) -> dict[str, object]:
             "matched": [
                 {"term": strip_invalid(t), "field": strip_invalid(f)} for t, f in paper.matched
             ],
+            # How well it matches its topic or search (README, Ranking); absent when unscored.
+            **({} if paper.score is None else {"score": round(paper.score, 4)}),
         },
     }
     # JSON Feed: leave out what is unknown rather than send null or a made-up value.

@@ -29,6 +29,7 @@ from store import (
     lock_timed_out,
 )
 from topics.membership import Topics
+from topics.query import Query, QueryError
 
 log = logging.getLogger("paperfeed.refresh")
 
@@ -200,7 +201,8 @@ class Refresher:
         self.progress = progress or (lambda message: None)
         self.steps = steps or (lambda task, done, total: None)
         self.on_outcome = on_outcome or (lambda outcome: None)
-        self.topics = Topics({n: t.query for n, t in config.topics.items()})
+        # like: topics join once a refresh gives them profiles (bound_queries).
+        self.topics = Topics({n: t.query for n, t in config.topics.items() if not t.query.likes()})
         self._running = threading.Lock()
         # When this process's last refresh failed as a whole (the database), and why.
         self.last_failure: tuple[datetime, str] | None = None
@@ -284,6 +286,7 @@ class Refresher:
         filled = self.store.fill_index(self.steps)  # a migration may have emptied the index
         if filled:
             log.info("text index: %s papers it lacked indexed", filled)
+        self.topics = Topics(self.bound_queries())
         report.memberships_changed += self.sync_topics()
         if report.memberships_changed or repaired or filled:
             report.generation = self.store.bump_generation()
@@ -509,6 +512,17 @@ class Refresher:
                 continue
             total.add(one)
         return total, refused
+
+    def bound_queries(self) -> dict[str, Query]:
+        """Every topic's rule, its like: clauses given their profiles from the store as it is
+        now. A topic whose examples are not stored (yet) keeps its memberships as they are."""
+        queries: dict[str, Query] = {}
+        for name, topic in self.config.topics.items():
+            try:
+                queries[name] = self.store.bind(topic.query)
+            except QueryError as error:
+                log.warning("topic %s left as it was: %s", name, error)
+        return queries
 
     def sync_topics(self) -> int:
         """Re-match every paper for topics whose rule changed; drop topics no longer configured."""

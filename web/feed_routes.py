@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, request, url_for
 
 from feeds.opml import opml
 from feeds.render import FeedInfo
+from topics.query import QueryError
 from topics.search import QueryTooExpensive
 from web.cache import CachedFeed
 from web.conditional import answer
@@ -47,13 +48,14 @@ def feed(name: str, fmt: str) -> Response:
         assert query is not None  # read_feed_request parsed it
 
         def search() -> CachedFeed:
-            return svc.search_feed(query, asked.limit, fmt, info)
+            return svc.search_feed(query, asked.limit, fmt, info, asked.order)
 
         # Searches have slots of their own (search_concurrency), not the render slots.
         return _send(svc, fmt, svc.cache.get_or_build(key, search))
 
     def build() -> CachedFeed:
-        return CachedFeed.of(fmt, info, svc.store.topic_items(name, asked.limit))
+        items = svc.store.topic_items(name, asked.limit, order=asked.order)
+        return CachedFeed.of(fmt, info, items)
 
     return _send(svc, fmt, svc.feed(key, build))
 
@@ -88,6 +90,12 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
 def too_expensive(error: QueryTooExpensive) -> Response:
     """A search past its budget (settings search_max_rows, search_max_seconds)."""
     return json_error(422, str(error), {"query": request.args.get("q", "")[:200]})
+
+
+@bp.app_errorhandler(QueryError)
+def unusable_query(error: QueryError) -> Response:
+    """A query that parsed but cannot run: a like: of a paper the store does not hold."""
+    return json_error(400, str(error), {"query": request.args.get("q", "")[:200]})
 
 
 @bp.app_errorhandler(SearchBusy)

@@ -28,7 +28,7 @@ from topics.search import QueryTooExpensive
 from topics.why import exclusions
 from web.feed_routes import absolute
 from web.highlight import Highlighter
-from web.params import whole_number
+from web.params import BadFeedRequest, read_order, whole_number
 from web.service import Service, service
 
 T = TypeVar("T")
@@ -198,6 +198,14 @@ class Paging:
         return f"{self.total} paper{'' if self.total == 1 else 's'}"
 
 
+def _order(default: str) -> str:
+    """?order=newest|relevance, else default; anything else is a 400."""
+    try:
+        return read_order(request.args.get("order"), default)
+    except BadFeedRequest as error:
+        abort(Response(str(error), status=400))
+
+
 def _page_number(last: int = 10**9 - 1) -> int:
     raw = request.args.get("page", "1")
     number = whole_number(raw, 1, last)
@@ -247,7 +255,8 @@ def topic_page(name: str) -> str:
     total = svc.per_generation(("size", name), lambda: svc.store.topic_size(name))
     if number > 1 and (number - 1) * PAGE_SIZE >= total:
         abort(404)  # past the last page: nothing to read
-    items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    order = _order(topic.order)
+    items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, order=order)
     paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
     marker = Highlighter(topic.query)
     return render_template(
@@ -279,7 +288,9 @@ def search_page() -> Response | str:
     number = _page_number(last=_search_pages(svc))  # before searching: no page past them
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
-        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1)
+        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, _order("newest"))
+    except QueryError as error:  # a like: of a paper the store does not hold
+        return Response(render_template("search.html", q=text, error=error, cards=None), status=400)
     except QueryTooExpensive as error:
         return Response(
             render_template("search.html", q=text, too_expensive=str(error), cards=None),
@@ -362,6 +373,10 @@ def why() -> Response | str:
     paper = svc.store.find_paper(ref)
     if paper is None:
         abort(404)
+    try:
+        query = svc.store.bind(query)
+    except QueryError as error:
+        abort(Response(f"bad query: {error}", status=400))
     document = Document.of_paper(paper)
     matched = query.explain(document)
     marker = Highlighter(query)

@@ -43,6 +43,7 @@ class FeedRequest(NamedTuple):  # a tuple: built on every request of the fast pa
     explicit_limit: bool  # ?limit= was given (the feed's self link says so)
     text: str = ""  # a search's query text
     query: Query | None = None  # a search's query, when parsed
+    order: str = "newest"  # or "relevance" (?order=, else the topic's order)
 
     @property
     def is_search(self) -> bool:
@@ -79,4 +80,18 @@ def read_feed_request(
     limit = config.feed_items if raw is None else whole_number(raw, 1, config.max_feed_items)
     if limit is None:
         raise BadFeedRequest(f"limit must be a whole number from 1 to {config.max_feed_items}")
-    return FeedRequest(name, fmt, int(limit), raw is not None, text, query)
+    topic = config.topics.get(name)
+    order = read_order(arg("order"), topic.order if topic else "newest")
+    return FeedRequest(name, fmt, int(limit), raw is not None, text, query, order)
+
+
+ORDERS = ("newest", "relevance")
+
+
+def read_order(raw: str | None, default: str) -> str:
+    """?order=newest|relevance (the default: the topic's order, else newest first)."""
+    if raw is None or raw == "":
+        return default
+    if raw not in ORDERS:
+        raise BadFeedRequest("order is newest or relevance")
+    return raw

@@ -29,7 +29,7 @@ from feeds.render import FeedInfo
 from store import Store, StoredPaper
 from topics.query import Query
 from topics.query import parse as parse_query
-from topics.search import Budget, newest, ran_too_long
+from topics.search import Budget, best, newest, ran_too_long
 from web.cache import CachedFeed
 
 # Searching is the less urgent work: on a busy machine the kernel gives the web process
@@ -46,18 +46,31 @@ T = TypeVar("T")
 # ---- what a search does, wherever it runs (a pool process, or the asking thread) -----------
 
 
-def papers(store: Store, query: Query, limit: int, budget: Budget) -> list[StoredPaper]:
-    """The newest limit papers query matches, each with what matched (the search page)."""
+def papers(
+    store: Store, query: Query, limit: int, budget: Budget, order: str = "newest"
+) -> list[StoredPaper]:
+    """The newest limit papers query matches, each with what matched (the search page);
+    order="relevance": the best scored of the newest RELEVANCE_POOL matches. A like:
+    gets its profile from the store first (an unknown id is a QueryError)."""
+    query = store.bind(query)
     with store.searching() as index:
+        if order == "relevance":
+            return best(index, query, limit, budget)
         return newest(index, query, limit, budget)
 
 
 def feed(
-    store: Store, query: Query, limit: int, budget: Budget, fmt: str, info: FeedInfo
+    store: Store,
+    query: Query,
+    limit: int,
+    budget: Budget,
+    fmt: str,
+    info: FeedInfo,
+    order: str = "newest",
 ) -> CachedFeed:
     """Those papers as a feed, rendered where they were found: rendering a feed takes
     more interpreter time than many searches do (BENCHMARKS.md, figures behind comments)."""
-    return CachedFeed.of(fmt, info, papers(store, query, limit, budget))
+    return CachedFeed.of(fmt, info, papers(store, query, limit, budget, order))
 
 
 # ---- the pool ------------------------------------------------------------------------------

@@ -239,9 +239,10 @@ class Service:
         base = self.base_url(environ)
         fmt, limit = asked.fmt, asked.limit
         if asked.is_search:
-            return ("search", asked.text, fmt, limit, base, self.generation())
+            return ("search", asked.text, fmt, limit, base, asked.order, self.generation())
         name = asked.name
-        return ("topic", name, fmt, limit, base, asked.explicit_limit, self.topic_generation(name))
+        generation = self.topic_generation(name)
+        return ("topic", name, fmt, limit, base, asked.explicit_limit, asked.order, generation)
 
     def per_generation(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
         """A store read that only changes with the store generation, kept in the feed cache
@@ -249,17 +250,19 @@ class Service:
         membership)."""
         return self.cache.get_or_build(("read", *key, self.generation()), read)
 
-    def search(self, query: Query, limit: int) -> list[StoredPaper]:
+    def search(self, query: Query, limit: int, order: str = "newest") -> list[StoredPaper]:
         """The newest papers query matches, within the cost budget and the concurrency limit.
 
         Raises SearchBusy when every slot is taken (a burst of uncached searches must not
         take the threads that serve cached feeds), search.QueryTooExpensive past the budget.
         """
-        return self._search(search_pool.papers, query, limit)
+        return self._search(search_pool.papers, query, limit, order)
 
-    def search_feed(self, query: Query, limit: int, fmt: str, info: FeedInfo) -> CachedFeed:
+    def search_feed(
+        self, query: Query, limit: int, fmt: str, info: FeedInfo, order: str = "newest"
+    ) -> CachedFeed:
         """search(query, limit) rendered as a feed in fmt, where the search ran."""
-        return self._search(search_pool.feed, query, limit, fmt, info)
+        return self._search(search_pool.feed, query, limit, fmt, info, order)
 
     def _search(self, job: Callable[..., T], query: Query, limit: int, *args: Any) -> T:
         """job in the search pool (setting search_in_processes), else in this thread."""

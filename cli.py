@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from app import make_refresher, open_store
 from logs import setup_logging
@@ -234,8 +240,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     each topic means. Exit code 2 when there is a problem."""
     config = _config(args)  # every mistake in the file itself comes out of here at once
     problems = verify(config)
+    store: Store | None = None
     try:
-        _engine_store(config).dispose()
+        store = _engine_store(config)
     except UsageError as error:
         problems.append(str(error))
     print(f"{config.path}: {len(config.sources)} sources, {len(config.topics)} topics")
@@ -248,10 +255,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  topic {name}: {topic.query.text}\n      = {topic.query.describe()}")
         for hint in hints(topic.query):
             print(f"      hint, column {hint.column}: {hint.message}")
+        if store is not None and topic.query.likes():
+            for ref, kind in _feedback(store, name).items():
+                print(f"      readers asked: {'more' if kind == 'like' else 'less'} like {ref}")
+    if store is not None:
+        store.dispose()
     if problems:
         print(f"paperfeed: {_problems(problems)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _feedback(store: Store, topic: str) -> dict[str, str]:
+    """The readers' more / less like this of a topic; none from a store not there yet."""
+    try:
+        return store.feedback(topic)
+    except (*StoreError, SQLAlchemyError):  # unreachable, or not migrated: nothing given yet
+        return {}
 
 
 def _problems(problems: list[str]) -> str:

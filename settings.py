@@ -70,6 +70,8 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class TopicConfig:
+    """One [topics.NAME] table; query is its rule with like/unlike/min_similarity in."""
+
     name: str
     title: str
     query: Query
@@ -80,6 +82,19 @@ class TopicConfig:
     unlike: tuple[str, ...] = ()
     min_similarity: float | None = None
     rule: str | None = None  # query = '...' as written
+
+    def with_feedback(self, given: Mapping[str, str]) -> Query:
+        """The rule with the readers' "more / less like this" ({paper: like|unlike}) added
+        to the table's like and unlike lists."""
+        if not given:
+            return self.query
+        like = [*self.like, *(p for p, k in given.items() if k == "like" and p not in self.like)]
+        unlike = [*self.unlike, *(p for p, k in given.items() if k == "unlike")]
+        like = [p for p in like if given.get(p) != "unlike"]
+        query = parse_query(topic_rule(self.rule, like, unlike))
+        if self.min_similarity is not None:
+            query = with_min_similarity(query, self.min_similarity)
+        return query
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,11 @@ class Config:
     )
     admin_token: str = setting(
         "", "bearer token for POST /admin/refresh; empty: route absent", env="ADMIN_TOKEN"
+    )
+    feedback_secret: str = setting(
+        "",
+        "key that signs the 'more / less like this' links of like topics (HMAC-SHA256); "
+        "empty: no links. Changing it makes every link already handed out refuse",
     )
     log_format: str = setting("text", "text or json", env="LOG_FORMAT")
     log_level: str = setting("INFO", "logging level")

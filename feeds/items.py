@@ -27,6 +27,8 @@ LINK_LABELS = {
     "project": "Project page",
     "doi": "DOI",
     "source": "Source",
+    "more": "More like this",
+    "less": "Less like this",
 }
 # An item lists this many authors and says how many more there are ("and 480 more").
 SHOWN_AUTHORS = 20
@@ -50,6 +52,7 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
     source = paper.url
     if source and source not in links.values():
         links["source"] = source
+    links.update(paper.feedback)  # a like topic's signed links (web.feedback)
     return links
 
 

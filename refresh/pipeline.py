@@ -519,7 +519,7 @@ class Refresher:
         queries: dict[str, Query] = {}
         for name, topic in self.config.topics.items():
             try:
-                queries[name] = self.store.bind(topic.query)
+                queries[name] = self.store.bind(topic.with_feedback(self.store.feedback(name)))
             except QueryError as error:
                 log.warning("topic %s left as it was: %s", name, error)
         return queries

@@ -21,6 +21,7 @@ from store.engine import (
     lock_timed_out,
     make_engine,
 )
+from store.feedback import FeedbackStore
 from store.fencing import LeaseLost
 from store.index import IndexStore
 from store.memberships import MembershipStore
@@ -67,6 +68,7 @@ class Store(
     IndexFillStore,
     ReaderStore,
     SimilarityStore,
+    FeedbackStore,
 ):
     """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
     one of their own: store.engine.make_engine)."""

@@ -24,6 +24,8 @@ class StoredPaper(Paper):
     updated: datetime
     matched: Match = field(default=(), metadata=NO_COLUMN)
     score: float | None = field(default=None, metadata=NO_COLUMN)  # read through a topic
+    # (kind, url) links a like topic's items carry: "more" / "less" like this (web.feedback)
+    feedback: tuple[tuple[str, str], ...] = field(default=(), metadata=NO_COLUMN)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,17 @@ memberships = sa.Table(
 # The text index (store.index): one row per paper with its order key (newest first). Its words
 # are in the FTS5 table paper_words on SQLite, in a tsvector column `words` on PostgreSQL;
 # migration 0005 creates both, as raw DDL, since Core has no type for either.
+# Readers' "more / less like this" (store.feedback): kind like, unlike or none (undone).
+topic_feedback = sa.Table(
+    "topic_feedback",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("paper", sa.String(300), primary_key=True),  # the paper's GUID
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed", UtcDateTime, nullable=False),
+)
+
 paper_index = sa.Table(
     "paper_index",
     metadata,

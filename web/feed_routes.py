@@ -11,6 +11,7 @@ from feeds.opml import opml
 from feeds.render import FeedInfo
 from topics.query import QueryError
 from topics.search import QueryTooExpensive
+from web import feedback
 from web.cache import CachedFeed
 from web.conditional import answer
 from web.errors import busy, json_error
@@ -55,7 +56,7 @@ def feed(name: str, fmt: str) -> Response:
 
     def build() -> CachedFeed:
         items = svc.store.topic_items(name, asked.limit, order=asked.order)
-        return CachedFeed.of(fmt, info, items)
+        return CachedFeed.of(fmt, info, feedback.with_links(svc, name, items, base_url()))
 
     return _send(svc, fmt, svc.feed(key, build))
 

@@ -26,6 +26,7 @@ from topics.query import Query, QueryError, format_matches
 from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
+from web import feedback
 from web.feed_routes import absolute
 from web.highlight import Highlighter
 from web.params import BadFeedRequest, read_order, whole_number
@@ -257,6 +258,11 @@ def topic_page(name: str) -> str:
         abort(404)  # past the last page: nothing to read
     order = _order(topic.order)
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, order=order)
+    items = feedback.with_links(svc, name, items, "")
+    trained = [  # the readers' more / less like this, each undoable
+        (kind, ref, feedback.link(svc, name, ref, "none"))
+        for ref, kind in (svc.store.feedback(name) if svc.config.feedback_secret else {}).items()
+    ]
     paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
     marker = Highlighter(topic.query)
     return render_template(
@@ -269,6 +275,7 @@ def topic_page(name: str) -> str:
         links=_feed_links(name),
         description=topic.query.describe(),
         hints=hints(topic.query),
+        trained=trained,
     )
 
 

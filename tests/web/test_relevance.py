@@ -1,0 +1,51 @@
+"""Topics from example papers, through the service: a like topic refreshed and served by
+relevance, like: searches, and ?order= mistakes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import DEFAULT_TOPICS, refresh
+
+
+def test_a_like_topic_is_served_best_first_with_scores_and_reasons(make_app, write_config) -> None:  # type: ignore[no-untyped-def]
+    first = make_app()
+    refresh(first)
+    store = first.extensions["paperfeed"].store
+    seeds = [store.find_papers_by_title(t)[0].guid for t in ("PreF3R", "CATSplat")]
+    first.extensions["paperfeed"].close()
+    topic = f"""
+[topics.splat]
+title = "Splatting"
+like = ["{seeds[0]}", "{seeds[1]}"]
+order = "relevance"
+min_similarity = 0.2
+"""
+    app = make_app(write_config(topics=DEFAULT_TOPICS + topic))
+    refresh(app)  # binds the topic's profile and matches the store against it
+    client = app.test_client()
+    body = json.loads(client.get("/feeds/splat.json").data)
+    scores = [item["_paperfeed"]["score"] for item in body["items"]]
+    assert len(scores) >= 3 and scores == sorted(scores, reverse=True)
+    assert {item["id"] for item in body["items"][:2]} == set(seeds)
+    reason = body["items"][2]["_paperfeed"]["matched"][0]["term"]
+    assert reason.startswith("like '") and "): " in reason
+    newest = json.loads(client.get("/feeds/splat.json?order=newest").data)
+    assert [i["id"] for i in newest["items"]] != [i["id"] for i in body["items"]]
+    page = client.get("/topics/splat")
+    assert page.status_code == 200 and b"like &#39;" in page.data
+    app.extensions["paperfeed"].close()
+
+
+def test_a_like_search_and_its_mistakes(loaded) -> None:  # type: ignore[no-untyped-def]
+    ours = json.loads(loaded.get("/feeds/search.json?q=splatting").data)
+    seed = ours["items"][0]["id"]
+    found = loaded.get(f'/feeds/search.json?q=like:"{seed}"&order=relevance')
+    items = json.loads(found.data)["items"]
+    assert found.status_code == 200 and items[0]["id"] == seed
+    scores = [item["_paperfeed"]["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)
+    unknown = loaded.get("/feeds/search.json?q=like:2401.99999")
+    assert unknown.status_code == 400 and b"2401.99999" in unknown.data
+    assert loaded.get("/feeds/residual.rss?order=best").status_code == 400
+    assert loaded.get("/topics/residual?order=best").status_code == 400

@@ -344,6 +344,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.paper:
         return 0
     store = _store(config)
+    if topic is not None:  # with the readers' more / less like this, as the refresh has it
+        query = topic.with_feedback(_feedback(store, args.rule))
     query = _bound(store, query)
     for like in query.likes():
         if like.profile is not None:

@@ -496,7 +496,7 @@ class Like(Node):
         ]
 
     def _words(self) -> list[str]:
-        return [] if self.profile is None or self.negative else self.profile.positive()
+        return [] if self.profile is None or self.negative else self.profile.required()
 
     def anchors(self) -> set[Anchor] | None:
         # A paper whose similarity passes a threshold above 0 holds one of the words.

@@ -210,6 +210,19 @@ class Profile:
             (t for t in self.weights if self.weights[t] > 0), key=lambda t: -self.weights[t]
         )
 
+    def required(self) -> list[str]:
+        """Words one of which every paper reaching the threshold holds (the WAND bound): a
+        word adds at most weight * (K1 + 1), and the lightest words together fall short.
+        What a like: asks the text index for: far fewer papers than all its words."""
+        need = self.threshold * self.norm
+        lightest = sorted(self.positive(), key=lambda t: self.weights[t])
+        total = 0.0
+        for cut, stem in enumerate(lightest):
+            total += self.weights[stem] * (K1 + 1)
+            if total >= need:
+                return lightest[cut:]
+        return lightest  # even all of them fall short: nothing passes, any word will do
+
     def words(self) -> list[str]:
         """The profile's words, heaviest first (what `check` and explain print)."""
         return [self.labels.get(t, t) for t in self.positive()]

@@ -370,7 +370,7 @@ def why() -> Response | str:
         topic = svc.config.topics.get(name)
         if topic is None:
             abort(404)
-        query, rule = topic.query, name
+        query, rule = topic.with_feedback(svc.store.feedback(name)), name
     else:
         try:
             query = parse_query(text or "")

@@ -161,3 +161,19 @@ def test_the_rule_is_a_prior_beside_the_similarity() -> None:
     # splat-2 has no "radiance field": its score is its similarity alone
     assert video.score == pytest.approx(only_like.score)
     assert isinstance(query.likes()[0], Like)
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.3, 0.6, 0.9])
+def test_every_paper_that_passes_holds_a_required_word(threshold: float) -> None:
+    query = parse("like:(splat-1 splat-2)")
+    profile = Profile.build(
+        [Seed(i, PAPERS[i][0], DOCS[i]) for i in ("splat-1", "splat-2")],
+        CORPUS,
+        threshold=threshold,
+    )
+    required = set(profile.required())
+    assert required <= set(profile.positive())
+    for doc in [*DOCS.values(), *FILLER]:
+        if profile.score(doc) >= threshold:
+            assert doc.vocabulary() & required
+    assert query.likes()[0].ids == ("splat-1", "splat-2")

@@ -10,6 +10,7 @@ papers most similar to the seeds as more examples.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,7 +36,12 @@ from topics.similarity import (
 )
 
 _FIELDS = ("title", "abstract")
-_LENGTH_SAMPLE = 500  # newest papers whose mean length stands for the store's
+# The newest papers whose mean length and word counts stand for the store's: a word seen
+# in SAMPLED_ENOUGH of them has its count scaled up from the sample (counting a common
+# word in the index reads a quarter of the store); a rarer one is counted in the index,
+# where its few papers are quick to count.
+_SAMPLE = 5000
+_SAMPLED_ENOUGH = 20
 _STALE_GROWTH = 1.05  # counts are counted again once the store grew by 5 %
 
 
@@ -45,16 +51,21 @@ class _Counts:
 
     documents: int
     average_length: float
+    sampled: int
+    sample: Counter[str]
     frequencies: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def doc_freq_on(self, conn: Connection, stems: Collection[str]) -> Mapping[str, int]:
         # Past the share cap a word is dropped whatever its count: count no further.
         cap = int(MAX_DOC_SHARE * self.documents) + 1
+        scale = self.documents / max(self.sampled, 1)
         with self.lock:
             missing = [s for s in stems if s not in self.frequencies]
         found = {
-            stem: len(index.candidates(conn, Term(stem[:MAX_TOKEN], _FIELDS), None, cap, False))
+            stem: round(self.sample[stem] * scale)
+            if self.sample[stem] >= _SAMPLED_ENOUGH
+            else len(index.candidates(conn, Term(stem[:MAX_TOKEN], _FIELDS), None, cap, False))
             for stem in missing
         }
         with self.lock:
@@ -137,8 +148,14 @@ class SimilarityStore:
         )
         counts = self._counts
         if counts is None or not counts.documents <= documents <= counts.documents * _STALE_GROWTH:
-            rows = index.candidates(conn, None, None, _LENGTH_SAMPLE, True)
-            lengths = [_counts(Document.of_stems(row))[1] for row in rows]
-            average = sum(lengths) / len(lengths) if lengths else 1.0
-            counts = self._counts = _Counts(max(documents, 1), average or 1.0)
+            rows = index.candidates(conn, None, None, _SAMPLE, True)
+            sample: Counter[str] = Counter()
+            total = 0.0
+            for row in rows:
+                words, length = _counts(Document.of_stems(row))
+                sample.update(words.keys())
+                total += length
+            average = total / len(rows) if rows else 1.0
+            counts = _Counts(max(documents, 1), average or 1.0, len(rows), sample)
+            self._counts = counts
         return counts

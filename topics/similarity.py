@@ -75,14 +75,23 @@ def field_stems(text: FieldText) -> list[str]:
 
 def _counts(doc: Document) -> tuple[dict[str, float], float]:
     """Weighted term counts of title + abstract, and the weighted length."""
-    title = field_stems(doc.fields["title"])
-    abstract = field_stems(doc.fields["abstract"])
-    counts: dict[str, float] = {}
-    for stem in title:
-        counts[stem] = counts.get(stem, 0.0) + TITLE_WEIGHT
-    for stem in abstract:
-        counts[stem] = counts.get(stem, 0.0) + 1
-    return counts, len(title) * TITLE_WEIGHT + len(abstract)
+    title, abstract, length = _field_counts(doc)
+    counts: dict[str, float] = dict(abstract)
+    for stem, n in title.items():
+        counts[stem] = counts.get(stem, 0.0) + n * TITLE_WEIGHT
+    return counts, length
+
+
+def _field_counts(doc: Document) -> tuple[Counter[str], Counter[str], float]:
+    """Title and abstract counts (Counter counts in C: scoring a candidate is mostly
+    this), and the weighted length; kept on the document, which every topic scores."""
+    found = doc.__dict__.get("_field_counts")
+    if found is None:
+        title = field_stems(doc.fields["title"])
+        abstract = field_stems(doc.fields["abstract"])
+        length = len(title) * TITLE_WEIGHT + len(abstract)
+        found = doc.__dict__["_field_counts"] = (Counter(title), Counter(abstract), length)
+    return found  # type: ignore[no-any-return]
 
 
 def _useful(stem: str) -> bool:
@@ -177,13 +186,14 @@ class Profile:
         return cls(**{**profile.__dict__, "norm": norm})
 
     def contributions(self, doc: Document) -> dict[str, float]:
-        counts, length = _counts(doc)
+        title, abstract, length = _field_counts(doc)
         scale = K1 * (1 - B + B * length / self.average_length)
-        return {
-            t: w * counts[t] * (K1 + 1) / (counts[t] + scale)
-            for t, w in self.weights.items()
-            if counts.get(t)
-        }
+        found = {}
+        for t, w in self.weights.items():
+            n = title.get(t, 0) * TITLE_WEIGHT + abstract.get(t, 0)
+            if n:
+                found[t] = w * n * (K1 + 1) / (n + scale)
+        return found
 
     def raw_score(self, doc: Document) -> float:
         return sum(self.contributions(doc).values())

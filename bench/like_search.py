@@ -1,0 +1,73 @@
+"""Benchmark: a like: search against a keyword search, on a large store.
+
+    python bench/like_search.py [--papers 200000] [--rounds 3] [--database-url postgresql://...]
+
+Builds bench/search.py's synthetic store, then, interleaved, per round: the query part
+(search.find, newest 50) of a 1% word and of a common word, and of like:(3 papers):
+binding its profile (the seeds looked up, their words' document frequencies read from
+the text index: counted once per process, "cold", then cached, "warm") plus the same
+search.find. Prints min / median in ms and the ratios to the keyword searches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.search import bulk_load, document_frequencies, pick, query_part, synthetic_papers, timed  # noqa: E402  # noqa: E402
+from migrations import upgrade  # noqa: E402
+from store import Store  # noqa: E402
+from topics.query import parse  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-like-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    rows, _ = synthetic_papers(args.papers, 7)
+    freqs = document_frequencies(rows)
+    sampled = min(len(rows), 20_000)
+    store = Store(url)
+    upgrade(store.engine)
+    loaded, built = bulk_load(store, rows)
+    print(f"\n{args.papers} papers: insert {loaded:.0f} s, index {built:.0f} s")
+    seeds = " ".join(f'"bench:{n}"' for n in (args.papers - 10, args.papers - 500, 1000))
+    cases = {
+        "1% word": parse(pick(freqs, 0.01, sampled)),
+        "common word": parse(pick(freqs, 0.5, sampled)),
+    }
+    like = parse(f"like:({seeds})")
+    results: dict[str, list[float]] = {}
+    for round_number in range(args.rounds):
+        for label, query in cases.items():
+            results.setdefault(label, []).append(timed(lambda q=query: query_part(store, q)))
+        store._counts = None  # type: ignore[attr-defined]  # a process's first like: search
+        results.setdefault("like: cold", []).append(
+            timed(lambda: query_part(store, store.bind(like)))
+        )
+        results.setdefault("like: warm", []).append(
+            timed(lambda: query_part(store, store.bind(like)))
+        )
+        print(f"round {round_number + 1} done")
+    print(f"\n{args.papers} papers on {store.engine.dialect.name}; ms, min / median")
+    for name, values in results.items():
+        print(f"  {name:20s} {min(values):9.1f} {statistics.median(values):9.1f}")
+    for name in ("like: cold", "like: warm"):
+        for base in cases:
+            ratio = min(results[name]) / max(min(results[base]), 1e-3)
+            print(f"  {name} / {base}: {ratio:.1f}x")
+    store.dispose()
+
+
+if __name__ == "__main__":
+    main()

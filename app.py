@@ -1,9 +1,9 @@
 """The composition root: how a paperfeed process is put together, whichever way it runs.
 
 Config -> Store -> Refresher -> Service is built here only: create_app (gunicorn's workers,
-tests), the `paperfeed` command (cli.py), the gunicorn hooks (gunicorn.conf.py) and the
-search processes (which open their store with open_store). `app` is what gunicorn serves
-(Procfile: web).
+tests), the `paperfeed` command (cli.py), the web server's workers (server.py: granian, the
+Procfile's web; gunicorn.conf.py, its alternative) and the search processes (which open their
+store with open_store). `app` is what the web server serves.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import feed_routes, feedback, ops, pages
     from web.fastpath import FastFeeds
     from web.headers import add_response_headers
+    from web.limits import BodyLimit
     from web.service import EXTENSION
 
     settings = load_config(overrides=config)
@@ -78,7 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     svc = make_service(settings)
     # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-        FastFeeds(app.wsgi_app, svc), x_for=1, x_proto=1, x_host=1
+        BodyLimit(FastFeeds(app.wsgi_app, svc)), x_for=1, x_proto=1, x_host=1
     )
     if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
         _upgrade_or_log(svc.store.engine)
@@ -117,8 +118,8 @@ def start_scheduler(app: Flask) -> None:
 
 
 def start_worker(app: Flask) -> None:
-    """In a web worker (gunicorn's post_worker_init): a database pool of its own, not one
-    inherited through fork, then the refresh timer."""
+    """In a web worker (granian's target loader, gunicorn's post_worker_init): a database
+    pool of its own, never one inherited through a fork, then the refresh timer."""
     from web.service import service
 
     service(app).store.engine.dispose(close=False)

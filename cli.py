@@ -142,7 +142,7 @@ def _database_errors(url: str) -> Iterator[None]:
 
 
 def _check_port(host: str, port: int) -> None:
-    """Fail before gunicorn starts (and before saying 'serving') when the port is taken."""
+    """Fail before the server starts (and before saying 'serving') when the port is taken."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -150,44 +150,57 @@ def _check_port(host: str, port: int) -> None:
         except OSError as error:
             raise UsageError(
                 f"cannot listen on {host}:{port}: {error.strerror}; "
-                "stop the other program or choose another port (--port N or PORT=N)"
+                "stop the other program or choose another port (--port N)"
             ) from error
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the web service under gunicorn with the Procfile's settings."""
-    config = _config(args)  # fail here, with a clear message, before gunicorn starts
+    """Run the web service under granian with the Procfile's settings (server.py).
+
+    --host, --port and --workers win over $HOST, $PORT and $WEB_CONCURRENCY when given."""
+    config = _config(args)  # fail here, with a clear message, before the server starts
     env = dict(os.environ)
-    env["PAPERFEED_MIGRATED"] = "1"  # just now: gunicorn's master need not (gunicorn.conf.py)
+    env["PAPERFEED_MIGRATED"] = "1"  # just now: the server's master need not (server.py)
     if args.config:
         env["PAPERFEED_CONFIG"] = str(Path(args.config).resolve())
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
-    env.setdefault("PORT", str(args.port))
-    env.setdefault("HOST", args.host)
-    env.setdefault("WEB_CONCURRENCY", str(args.workers))
+    for name, given, default in (
+        ("PORT", args.port, 8000),
+        ("HOST", args.host, "127.0.0.1"),
+        ("WEB_CONCURRENCY", args.workers, 1),
+    ):
+        env[name] = str(given) if given is not None else env.get(name) or str(default)
     if not (env["PORT"].isascii() and env["PORT"].isdigit() and 0 < int(env["PORT"]) < 65536):
         raise UsageError(f"PORT={env['PORT']!r} is not a port number (1 to 65535)")
-    host = f"[{env['HOST']}]" if ":" in env["HOST"] else env["HOST"]
-    require_canonical_host(config, [f"{host}:{env['PORT']}"])
+    if not (env["WEB_CONCURRENCY"].isdigit() and int(env["WEB_CONCURRENCY"]) > 0):
+        raise UsageError(f"WEB_CONCURRENCY={env['WEB_CONCURRENCY']!r} is not a number of workers")
+    host = env["HOST"].strip("[]")  # --host [::1] and --host ::1 alike
+    env["HOST"] = host
+    shown = f"[{host}]" if ":" in host else host
+    require_canonical_host(config, [f"{shown}:{env['PORT']}"])
     _store(config, ProgressBars()).dispose()
-    _check_port(env["HOST"], int(env["PORT"]))
+    _check_port(host, int(env["PORT"]))
     print(
-        f"paperfeed: serving {len(config.topics)} topics on http://{env['HOST']}:{env['PORT']}/",
+        f"paperfeed: serving {len(config.topics)} topics on http://{shown}:{env['PORT']}/",
         file=sys.stderr,
     )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(HERE / "gunicorn.conf.py"),
-        "--chdir",
-        os.getcwd(),
-        "app:app",
-    ]
+    command = [sys.executable, "-m", "server"]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
     os.execvpe(command[0], command, env)
     return 0  # not reached
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return int(text)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -425,13 +438,15 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    serve = add("serve", cmd_serve, "run the web service (gunicorn) with its refresh timer")
+    serve = add("serve", cmd_serve, "run the web service (granian) with its refresh timer")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; $HOST wins)"
+        "--host", help="address to bind, e.g. 0.0.0.0 or ::1 (default $HOST, else 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; $PORT wins)")
+    serve.add_argument("--port", type=_port, help="port (default $PORT, else 8000)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default 1; $WEB_CONCURRENCY wins)"
+        "--workers",
+        type=_workers,
+        help="worker processes (default $WEB_CONCURRENCY, else 1)",
     )
     refresh = add("refresh", cmd_refresh, "fetch every source now and update the feeds")
     refresh.add_argument(

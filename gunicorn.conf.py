@@ -1,4 +1,7 @@
-"""gunicorn settings for the Procfile's web process: $PORT, $WEB_CONCURRENCY, threads.
+"""gunicorn settings: the documented alternative to the Procfile's granian (server.py), with
+the same $PORT, $WEB_CONCURRENCY and reload rule:
+
+    gunicorn --config gunicorn.conf.py app:app
 
 The master never imports the application (a reload loads new code in new workers); it runs
 two short child processes instead. At start and at each reload (SIGHUP) it checks the config
@@ -9,12 +12,12 @@ is down at that moment is logged, not fatal: the workers serve what they can, an
 refresher migrates once the database is back.
 """
 
-import json
 import os
-import subprocess
 import sys
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+from server import adopt_checked_config, bind_of, migrate, reload_config
+
+bind = bind_of(os.environ.get("HOST", "0.0.0.0").strip("[]"), int(os.environ.get("PORT", "8000")))
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads let one worker keep serving cached feeds while another request waits on the database.
 worker_class = "gthread"
@@ -26,26 +29,6 @@ forwarded_allow_ips = "*"  # the platform's router sets X-Forwarded-*; ProxyFix 
 accesslog = os.environ.get("ACCESS_LOG") or None
 # gunicorn's default format with "-" for %(u)s: the Basic-auth user name is half a credential.
 access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
-
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-# What a worker will do at boot, in a child process: load the config (the checked text),
-# then build the app on it, which fails on what a worker would fail on (a database URL of
-# an unknown kind, a logging level that does not exist...). Nothing is migrated or started.
-_CHECK = """\
-import json, os, sys
-import settings
-try:
-    checked = settings.checked_config(binds=json.loads(sys.argv[1]))
-    os.environ.update(checked, PAPERFEED_MASTER_MIGRATES="1")
-    from app import create_app
-    create_app()
-except settings.ConfigError as error:
-    sys.exit(str(error))
-except Exception as error:
-    sys.exit(f"the config cannot be served: {type(error).__name__}: {error}".splitlines()[0])
-print(json.dumps(checked))
-"""
 
 
 def on_starting(server):
@@ -62,11 +45,7 @@ def on_starting(server):
 
 def on_reload(server):
     """SIGHUP: workers start on the new config only if it loads; the schema follows the code."""
-    mistake = _adopt_checked_config(server)
-    if mistake:
-        server.log.error("paperfeed: %s; the workers keep the last good config", mistake)
-    else:
-        _migrate(server.log)
+    reload_config(list(server.cfg.bind), server.log)
 
 
 def post_worker_init(worker):
@@ -84,33 +63,9 @@ def worker_exit(server, worker):
 
 
 def _adopt_checked_config(server):
-    """Check the config file in a child process; when it loads, the workers started from now
-    on read the checked text (settings.PINNED_*). Returns what is wrong, else None."""
-    binds = json.dumps(list(server.cfg.bind))
-    checked = subprocess.run(
-        [sys.executable, "-c", _CHECK, binds], env=_child_env(), capture_output=True, text=True
-    )
-    if checked.returncode != 0:
-        return checked.stderr.strip() or f"checking the config failed ({checked.returncode})"
-    os.environ.update(json.loads(checked.stdout))
-    return None
+    """Check the config file in a child process (server.py, as granian's master does)."""
+    return adopt_checked_config(list(server.cfg.bind))
 
 
 def _migrate(log):
-    migrated = subprocess.run(
-        [sys.executable, "-m", "cli", "migrate"], env=_child_env(), capture_output=True, text=True
-    )
-    if migrated.returncode != 0:
-        lines = (migrated.stderr or migrated.stdout).strip().splitlines() or ["no output"]
-        log.error(
-            "paperfeed: could not migrate the database now (%s); the workers start anyway "
-            "and the refresher migrates when the database answers",
-            lines[-1],
-        )
-
-
-def _child_env():
-    """The master's environment, with paperfeed's modules first on the path; the child runs
-    in the master's folder, which a relative DATABASE_URL is relative to."""
-    path = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    migrate(log)

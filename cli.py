@@ -12,27 +12,13 @@ import re
 import socket
 import sys
 import textwrap
+import tomllib
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    InterfaceError,
-    NoSuchModuleError,
-    OperationalError,
-    SQLAlchemyError,
-)
-
-from app import make_refresher, open_store
-from logs import setup_logging
-from migrations import upgrade
-from progress import ProgressBars
-from refresh.redact import redact_url
-from refresh.schedule import schedule
 from settings import (
     DEFAULT_CONFIG,
     Config,
@@ -42,12 +28,13 @@ from settings import (
     require_canonical_host,
     verify,
 )
-from store import Store, StoredPaper, StoreError
-from topics import search
-from topics.analysis import Document
-from topics.hints import hints
-from topics.query import Query, QueryError, format_matches, parse
-from topics.why import exclusions
+
+# Everything else (SQLAlchemy, the store, the parsers, the rule language) is imported by the
+# command that needs it: `paperfeed --help` and a mistyped command answer at once.
+if TYPE_CHECKING:
+    from progress import ProgressBars
+    from store import Store, StoredPaper
+    from topics.query import Query
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,6 +68,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _shown_url(url: str) -> str:
     """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
@@ -94,6 +84,10 @@ def _first_line(error: BaseException) -> str:
 
 def _engine_store(config: Config) -> Store:
     """A Store on the configured URL, or a UsageError when the URL cannot be one."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from app import open_store
+
     url = config.database_url
     try:
         store = open_store(url)
@@ -126,12 +120,16 @@ def _store(config: Config, steps: ProgressBars | None = None) -> Store:
 
 def _migrate(store: Store, steps: ProgressBars | None) -> None:
     """Migrate, then index the papers the index lacks (a migration may have emptied it)."""
+    from migrations import upgrade
+
     upgrade(store.engine, steps=steps)
     store.fill_index(steps)
 
 
 @contextmanager
 def _database_errors(url: str) -> Iterator[None]:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     try:
         yield
     except (OperationalError, InterfaceError) as error:
@@ -179,6 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env["HOST"] = host
     shown = f"[{host}]" if ":" in host else host
     require_canonical_host(config, [f"{shown}:{env['PORT']}"])
+    from progress import ProgressBars
+
     _store(config, ProgressBars()).dispose()
     _check_port(host, int(env["PORT"]))
     print(
@@ -217,6 +217,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             f"no enabled source named {', '.join(map(repr, unknown))} in {config.path}; "
             f"enabled sources: {', '.join(enabled) or 'none'}"
         )
+    from app import make_refresher
+    from progress import ProgressBars
+
     bars = ProgressBars()
     store = _store(config, bars)
     show = sys.stderr.isatty() or args.verbose
@@ -250,8 +253,16 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config as the first refresh would, print every problem at once, then what
-    each topic means. Exit code 2 when there is a problem."""
-    config = _config(args)  # every mistake in the file itself comes out of here at once
+    each topic means. Exit code 2 when there is a problem, a hint about a rule included
+    (lower-case and/or/not are searched as words)."""
+    from refresh.redact import redact_url
+    from topics.hints import hints
+
+    try:
+        config = _config(args)  # every mistake in the file itself comes out of here at once
+    except ConfigError as error:
+        # The rules that do parse still get their hints, so one run shows everything.
+        raise ConfigError(*error.problems, *_rule_hints(args)) from None
     problems = verify(config)
     store: Store | None = None
     try:
@@ -268,6 +279,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  topic {name}: {topic.query.text}\n      = {topic.query.describe()}")
         for hint in hints(topic.query):
             print(f"      hint, column {hint.column}: {hint.message}")
+            problems.append(f"{config.path}: topic {name!r}, column {hint.column}: {hint.message}")
         if store is not None and topic.query.likes():
             for ref, kind in _feedback(store, name).items():
                 print(f"      readers asked: {'more' if kind == 'like' else 'less'} like {ref}")
@@ -281,10 +293,37 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _feedback(store: Store, topic: str) -> dict[str, str]:
     """The readers' more / less like this of a topic; none from a store not there yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store import StoreError
+
     try:
         return store.feedback(topic)
     except (*StoreError, SQLAlchemyError):  # unreachable, or not migrated: nothing given yet
         return {}
+
+
+def _rule_hints(args: argparse.Namespace) -> list[str]:
+    """The hints of every rule in the config file that parses, read from the file itself
+    (for a file with other mistakes, which load_config refuses whole)."""
+    from topics.hints import hints
+    from topics.query import QueryError, parse
+
+    path = Path(args.config or os.environ.get("PAPERFEED_CONFIG") or DEFAULT_CONFIG).resolve()
+    try:
+        topics = tomllib.loads(path.read_text(encoding="utf-8")).get("topics", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []  # load_config has said why the file cannot be read
+    found = []
+    for name, raw in topics.items() if isinstance(topics, dict) else ():
+        text = raw.get("query") if isinstance(raw, dict) else raw
+        try:
+            query = parse(text) if isinstance(text, str) else None
+        except QueryError:
+            continue  # load_config has said what is wrong with it
+        for hint in hints(query) if query else ():
+            found.append(f"{path}: topic {name!r}, column {hint.column}: {hint.message}")
+    return found
 
 
 def _problems(problems: list[str]) -> str:
@@ -296,6 +335,11 @@ def _problems(problems: list[str]) -> str:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """Print what a query would match in the current store."""
+    from progress import ProgressBars
+    from topics import search
+    from topics.hints import hints
+    from topics.query import format_matches
+
     config = _config(args)
     query = _query(args.query)
     store = _store(config, ProgressBars())
@@ -323,6 +367,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def _bound(store: Store, query: Query) -> Query:
     """query with its like: profiles from the store; an unknown paper id is a usage error."""
+    from topics.query import QueryError
+
     try:
         return store.bind(query)
     except QueryError as error:
@@ -330,6 +376,8 @@ def _bound(store: Store, query: Query) -> Query:
 
 
 def _query(text: str) -> Query:
+    from topics.query import QueryError, parse
+
     try:
         return parse(text)
     except QueryError as error:
@@ -339,6 +387,11 @@ def _query(text: str) -> Query:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Say what a topic or query means and, for a paper (arXiv id, GUID or a piece of its
     title), which terms matched where, or which part of the rule kept it out."""
+    from topics.analysis import Document
+    from topics.hints import hints
+    from topics.query import format_matches
+    from topics.why import exclusions
+
     config = _config(args)
     topic = config.topics.get(args.rule)
     if topic is None:
@@ -399,6 +452,8 @@ def _find_paper(store: Store, ref: str) -> StoredPaper:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply database migrations (the Procfile's release phase)."""
+    from progress import ProgressBars
+
     config = _config(args)
     store = _engine_store(config)
     with _database_errors(config.database_url):
@@ -410,6 +465,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_clock(args: argparse.Namespace) -> int:
     """Run the refresh scheduler alone (the Procfile's clock process)."""
+    from app import make_refresher
+    from logs import setup_logging
+    from refresh.schedule import schedule
+
     config = _config(args)
     store = _store(config)
     setup_logging(config.log_format, config.log_level)
@@ -417,8 +476,15 @@ def cmd_clock(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes in one line, as every other failure (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="paperfeed",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -473,6 +539,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.handler not in (cmd_serve, cmd_clock):
+        from logs import setup_logging
+
         # One-shot commands print their results; logs are for failures (or --debug).
         setup_logging("text", "DEBUG" if args.debug else "ERROR")
     try:
@@ -484,14 +552,23 @@ def main(argv: list[str] | None = None) -> int:
         # one when Python flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (ConfigError, UsageError, *StoreError) as error:
+    except Exception as error:
+        if not _expected(error):
+            raise
         if args.debug:
             traceback.print_exception(error)
         print(f"paperfeed: {_failure(error)}", file=sys.stderr)
         return 2
 
 
-def _failure(error: Exception) -> str:
+def _expected(error: Exception) -> bool:
+    """A failure that says what went wrong and how to fix it (no traceback)."""
+    from store import StoreError
+
+    return isinstance(error, (ConfigError, UsageError, *StoreError))
+
+
+def _failure(error: BaseException) -> str:
     """What an expected failure says, on one line (config errors: one line per mistake)."""
     if isinstance(error, ConfigError):
         return _problems(error.problems)

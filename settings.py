@@ -7,6 +7,7 @@ ADMIN_TOKEN, LOG_FORMAT), then the dict a test passes to create_app().
 
 from __future__ import annotations
 
+import difflib
 import glob
 import ipaddress
 import math
@@ -16,11 +17,13 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from parsing import KINDS
-from topics.query import Query, QueryError, with_min_similarity
-from topics.query import parse as parse_query
+if TYPE_CHECKING:
+    from topics.query import Query
+
+# The parsers and the rule language are imported where a config is loaded, not here:
+# `paperfeed --help` lists the settings and should not pay for them (about 1 s).
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "samples" / "paperfeed.toml"
@@ -91,6 +94,9 @@ class TopicConfig:
         like = [*self.like, *(p for p, k in given.items() if k == "like" and p not in self.like)]
         unlike = [*self.unlike, *(p for p, k in given.items() if k == "unlike")]
         like = [p for p in like if given.get(p) != "unlike"]
+        from topics.query import parse as parse_query
+        from topics.query import with_min_similarity
+
         query = parse_query(topic_rule(self.rule, like, unlike))
         if self.min_similarity is not None:
             query = with_min_similarity(query, self.min_similarity)
@@ -249,12 +255,16 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                 if value.lower() in ("0", "false", "no", "off"):
                     return False
                 raise ValueError(value)
+            if not isinstance(value, bool | int):
+                raise ValueError(value)
             return bool(value)
         number = setting.type(value)
     except (TypeError, ValueError):
         raise ConfigError(
             f"{where}: {setting.name} = {value!r} is not a {setting.type.__name__}"
         ) from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ConfigError(f"{where}: {setting.name} = {value!r} is not a finite number")
     if setting.minimum is not None and number < setting.minimum:
         raise ConfigError(f"{where}: {setting.name} = {value!r} is below {setting.minimum:g}")
     return number
@@ -300,20 +310,24 @@ def load_config(
 
     for key in sorted(set(document) - _TOP_LEVEL_KEYS):
         problems.append(
-            f"{config_path}: unknown table or key {key!r}: "
+            f"{config_path}: unknown table or key {key!r}{_did_you_mean(key, _TOP_LEVEL_KEYS)}: "
             "use [service], [[sources]] and [topics.NAME]"
         )
     values = {s.name: s.default for s in SETTINGS}
     service = document.get("service", {})
     for key, value in service.items():
         if key not in _BY_NAME:
-            problems.append(f"{config_path}: [service] has unknown setting {key!r}")
+            problems.append(
+                f"{config_path}: [service] has unknown setting {key!r}"
+                f"{_did_you_mean(key, _BY_NAME)}"
+            )
             continue
         coerced = collect(_coerce, _BY_NAME[key], value, f"{config_path}: [service]")
         if coerced is not None:
             values[key] = coerced
     if isinstance(service.get("database_url"), str):
         values["database_url"] = sqlite_relative_to(values["database_url"], config_path.parent)
+    problems += _mistyped_variables(environ)
     for setting in SETTINGS:
         for variable in (f"PAPERFEED_{setting.name.upper()}", setting.env):
             if variable and environ.get(variable):
@@ -363,6 +377,35 @@ def load_config(
         topics={n: t for n, t in topics.items() if t is not None},
         **values,
     )
+
+
+# PAPERFEED_* variables that are not settings: the config file, what the serving master hands
+# its workers, and the test suite's switches.
+_OTHER_VARIABLES = {
+    "PAPERFEED_CONFIG",
+    PINNED_PATH,
+    PINNED_TEXT,
+    "PAPERFEED_MIGRATED",
+    "PAPERFEED_MASTER_MIGRATES",
+}
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _mistyped_variables(environ: Mapping[str, str]) -> list[str]:
+    """PAPERFEED_* variables that are nearly a setting's: a typo would be ignored silently.
+    Others (another program's, the test suite's) are left alone."""
+    known = {f"PAPERFEED_{s.name.upper()}" for s in SETTINGS}
+    return [
+        f"${name} is not a setting; did you mean ${close[0]}?"
+        for name in sorted(environ)
+        if name.startswith("PAPERFEED_") and name not in known | _OTHER_VARIABLES
+        for close in [difflib.get_close_matches(name, list(known), n=1, cutoff=0.85)]
+        if close
+    ]
 
 
 def _config_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
@@ -480,14 +523,19 @@ def _source(
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: needs a name")
     where = f"{config_path}: source {name!r}"
+    from parsing import KINDS
+
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
+        raise ConfigError(
+            f"{where}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}"
+            f"{_did_you_mean(str(kind), KINDS)}"
+        )
     unknown = set(raw) - _SOURCE_KEYS
     if unknown:
         raise ConfigError(
             f"{where}: unknown keys {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(_SOURCE_KEYS))})"
+            f"{_hints(unknown, _SOURCE_KEYS)}(known: {', '.join(sorted(_SOURCE_KEYS))})"
         )
     url, url_env, path = raw.get("url"), raw.get("url_env"), raw.get("path")
     if [bool(url), bool(url_env), bool(path)].count(True) != 1:
@@ -502,13 +550,42 @@ def _source(
         kind=kind,
         url=f"${url_env}" if url_env else url,
         path=path,
-        every_minutes=float(raw["every_minutes"]) if raw.get("every_minutes") else None,
-        enabled=bool(raw.get("enabled", True)),
-        days=max(1, int(raw.get("days", 1))),
+        every_minutes=_every_minutes(where, raw.get("every_minutes")),
+        enabled=_enabled(where, raw.get("enabled", True)),
+        days=_days(where, raw.get("days", 1)),
         url_env=url_env or None,
         secret_url=secret_url,
         stale_hours=_stale_hours(where, raw.get("stale_hours")),
     )
+
+
+def _hints(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """'did you mean' for each unknown key close to a known one, with a trailing space."""
+    close = {k: difflib.get_close_matches(k, list(known), n=1, cutoff=0.75) for k in unknown}
+    said = [f"{k!r} -> {c[0]!r}" for k, c in sorted(close.items()) if c]
+    return f"(did you mean {', '.join(said)}?) " if said else ""
+
+
+def _every_minutes(where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}: every_minutes = {value!r} is not a number of minutes")
+    if value <= 0:
+        raise ConfigError(f"{where}: every_minutes = {value!r} must be more than 0")
+    return float(value)
+
+
+def _enabled(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: enabled = {value!r} must be true or false (no quotes)")
+    return value
+
+
+def _days(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366:
+        raise ConfigError(f"{where}: days = {value!r} must be a whole number from 1 to 366")
+    return value
 
 
 def _stale_hours(where: str, value: Any) -> float | None:
@@ -560,7 +637,7 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
     if unknown:
         raise ConfigError(
             f"{where}: unknown keys {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(_TOPIC_KEYS))})"
+            f"{_hints(unknown, _TOPIC_KEYS)}(known: {', '.join(sorted(_TOPIC_KEYS))})"
         )
     like, unlike = _ids(where, raw, "like"), _ids(where, raw, "unlike")
     order = raw.get("order", "newest")
@@ -572,6 +649,9 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
     ):
         raise ConfigError(f"{where}: min_similarity is a number above 0 and at most 1")
     text = topic_rule(raw.get("query"), like, unlike)
+    from topics.query import QueryError, with_min_similarity
+    from topics.query import parse as parse_query
+
     try:
         query = parse_query(text)
     except QueryError as error:

@@ -276,11 +276,69 @@ def test_check_catches_paths_that_match_nothing_and_empty_configs(paperfeed, tmp
 
 
 def test_check_hints_at_lower_case_operators(paperfeed, tmp_path, write_config) -> None:
+    """A hint is a problem too: a deploy script that runs check stops on it."""
     config = write_config(topics="[topics.diffusion]\nquery = 'diffusion and not medical'\n")
     result = paperfeed("--config", str(config), "check", cwd=tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 2
     assert "column 11: 'and' is searched as a word; did you mean AND?" in result.stdout
     assert "column 15: 'not' is searched as a word; did you mean NOT?" in result.stdout
+    assert "2 config errors" in result.stderr
+    assert "topic 'diffusion', column 11: 'and' is searched as a word" in result.stderr
+
+
+def test_check_hints_at_lower_case_operators_beside_other_mistakes(paperfeed, tmp_path) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        "[service]\nrefresh_minute = 5\n\n[topics.t]\nquery = 'resnet and vit'\n",
+    )
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown setting 'refresh_minute' (did you mean 'refresh_minutes'?)" in result.stderr
+    assert "topic 't', column 8: 'and' is searched as a word; did you mean AND?" in result.stderr
+
+
+def test_a_mistyped_setting_variable_is_refused_with_the_right_name(
+    paperfeed, tmp_path, write_config
+) -> None:
+    config = str(write_config())
+    result = paperfeed("--config", config, "check", cwd=tmp_path, env={"PAPERFEED_FEED_ITEM": "9"})
+    assert result.returncode == 2
+    assert "$PAPERFEED_FEED_ITEM is not a setting; did you mean $PAPERFEED_FEED_ITEMS?" in (
+        result.stderr
+    )
+    # A variable that resembles no setting is another program's: left alone.
+    other = paperfeed("--config", config, "check", cwd=tmp_path, env={"PAPERFEED_XYZ": "1"})
+    assert other.returncode == 0, other.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("every_minutes = -1", "every_minutes = -1 must be more than 0"),
+        ("every_minutes = nan", "every_minutes = nan is not a number of minutes"),
+        ("every_minutes = inf", "every_minutes = inf is not a number of minutes"),
+        ('enabled = "false"', "enabled = 'false' must be true or false"),
+        ("days = 0", "days = 0 must be a whole number from 1 to 366"),
+    ],
+)
+def test_impossible_source_values_are_refused_with_file_and_source(
+    paperfeed, tmp_path, line: str, says: str
+) -> None:
+    config = _write(
+        tmp_path / "paperfeed.toml",
+        f'[[sources]]\nname = "s"\nkind = "feed"\nurl = "https://example.org/f"\n{line}\n',
+    )
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{config}: source 's': {says}" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_an_interval_that_is_not_a_finite_number_is_refused(paperfeed, tmp_path, value) -> None:
+    config = _write(tmp_path / "paperfeed.toml", f"[service]\nrefresh_minutes = {value}\n")
+    result = paperfeed("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "refresh_minutes" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_relative_sqlite_path_in_a_config_is_next_to_the_file(
@@ -404,6 +462,24 @@ def test_a_default_feed_larger_than_the_largest_is_refused(paperfeed, tmp_path) 
 def test_a_port_out_of_range_is_one_line(tmp_path, write_config, port: str) -> None:
     result = serve_failing(tmp_path, write_config, port)
     assert "is not a port number" in _one_line_failure(result)
+    given = serve_failing(tmp_path, write_config, "8000", "--port", port)
+    assert "is not a port number" in _one_line_failure(given)
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_impossible_workers_are_one_line(tmp_path, write_config, workers: str) -> None:
+    result = serve_failing(tmp_path, write_config, "8000", "--workers", workers)
+    assert "is not a number of workers" in _one_line_failure(result)
+
+
+def test_port_given_wins_over_the_environment(tmp_path, write_config) -> None:
+    """--port N is what the user typed just now; $PORT may be left over from elsewhere."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        result = serve_failing(tmp_path, write_config, str(free_port()), "--port", str(busy))
+    assert f"cannot listen on 127.0.0.1:{busy}" in _one_line_failure(result)
 
 
 def serve_failing(tmp_path, write_config, port: str, *options: str):  # type: ignore[no-untyped-def]

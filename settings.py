@@ -200,8 +200,8 @@ class Config:
     )
     auto_migrate: bool = setting(
         True,
-        "apply database migrations at start-up: once in gunicorn's master, never in its "
-        "workers (the release phase does it on Heroku); the refresher catches up after an outage",
+        "apply database migrations at start-up: once in the web server's master, never in "
+        "its workers (the release phase does it on Heroku); the refresher catches up after an outage",
     )
     admin_token: str = setting(
         "", "bearer token for POST /admin/refresh; empty: route absent", env="ADMIN_TOKEN"

@@ -1,16 +1,16 @@
-"""Benchmark: wrk against gunicorn run with the Procfile's configuration.
+"""Benchmark: wrk against both web servers run with their Procfile configuration.
 
-Endpoints measured side by side, in interleaved rounds, in one run:
-  feed       /feeds/residual.rss          (ours: cached body)
-  revalidate /feeds/residual.rss with If-None-Match (304)
-  floor      /bench/constant              (a Flask endpoint returning constant bytes of the
-                                           same size: what serving can cost at best)
-  naive      /bench/naive/residual.rss    (query and render per request)
-  nofast     /nofast/feeds/residual.rss   (cached body, but through Flask routing: what the
-                                           WSGI fast path saves)
-Then the peak RSS of a web worker after 1,000 topics' feeds were requested.
+granian (server.py, the Procfile's web process) and gunicorn (gunicorn.conf.py, the
+documented alternative) serve bench.serve_app at once, on two ports, with the same workers.
+In each round every request kind is sent to each server in turn, interleaved, so a busy
+machine slows both alike; the ratios are of medians over the rounds:
+  ours   /feeds/residual.rss      (the cached feed: 200, 304 with If-None-Match, gzip)
+  flask  /bench/constant          (a Flask view returning the same bytes: the Flask floor)
+  raw    /bench/raw               (a bare WSGI callable returning them: the server's floor)
+The floors get the same request headers (they answer 200 with the whole body).
+Then the peak RSS of a granian worker after 1,000 topics' feeds were requested.
 
-    python bench/serve.py [--seconds 10] [--rounds 2] [--connections 32]
+    python bench/serve.py [--seconds 3] [--rounds 3] [--connections 32] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -33,52 +33,56 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+SERVERS = ("granian", "gunicorn")
+KINDS = ("200", "304", "gzip")
+APPS = {"ours": "/feeds/residual.rss", "flask": "/bench/constant", "raw": "/bench/raw"}
 
-def start_gunicorn(
+
+def start_server(
+    server: str,
     config: Path,
     db: str,
     port: int,
     workers: int,
     settings: dict[str, str] | None = None,
-    root: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
-    """gunicorn serving bench.serve_app on port; settings: more PAPERFEED_* variables;
-    root: the code to serve (another checkout, to compare with)."""
+    """server (granian or gunicorn) serving bench.serve_app on port with the Procfile's
+    settings; settings: more PAPERFEED_* variables."""
     env = {
         **os.environ,
         **(settings or {}),
         "PAPERFEED_CONFIG": str(config),
         "DATABASE_URL": db,
         "PAPERFEED_SCHEDULER": "off",
+        "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": str(ROOT),
     }
+    if server == "granian":
+        command = [sys.executable, str(ROOT / "bench" / "serve_worker.py")]
+    else:
+        command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+        command.append("bench.serve_app:app")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(root / "gunicorn.conf.py"),
-            "bench.serve_app:app",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    for _ in range(200):
+    for _ in range(1200):
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
+            if requests.get(f"http://127.0.0.1:{port}/bench/raw", timeout=5).ok:
                 return process
         except requests.RequestException:
             time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{server} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
 
 
 def wrk(url: str, seconds: int, connections: int, header: str | None = None) -> float:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url]
     if header:
         command[1:1] = ["-H", header]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -102,11 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--port", type=int, default=18731)
+    parser.add_argument("--no-memory", action="store_true", help="skip the 1,000-topic RSS")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -125,55 +130,92 @@ def main() -> None:
     upgrade(store.engine)
     Refresher(settings, store).run(force=True)
 
-    base = f"http://127.0.0.1:{args.port}"
-    server = start_gunicorn(config, db, args.port, args.workers)
-    try:
-        feed = f"{base}/feeds/residual.rss"
-        etag = requests.get(feed, timeout=5).headers["ETag"]
-        size = len(requests.get(feed, timeout=5).content)
-        rates: dict[str, list[float]] = {
-            "feed": [],
-            "nofast": [],
-            "revalidate": [],
-            "floor": [],
-            "naive": [],
-        }
-        for _ in range(args.rounds):
-            rates["feed"].append(wrk(feed, args.seconds, args.connections))
-            rates["nofast"].append(
-                wrk(f"{base}/nofast/feeds/residual.rss", args.seconds, args.connections)
-            )
-            rates["floor"].append(wrk(f"{base}/bench/constant", args.seconds, args.connections))
-            rates["revalidate"].append(
-                wrk(feed, args.seconds, args.connections, f"If-None-Match: {etag}")
-            )
-            rates["naive"].append(
-                wrk(f"{base}/bench/naive/residual.rss", args.seconds, args.connections)
-            )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-
-    mean = {name: statistics.median(values) for name, values in rates.items()}
     print(
-        f"body: {size} bytes; gunicorn workers: {args.workers}; wrk -t2 -c{args.connections}, "
-        f"{args.rounds} x {args.seconds} s per endpoint, interleaved"
+        f"wrk -t2 -c{args.connections}, {args.rounds} rounds x {args.seconds} s per request "
+        "kind and server, interleaved; req/s medians (per-round values)"
     )
-    for name, value in mean.items():
-        print(
-            f"{name:11s} {value:10,.0f} req/s (median)   runs: "
-            + ", ".join(f"{v:,.0f}" for v in rates[name])
+    for workers in args.workers:
+        ports = {name: args.port + i for i, name in enumerate(SERVERS)}
+        servers = {name: start_server(name, config, db, ports[name], workers) for name in SERVERS}
+        try:
+            rates = measure(ports, args.rounds, args.seconds, args.connections)
+        finally:
+            for process in servers.values():
+                stop(process)
+        report(rates, workers)
+
+    if not args.no_memory:
+        memory(work, config, db, args.port)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    ports: dict[str, int], rounds: int, seconds: int, connections: int
+) -> dict[tuple[str, str, str], list[float]]:
+    """req/s per (server, app, kind), each kind sent to every app on every server in turn."""
+    base = f"http://127.0.0.1:{ports['granian']}"
+    etag = requests.get(f"{base}{APPS['ours']}", timeout=5).headers["ETag"]
+    headers = {"200": None, "304": f"If-None-Match: {etag}", "gzip": "Accept-Encoding: gzip"}
+    for port in ports.values():  # fill the caches: every round measures cached answers
+        for path in APPS.values():
+            for encoding in ("identity", "gzip"):
+                url = f"http://127.0.0.1:{port}{path}"
+                requests.get(url, headers={"Accept-Encoding": encoding}, timeout=30)
+    rates: dict[tuple[str, str, str], list[float]] = {}
+    for _ in range(rounds):
+        for kind in KINDS:
+            for app, path in APPS.items():
+                for server, port in ports.items():
+                    url = f"http://127.0.0.1:{port}{path}"
+                    rate = wrk(url, seconds, connections, headers[kind])
+                    rates.setdefault((server, app, kind), []).append(rate)
+    return rates
+
+
+def report(rates: dict[tuple[str, str, str], list[float]], workers: int) -> None:
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    print(f"\n{workers} worker(s)")
+    print(f"{'':18s}" + "".join(f"{kind:>26s}" for kind in KINDS))
+    for server in SERVERS:
+        for app in APPS:
+            cells = []
+            for kind in KINDS:
+                runs = "/".join(f"{v / 1000:.1f}" for v in rates[(server, app, kind)])
+                cells.append(f"{median[(server, app, kind)]:9,.0f} ({runs}k)")
+            print(f"{server + ' ' + app:18s}" + "".join(f"{c:>26s}" for c in cells))
+    floor = {kind: median[("gunicorn", "flask", kind)] for kind in KINDS}
+    for server in SERVERS:
+        line = ", ".join(
+            f"{kind} {median[(server, 'ours', kind)] / floor[kind]:.2f}x" for kind in KINDS
         )
-    per_round = [f / n for f, n in zip(rates["feed"], rates["nofast"], strict=True)]
-    print(
-        f"feed / nofast       {mean['feed'] / mean['nofast']:.2f}x  median; per round "
-        + ", ".join(f"{r:.2f}" for r in per_round)
-        + f" (min {min(per_round):.2f}); the fast path stays if >= 1.2x"
-    )
-    print(f"feed / floor        {mean['feed'] / mean['floor']:.2f}x  (target >= 0.9)")
-    print(f"revalidate / floor  {mean['revalidate'] / mean['floor']:.2f}x  (target >= 1.0)")
-    print(f"feed / naive        {mean['feed'] / mean['naive']:.1f}x  (target >= 5)")
+        print(f"{server} ours / gunicorn Flask floor: {line}   (target under granian: >= 5x)")
+    for server in SERVERS:
+        line = ", ".join(
+            f"{kind} {median[(server, 'ours', kind)] / median[(server, 'raw', kind)]:.2f}x"
+            for kind in KINDS
+        )
+        print(f"{server} ours / its raw-callable floor: {line}")
+    for kind in KINDS:
+        per_round = [
+            g / f
+            for g, f in zip(
+                rates[("granian", "ours", kind)], rates[("gunicorn", "flask", kind)], strict=True
+            )
+        ]
+        print(
+            f"{kind}: granian ours / gunicorn Flask floor per round: "
+            + ", ".join(f"{r:.2f}" for r in per_round)
+            + f" (min {min(per_round):.2f})"
+        )
 
+
+def memory(work: Path, config: Path, db: str, port: int) -> None:
+    """Peak RSS of a granian worker with 1,000 topics cached (every topic's RSS, Atom, JSON)."""
+    from refresh.pipeline import Refresher
+    from settings import load_config
+    from store import Store
+
+    base = f"http://127.0.0.1:{port}"
     # Peak RSS with 1,000 topics cached in a worker (every topic's RSS, Atom and JSON).
     many = work / "many.toml"
     words = [
@@ -201,7 +243,7 @@ def main() -> None:
     settings = load_config(many, overrides={"database_url": db})
     settings = replace(settings, sources=tuple(s for s in settings.sources if s.path))
     Refresher(settings, Store(db)).run(force=True)
-    server = start_gunicorn(many, db, args.port, 1)
+    server = start_server("granian", many, db, port, 1)
     try:
         before = worker_peak_rss_kib(server.pid)
         session = requests.Session()
@@ -212,8 +254,7 @@ def main() -> None:
         cached = re.search(r"paperfeed_feed_cache_bytes ([\d.e+]+)", status)
         after = worker_peak_rss_kib(server.pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
     print(
         f"worker peak RSS: {before[0] / 1024:.0f} MiB at start, {after[0] / 1024:.0f} MiB "
         f"with 3,000 feeds of 1,000 topics cached "
@@ -221,7 +262,6 @@ def main() -> None:
         if cached
         else ""
     )
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

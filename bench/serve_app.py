@@ -1,13 +1,18 @@
-"""The web app plus two comparison endpoints, for bench/serve.py only.
+"""The web app plus comparison endpoints, for bench/serve.py and bench/slow_clients.py only.
 
-/bench/constant   the same number of bytes as the topic feed, returned as a constant: the floor
+/bench/constant   the topic feed's bytes from a Flask view: the Flask floor
+/bench/raw        the same bytes from a raw WSGI callable ahead of Flask: the server's floor
 /bench/naive/T    the topic feed queried and rendered on every request: the naive baseline
 /nofast/...       the same app without the WSGI fast path (cached feeds through Flask routing)
+
+Served by gunicorn (`gunicorn --config gunicorn.conf.py bench.serve_app:app`) or by granian
+with the Procfile's settings (bench/serve_worker.py).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Response
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -26,7 +31,7 @@ _constant: list[bytes] = []
 # The twin: create_app wraps Flask in ProxyFix(FastFeeds(...)); keep ProxyFix, drop FastFeeds.
 _twin = create_app()
 _twin.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-    _twin.wsgi_app.app.app,  # type: ignore[attr-defined]
+    _twin.wsgi_app.app.app.app,  # type: ignore[attr-defined]  (ProxyFix(BodyLimit(FastFeeds)))
     x_for=1,
     x_proto=1,
     x_host=1,
@@ -34,11 +39,38 @@ _twin.wsgi_app = ProxyFix(  # type: ignore[method-assign]
 app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/nofast": _twin})  # type: ignore[method-assign]
 
 
-@app.route("/bench/constant")
-def constant() -> Response:
+def _feed_bytes() -> bytes:
     if not _constant:  # the topic feed's bytes, fetched once
         _constant.append(app.test_client().get(f"/feeds/{_topic}.rss").data)
-    return Response(_constant[0], content_type="application/rss+xml; charset=utf-8")
+    return _constant[0]
+
+
+class _RawFirst:
+    """/bench/raw answered by a bare WSGI callable, before Flask sees the request."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/bench/raw":
+            body = _feed_bytes()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/rss+xml; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
+            return [body]
+        return self.inner(environ, start_response)
+
+
+app.wsgi_app = _RawFirst(app.wsgi_app)  # type: ignore[method-assign]
+
+
+@app.route("/bench/constant")
+def constant() -> Response:
+    return Response(_feed_bytes(), content_type="application/rss+xml; charset=utf-8")
 
 
 @app.route("/bench/naive/<name>.rss")

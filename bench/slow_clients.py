@@ -1,17 +1,22 @@
-"""Measure: does /healthz keep answering while slow clients hold connections open?
+"""Measure: do /healthz and a cached feed keep answering beside clients that stall?
 
-Starts gunicorn with the Procfile's configuration (gunicorn.conf.py), opens N connections
-that send half a request head and then nothing, and asks /healthz ten times (3 s timeout).
+Starts the web server with its Procfile configuration (granian: server.py; or gunicorn:
+gunicorn.conf.py), measures the cached feed's throughput idle (wrk), then for each count
+opens that many connections that send half a request head and then nothing, and while they
+are held asks /healthz ten times (3 s timeout each) and measures the cached feed again. Also
+the server's memory (its processes' RSS) and whether it is still running. Idle and loaded
+runs alternate, so a busy machine slows both alike.
 
-    python bench/slow_clients.py [--slow 16] [--threads 4]
+    python bench/slow_clients.py [--server granian|gunicorn] [--slow 16 200 1000] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
+import resource
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -19,51 +24,97 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.helpers import free_port, start_gunicorn, wait_for  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.serve import start_server, stop, wrk  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of pid and its children (the workers), in MiB."""
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def stall(port: int, count: int) -> list[socket.socket]:
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+        held.append(sock)
+    return held
+
+
+def healthz(base: str) -> tuple[int, float]:
+    answered, slowest = 0, 0.0
+    for _ in range(10):
+        started = time.monotonic()
+        with contextlib.suppress(requests.RequestException):  # counted as unanswered
+            answered += requests.get(f"{base}/healthz", timeout=3).ok
+        slowest = max(slowest, time.monotonic() - started)
+    return answered, slowest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slow", type=int, default=16, help="slow-header connections")
-    parser.add_argument("--threads", type=int, default=4, help="GUNICORN_THREADS")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    parser.add_argument("--slow", type=int, nargs="+", default=[16, 200, 1000])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
     args = parser.parse_args()
+    # 1,000 held sockets here and as many in the server (which inherits the limit).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+    from migrations import upgrade
+    from store import Store
+
+    folder = Path(tempfile.mkdtemp())
+    db = f"sqlite:///{folder / 'paperfeed.db'}"
+    upgrade(Store(db).engine)
+    config = ROOT / "samples" / "paperfeed.toml"
     port = free_port()
-    folder = tempfile.mkdtemp()
-    env = {
-        **os.environ,
-        "GUNICORN_THREADS": str(args.threads),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{folder}/paperfeed.db",
-        "PAPERFEED_SCHEDULER": "off",
-    }
     base = f"http://127.0.0.1:{port}"
-    with open(Path(folder) / "gunicorn.log", "w") as log:
-        server = start_gunicorn(env, log)
-        try:
-            wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).ok, 30, "gunicorn")
-            held = []
-            for _ in range(args.slow):
-                sock = socket.create_connection(("127.0.0.1", port))
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the rest
-                held.append(sock)
-            time.sleep(1)
-            answered, slowest = 0, 0.0
-            for _ in range(10):
-                started = time.monotonic()
-                with contextlib.suppress(requests.RequestException):  # counted as unanswered
-                    answered += requests.get(f"{base}/healthz", timeout=3).ok
-                slowest = max(slowest, time.monotonic() - started)
+    feed = f"{base}/feeds/residual.rss"
+    server = start_server(args.server, config, db, port, args.workers)
+    try:
+        requests.get(feed, timeout=30)  # cached from now on
+        print(
+            f"{args.server}, {args.workers} worker(s); cached feed: wrk -t2 -c16 "
+            f"{args.seconds} s, {args.rounds} rounds alternating idle and beside the stalled "
+            f"connections; /healthz: 10 requests, 3 s timeout; RSS: server and its workers"
+        )
+        print(f"idle RSS {rss_mib(server.pid):.0f} MiB")
+        for count in args.slow:
+            idle, loaded, answers, memory = [], [], [], []
+            for _ in range(args.rounds):
+                idle.append(wrk(feed, args.seconds, 16))
+                held = stall(port, count)
+                time.sleep(0.5)
+                answers.append(healthz(base))
+                loaded.append(wrk(feed, args.seconds, 16))
+                memory.append(rss_mib(server.pid))
+                for sock in held:
+                    sock.close()
+                alive = server.poll() is None
+            worst = min(a for a, _ in answers)
+            slowest = max(s for _, s in answers)
+            busy, calm = statistics.median(loaded), statistics.median(idle)
             print(
-                f"{args.slow} slow-header connections, {args.threads} threads per worker: "
-                f"/healthz answered {answered}/10, slowest {slowest:.2f} s"
+                f"{count:5d} stalled: /healthz {worst}/10 (worst round), slowest {slowest:.2f} s; "
+                f"cached feed {busy:,.0f} req/s vs {calm:,.0f} idle = {busy / calm:.2f}x; "
+                f"RSS up to {max(memory):.0f} MiB; "
+                f"server {'running' if alive else 'GONE'}"
             )
-            for sock in held:
-                sock.close()
-        finally:
-            server.kill()
-            server.wait(10)
+    finally:
+        if server.poll() is None:
+            stop(server)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import re
 import socket
 import sys
 import textwrap
-import tomllib
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -306,6 +305,8 @@ def _feedback(store: Store, topic: str) -> dict[str, str]:
 def _rule_hints(args: argparse.Namespace) -> list[str]:
     """The hints of every rule in the config file that parses, read from the file itself
     (for a file with other mistakes, which load_config refuses whole)."""
+    import tomllib
+
     from topics.hints import hints
     from topics.query import QueryError, parse
 

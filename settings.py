@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import difflib
 import glob
-import ipaddress
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -201,7 +199,8 @@ class Config:
     auto_migrate: bool = setting(
         True,
         "apply database migrations at start-up: once in the web server's master, never in "
-        "its workers (the release phase does it on Heroku); the refresher catches up after an outage",
+        "its workers (the release phase does it on Heroku); the refresher catches up after "
+        "an outage",
     )
     admin_token: str = setting(
         "", "bearer token for POST /admin/refresh; empty: route absent", env="ADMIN_TOKEN"
@@ -431,6 +430,8 @@ def checked_config(
 def _read_toml(config_path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     """The parsed file (or the text the serving master checked of it), or a one-line
     ConfigError saying what is wrong and how to fix it."""
+    import tomllib
+
     pinned = environ.get(PINNED_TEXT) if environ.get(PINNED_PATH) == str(config_path) else None
     text = pinned if pinned is not None else _read_text(config_path)
     try:
@@ -482,7 +483,9 @@ def require_canonical_host(config: Config, binds: Iterable[str]) -> None:
 
 
 def _loopback(bind: str) -> bool:
-    """A gunicorn bind (host:port, [v6]:port, host, unix:path) only this machine reaches."""
+    """A bind (host:port, [v6]:port, host, unix:path) only this machine reaches."""
+    import ipaddress
+
     if bind.startswith("unix:"):
         return True
     host = bind.rpartition("]")[0].lstrip("[") if bind.startswith("[") else bind.split(":")[0]

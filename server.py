@@ -4,8 +4,9 @@ granian reads request heads and idle keep-alive connections in its own (Rust) ev
 clients that send half a head and stall hold no Python thread (BENCHMARKS.md, slow clients),
 and it serves the same app several times faster than gunicorn's gthread worker.
 
-The master never builds the application: its workers are forked from it and each builds its
-own (create_app: a database pool, search processes and refresh timer of its own). Like
+The master imports the application's modules but never builds it: its workers are forked
+from it and each builds its own (create_app: a database pool, search processes and refresh
+timer of its own). Like
 gunicorn.conf.py, it runs two short child processes instead: at start and at each reload
 (SIGHUP) it checks the config file as a worker would load it and hands the checked text to
 the workers it starts, so a reload with a broken file logs one line and keeps serving the last

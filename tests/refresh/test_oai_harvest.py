@@ -245,3 +245,25 @@ def test_categories_narrow_a_set(harvest_app, make_app, write_config) -> None:  
     stored = sorted(p.arxiv_id for p in narrow.extensions["paperfeed"].store.iter_papers())
     assert stored == ["0704.0471", "0704.1586"]  # the two records listed in nucl-th
     narrow.extensions["paperfeed"].close()
+
+
+def test_the_backfill_command_loads_history_and_says_how_to_use_it(
+    httpserver, write_config, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import run
+
+    repository = Repository()
+    httpserver.expect_request("/oai2").respond_with_handler(repository)
+    source = {"name": "arxiv-oai", "kind": "oai", "url": httpserver.url_for("/oai2")}
+    service = FAST + f"database_url = 'sqlite:///{tmp_path / 'cli.db'}'\n"
+    config = str(write_config(sources=toml_sources(source), service=service))
+    done = run("--config", config, "backfill", "arxiv-oai", "--since", "2014-10-01")
+    assert done.returncode == 0, done.stderr
+    assert "arxiv-oai: ok, 6 papers read, 6 new" in done.stdout
+    assert "harvesting from 2014-10-01 (metadataPrefix=arXivRaw)" in done.stderr
+    assert repository.requests[0]["from"] == "2014-10-01"
+    wrong = run("--config", config, "backfill", "samples", "--since", "2014-10-01")
+    assert wrong.returncode == 2 and "oai sources: arxiv-oai" in wrong.stderr
+    assert run("--config", config, "backfill", "arxiv-oai", "--since", "last year").returncode == 2
+    usage = run("backfill", "--help")
+    assert 'kind = "oai"' in usage.stdout and "--since DATE" in usage.stdout

@@ -1,4 +1,4 @@
-"""The `paperfeed` command: serve, refresh, check, preview, explain, migrate, clock.
+"""The `paperfeed` command: serve, refresh, backfill, check, preview, explain, migrate, clock.
 
 It builds what it runs through the composition root (app.py), as the web process does;
 here it only turns what goes wrong into a message that says how to fix it."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
 import os
 import re
 import socket
@@ -15,6 +16,7 @@ import textwrap
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -248,6 +250,71 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     print(f"{store.count_papers()} papers stored, generation {store.generation()}")
     failed = [s for s in report.sources if s.status == "error"]
     return 1 if failed and len(failed) == len(report.sources) else 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Load an arXiv OAI-PMH source's history once: every record of its set that arXiv
+    changed (new, revised, re-classified) from --since on.
+
+    SOURCE is the name of a [[sources]] table with kind = "oai", for example:
+
+      [[sources]]
+      name = "arxiv-cs-lg"
+      kind = "oai"
+      url = "https://export.arxiv.org/oai2"
+      set = "cs"                  # an archive: cs, stat, math, physics:astro-ph, ...
+      categories = ["cs.LG"]      # keep only these (optional)
+      metadata_prefix = "arXivRaw"
+
+      paperfeed --config my.toml backfill arxiv-cs-lg --since 2025-01-01
+
+    It reads ListRecords pages of about a thousand records each, one every few seconds as
+    arXiv asks (503 + Retry-After are honoured). Each page is stored with the token of the
+    next, so an interrupted backfill (Ctrl-C, a crash, a reboot) goes on where it stopped
+    when run again with the same --since. The feeds show the papers as pages are stored.
+    Afterwards `paperfeed refresh` (or the timer) asks only for what changed since.
+
+    Exit codes: 0 done, 1 the harvest stopped on an error (run it again to resume), 2 a
+    usage error (config, database, source, date), 3 another process holds the refresh lease."""
+    config = _config(args)
+    source = next((s for s in config.sources if s.name == args.source), None)
+    if source is None or source.kind != "oai":
+        oai = [s.name for s in config.sources if s.kind == "oai"]
+        raise UsageError(
+            f'no source named {args.source!r} with kind = "oai" in {config.path}; '
+            f"oai sources: {', '.join(oai) or 'none (see `paperfeed backfill --help`)'}"
+        )
+    if args.since > datetime.now(UTC).date():
+        raise UsageError(f"--since {args.since} is in the future")
+    bars = ProgressBars()
+    store = _store(config, bars)
+    refresher = make_refresher(
+        config, store, progress=lambda m: print(m, file=sys.stderr), steps=bars
+    )
+    with _database_errors(config.database_url):
+        report = refresher.run(force=True, only=[source.name], since=args.since)
+    bars.close()
+    if not report.ran or report.lease_lost:
+        print(
+            f"another process holds the refresh lease ({report.holder}); run it again later",
+            file=sys.stderr,
+        )
+        return 3
+    outcome = report.sources[0]
+    print(
+        f"{outcome.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
+        f"{outcome.changed} changed in {outcome.seconds:.0f} s"
+        + (f" — {outcome.error}; run the same command again to resume" if outcome.error else "")
+    )
+    print(f"{store.count_papers()} papers stored, generation {store.generation()}")
+    return 1 if outcome.status == "error" else 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-01-31") from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -522,6 +589,19 @@ def parser() -> argparse.ArgumentParser:
     refresh.add_argument("--if-due", action="store_true", help="skip sources refreshed recently")
     refresh.add_argument(
         "-v", "--verbose", action="store_true", help="show progress even when not on a terminal"
+    )
+    backfill = add(
+        "backfill", cmd_backfill, "load an arXiv OAI-PMH source's history from a date on"
+    )
+    backfill.formatter_class = argparse.RawDescriptionHelpFormatter
+    backfill.description = inspect.cleandoc(cmd_backfill.__doc__ or "")
+    backfill.add_argument("source", metavar="SOURCE", help='a source with kind = "oai"')
+    backfill.add_argument(
+        "--since",
+        type=_day,
+        required=True,
+        metavar="DATE",
+        help="first day (YYYY-MM-DD) of the records to load, by when arXiv last changed them",
     )
     add("check", cmd_check, "validate the config and print what every topic means")
     preview = add("preview", cmd_preview, "show what a query matches in the current store")

@@ -67,6 +67,11 @@ class SourceConfig:
     # Hours the same batch may be served before the source is stale; None: its kind's
     # default (refresh.health), 0: never stale.
     stale_hours: float | None = None
+    # kind = "oai" (arXiv OAI-PMH): the set to harvest (None: all of arXiv) and the format.
+    oai_set: str | None = None
+    metadata_prefix: str = "arXivRaw"
+    # Only records in one of these arXiv categories are stored (empty: every record).
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -280,7 +285,16 @@ _SOURCE_KEYS = {
     "enabled",
     "days",
     "stale_hours",
+    "set",
+    "metadata_prefix",
+    "categories",
 }
+_OAI_KEYS = {"set", "metadata_prefix", "categories"}
+OAI_PREFIXES = ("arXivRaw", "arXiv")
+# An OAI-PMH setSpec of arXiv: an archive group, archive or category (cs, physics:astro-ph,
+# cs:cs:LG, math:math:AG).
+_CATEGORY = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
+_OAI_SET = re.compile(r"^[a-z][a-z\-]*(?::[a-z][a-z\-]*(?::[A-Za-z][A-Za-z\-]*)?)?$")
 MAX_STALE_HOURS = 24 * 366  # a year: a longer cadence is a typo
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC_KEYS = {"query", "title", "description", "like", "unlike", "min_similarity", "order"}
@@ -546,6 +560,7 @@ def _source(
     if url and not (isinstance(url, str) and _is_http(url)):
         raise ConfigError(f"{where}: url must be http(s); use path for local files")
     secret_url = _url_from_environment(where, url_env, environ) if url_env else None
+    oai_set, prefix, categories = _oai_keys(where, kind, raw, path)
     if path:
         path = str((base / path).resolve()) if not os.path.isabs(path) else path
     return SourceConfig(
@@ -559,6 +574,9 @@ def _source(
         url_env=url_env or None,
         secret_url=secret_url,
         stale_hours=_stale_hours(where, raw.get("stale_hours")),
+        oai_set=oai_set,
+        metadata_prefix=prefix,
+        categories=categories,
     )
 
 
@@ -589,6 +607,38 @@ def _days(where: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366:
         raise ConfigError(f"{where}: days = {value!r} must be a whole number from 1 to 366")
     return value
+
+
+def _oai_keys(
+    where: str, kind: str, raw: dict[str, Any], path: Any
+) -> tuple[str | None, str, tuple[str, ...]]:
+    """The set, metadata_prefix and categories of an oai source (keys no other kind takes)."""
+    if kind != "oai":
+        given = sorted(_OAI_KEYS & set(raw))
+        if given:
+            raise ConfigError(f'{where}: {", ".join(given)} only apply to kind = "oai"')
+        return None, "arXivRaw", ()
+    if path:
+        raise ConfigError(f"{where}: an oai source harvests a URL (https://export.arxiv.org/oai2)")
+    oai_set, prefix = raw.get("set"), raw.get("metadata_prefix", "arXivRaw")
+    if oai_set is not None and not (isinstance(oai_set, str) and _OAI_SET.match(oai_set)):
+        raise ConfigError(
+            f"{where}: set = {oai_set!r} is not an arXiv OAI-PMH set "
+            '(like "cs", "physics:astro-ph" or "cs:cs:LG")'
+        )
+    if prefix not in OAI_PREFIXES:
+        raise ConfigError(
+            f"{where}: metadata_prefix = {prefix!r} is not one of {', '.join(OAI_PREFIXES)}"
+        )
+    categories = raw.get("categories", [])
+    if not isinstance(categories, list) or not all(
+        isinstance(c, str) and _CATEGORY.match(c) for c in categories
+    ):
+        raise ConfigError(
+            f"{where}: categories = {categories!r} is not a list of arXiv categories "
+            '(like ["cs.LG", "stat.ML"])'
+        )
+    return oai_set, prefix, tuple(categories)
 
 
 def _stale_hours(where: str, value: Any) -> float | None:

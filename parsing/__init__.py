@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 
-from parsing import arxiv, feed, hf_api, hf_html, hf_text
+from parsing import arxiv, feed, hf_api, hf_html, hf_text, oai
 from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper
 
@@ -21,6 +21,7 @@ KINDS: dict[str, Callable[[bytes], ParseResult]] = {
     "arxiv-api": arxiv.parse_api,
     "arxiv-rss": arxiv.parse_rss,
     "feed": feed.parse,
+    "oai": oai.parse,
 }
 
 

@@ -6,8 +6,9 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
+from typing import NamedTuple
 
 from parsing.text import clean_text, safe_link, tex_accents_to_letters, title_key
 
@@ -44,6 +45,8 @@ MAX_CATEGORIES = 50
 MAX_DOI = 200
 MAX_ITEM_ID = 500
 MAX_LINK = 2000
+MAX_LICENSE = 300
+MAX_VERSION = 1000
 MAX_COUNT = 2**31 - 1  # a 32-bit INTEGER column on PostgreSQL
 EARLIEST = datetime(1600, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -60,6 +63,14 @@ def doi_from(text: str | None) -> str | None:
         return None
     match = _DOI.match(text.strip())
     return match.group(1).lower() if match else None
+
+
+class Version(NamedTuple):
+    """One arXiv version of a paper: its number (v1 -> 1) and when it was submitted (ISO 8601;
+    a date alone where the upstream gives only the day)."""
+
+    version: int
+    date: str
 
 
 # The metadata of a field the store keeps no column for, such as supersedes: how a listing
@@ -92,6 +103,9 @@ class Paper:
     # The listing's own id for the item (RSS guid, Atom id): stable when the title is edited.
     item_id: str | None = None
     links: tuple[tuple[str, str], ...] = ()  # (kind, url), kind in LINK_KINDS
+    # Every arXiv version known, oldest first (arXiv OAI-PMH gives them with their dates).
+    versions: tuple[Version, ...] = ()
+    license: str | None = None  # the license URL arXiv records for the paper
 
     @property
     def title_key(self) -> str:
@@ -140,6 +154,8 @@ def make_paper(
     item_id: str | None = None,
     links: Iterable[tuple[str, str | None]] = (),
     supersedes: bool = False,
+    versions: Iterable[tuple[object, object]] = (),
+    license: str | None = None,
     dropped: list[str] | None = None,
 ) -> Paper:
     """Build a Paper from raw upstream values, cleaning and checking every field on the way in.
@@ -181,6 +197,8 @@ def make_paper(
             if kind in LINK_KINDS and (link := _link(raw, f"{kind} link", notes))
         ),
         supersedes=supersedes,
+        versions=_versions(versions, notes),
+        license=_text(license, MAX_LICENSE, "license", notes) or None,
     )
 
 
@@ -242,6 +260,31 @@ def _date(value: datetime | None, notes: list[str]) -> datetime | None:
         notes.append(f"date {value.isoformat()} outside {EARLIEST.year}..{LATEST.year}")
         return None
     return value
+
+
+def _versions(values: Iterable[tuple[object, object]], notes: list[str]) -> tuple[Version, ...]:
+    """(number, date or datetime) pairs as Versions in number order, one per number; a pair
+    whose number or date is out of range is dropped."""
+    kept: dict[int, Version] = {}
+    for number, when in values:
+        if isinstance(number, bool) or not isinstance(number, int):
+            notes.append(f"version {number!r} is not a number")
+            continue
+        if not 1 <= number <= MAX_VERSION:
+            notes.append(f"version {number} outside 1..{MAX_VERSION}")
+            continue
+        if isinstance(when, datetime):
+            checked = _date(when, notes)
+            if checked is None:
+                continue
+            iso = checked.astimezone(UTC).isoformat()
+        elif isinstance(when, date) and EARLIEST.date() <= when < LATEST.date():
+            iso = when.isoformat()
+        else:
+            notes.append(f"version {number} has no usable date ({when!r})")
+            continue
+        kept.setdefault(number, Version(number, iso))
+    return tuple(kept[number] for number in sorted(kept))
 
 
 def _count(value: object, name: str, notes: list[str]) -> int | None:

@@ -10,11 +10,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import migrations
 import parsing
+from refresh import oai
 from refresh.fetch import Fetcher, FetchError
 from refresh.health import judge
 from refresh.locations import locations
@@ -216,8 +217,11 @@ class Refresher:
     def lease_ttl(self) -> timedelta:
         return timedelta(seconds=self.config.lease_seconds)
 
-    def run(self, *, force: bool = False, only: list[str] | None = None) -> RefreshReport:
-        """Refresh every due source (every source when force) if this process gets the lease."""
+    def run(
+        self, *, force: bool = False, only: list[str] | None = None, since: date | None = None
+    ) -> RefreshReport:
+        """Refresh every due source (every source when force) if this process gets the lease.
+        since: an OAI-PMH source harvests what changed from that day on (a backfill)."""
         if not self._running.acquire(blocking=False):
             return RefreshReport(ran=False, holder=self.holder)
         try:
@@ -225,7 +229,7 @@ class Refresher:
                 # The database was down when the web process started, or came back empty.
                 log.warning("the database schema is behind: migrating before refreshing")
                 migrations.upgrade(self.store.engine)
-            report = self._run_leased(force, only)
+            report = self._run_leased(force, only, since)
         except Exception as error:  # the database failed: /status of this process says so
             self.last_failure = (datetime.now(UTC), first_line(error))
             raise
@@ -235,7 +239,9 @@ class Refresher:
             self.last_failure = None
         return report
 
-    def _run_leased(self, force: bool, only: list[str] | None) -> RefreshReport:
+    def _run_leased(
+        self, force: bool, only: list[str] | None, since: date | None = None
+    ) -> RefreshReport:
         held = self._take_lease()
         if held is not None:
             log.info("refresh skipped: lease held by %s", held or "another process")
@@ -245,7 +251,7 @@ class Refresher:
                 _LeaseKeeper(self.store, self.holder, self.lease_ttl) as keeper,
                 self.store.fenced(LEASE, self.holder, self.lease_ttl),
             ):
-                return self._run_with_lease(keeper, force, only)
+                return self._run_with_lease(keeper, force, only, since)
         except LeaseLost as lost:
             # Another process holds the lease now: what this one wrote so far is committed
             # source by source; the rest is the new holder's job.
@@ -275,7 +281,7 @@ class Refresher:
         return held[0] if held else ""
 
     def _run_with_lease(
-        self, keeper: _LeaseKeeper, force: bool, only: list[str] | None
+        self, keeper: _LeaseKeeper, force: bool, only: list[str] | None, since: date | None = None
     ) -> RefreshReport:
         started = datetime.now(UTC)
         report = RefreshReport(ran=True, holder=self.holder)
@@ -297,7 +303,7 @@ class Refresher:
                 report.sources.append(SourceOutcome(source.name, "not_due"))
                 continue
             keeper.check()
-            outcome, upserted = self.refresh_source_safely(source, before_write=keeper.check)
+            outcome, upserted = self.refresh_source_safely(source, keeper.check, since)
             report.sources.append(outcome)
             report.memberships_changed += upserted.memberships_changed
             # Publish each source's papers at once: a slow source must not hold back the rest.
@@ -338,12 +344,17 @@ class Refresher:
         return datetime.now(UTC) >= state.last_attempt + timedelta(minutes=minutes * 0.9)
 
     def refresh_source_safely(
-        self, source: SourceConfig, before_write: Callable[[], None] = lambda: None
+        self,
+        source: SourceConfig,
+        before_write: Callable[[], None] = lambda: None,
+        since: date | None = None,
     ) -> tuple[SourceOutcome, UpsertResult]:
         """refresh_source, with any unexpected error costing this source only: it is
         recorded (when the database lets us) and shown in /status and /metrics. A lost
         lease is not such an error: it stops the whole refresh, writing nothing more."""
         try:
+            if source.kind == "oai":
+                return self.harvest_source(source, before_write, since)
             return self.refresh_source(source, before_write)
         except LeaseLost:
             raise
@@ -442,6 +453,72 @@ class Refresher:
         )
         self.on_outcome(outcome)
         return outcome, upserted
+
+    def harvest_source(
+        self,
+        source: SourceConfig,
+        before_write: Callable[[], None] = lambda: None,
+        since: date | None = None,
+    ) -> tuple[SourceOutcome, UpsertResult]:
+        """Harvest an OAI-PMH source page by page (refresh.oai). Each page's papers commit
+        with where the harvest stands after them (the next page's token), and are published
+        at once: a harvest killed at any moment resumes at the first page it had not stored,
+        and a long backfill shows in the feeds as it goes."""
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        self.store.save_source(source.name, last_started=now)
+        outcome, totals = SourceOutcome(source.name, "ok"), UpsertResult()
+        start = oai.plan(source, self.store.harvest_state(source.name), since, now.date())
+        where = f"from {start.harvest_from or 'the beginning'} ({start.request})"
+        if start.token:
+            where += f", resuming after the {start.done} records stored before"
+        self.progress(f"{source.name}: harvesting {where}")
+        task, suspect, error = f"{source.name}: harvesting records", None, None
+        try:
+            for page, after in oai.pages(self.fetcher, source, start, now):
+                if page.result.suspect is not None:
+                    suspect = page.result.suspect  # nothing of it read, nothing kept
+                    break
+                outcome.skipped += len(page.result.skipped)
+                outcome.dropped += len(page.result.dropped)
+                before_write()
+                checkpoint = Checkpoint(source.url or "", "", after.done, harvest=after)
+                papers = oai.in_categories(page.result.papers, source.categories)
+                stored, refused = self.store_papers(source.name, papers, now, checkpoint)
+                if not papers:
+                    self.store.save_checkpoint(source.name, checkpoint)
+                outcome.papers += len(papers) - refused
+                outcome.skipped += refused
+                outcome.new += len(stored.new)
+                outcome.changed += len(stored.changed)
+                totals.memberships_changed += stored.memberships_changed
+                if stored.touched or stored.memberships_changed:
+                    self.store.bump_generation()
+                self.steps(task, after.done, max(after.total or 0, after.done))
+        except (FetchError, parsing.ParseError) as failure:
+            error = redact_text(str(failure))[:2000]
+            log.warning("source %s: %s", source.name, error)
+        outcome.seconds = time.monotonic() - started
+        values: dict[str, object] = {"last_attempt": now, "papers_seen": outcome.papers}
+        values["skipped"] = outcome.skipped
+        if error:
+            outcome.status, outcome.error = "error", error
+            values.update(last_error=error, last_error_at=now)
+        else:
+            values.update(last_success=now)
+        every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
+        bodies = [parsing.ParseResult(suspect=suspect)]
+        health = judge(source, bodies, self.store.source_state(source.name), now, every)
+        outcome.health, outcome.health_reason = health.state, health.reason
+        values.update(health.values())
+        self.store.save_source(source.name, None, **values)
+        self.progress(
+            f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
+            f"{outcome.changed} changed, {outcome.skipped} skipped, {outcome.dropped} fields "
+            "dropped" + (f" ({outcome.error})" if outcome.error else "")
+        )
+        self.on_outcome(outcome)
+        return outcome, totals
 
     def store_location(
         self,

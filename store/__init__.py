@@ -29,6 +29,7 @@ from store.papers import PaperStore
 from store.reader import ReaderStore, SearchReader
 from store.records import (
     Checkpoint,
+    HarvestState,
     Matches,
     SourceState,
     StoredPaper,
@@ -39,6 +40,7 @@ from store.similarity import SimilarityStore
 
 __all__ = [
     "Checkpoint",
+    "HarvestState",
     "LeaseLost",
     "LeaseState",
     "Matches",

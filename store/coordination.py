@@ -14,8 +14,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.engine import bounded_waits, lock_timed_out
 from store.fencing import Transactions, later_expiry
-from store.records import Checkpoint, SourceState
-from store.schema import leases, refresh_runs, source_progress, source_validators, sources, state
+from store.records import Checkpoint, HarvestState, SourceState
+from store.schema import (
+    leases,
+    oai_harvests,
+    refresh_runs,
+    source_progress,
+    source_validators,
+    sources,
+    state,
+)
 
 log = logging.getLogger("paperfeed.store")
 Validators = dict[str, tuple[str | None, str | None]]  # location -> (ETag, Last-Modified)
@@ -91,6 +99,15 @@ class CoordinationStore(Transactions):
     def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
         with self.transaction() as conn:
             write_checkpoint(conn, name, checkpoint)
+
+    def harvest_state(self, name: str) -> HarvestState | None:
+        """Where an OAI-PMH source's harvests stand; None before its first page."""
+        query = sa.select(oai_harvests).where(oai_harvests.c.source == name)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return HarvestState(**{k: v for k, v in row.items() if k != "source"})
 
     # ---- generation: a number that changes whenever any feed could change ---------------
 
@@ -278,6 +295,11 @@ class LeaseState:
 
 def write_checkpoint(conn: Connection, name: str, checkpoint: Checkpoint) -> None:
     """Record a checkpoint in the transaction that stored the papers before it."""
+    if checkpoint.harvest is not None:
+        values = vars(checkpoint.harvest)
+        conn.execute(sa.delete(oai_harvests).where(oai_harvests.c.source == name))
+        conn.execute(sa.insert(oai_harvests).values(source=name, **values))
+        return
     where = (source_progress.c.source == name, source_progress.c.location == checkpoint.location)
     conn.execute(sa.delete(source_progress).where(*where))
     conn.execute(

@@ -59,7 +59,8 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
     - links: kept's, and other's of the kinds kept lacks;
     - categories and sources: both, kept's first;
     - published: the earlier date;
-    - upvotes and comments: the more recently updated record's, when it has them;
+    - upvotes, comments and license: the more recently updated record's, when it has them;
+    - versions: every version either knows, with the more precise date;
     - every other field (authors, url, arxiv_id, doi, item_id): kept's when it has one,
       else other's.
     """
@@ -131,6 +132,17 @@ def _earliest(meeting: _Meeting, name: str) -> Any:
     return min(dates) if dates else None
 
 
+def _versions(meeting: _Meeting, name: str) -> Any:
+    """Every version either knows, by number; where both know one, the more precise date
+    (arXivRaw's time beats the arXiv format's day), else kept's."""
+    known = {v.version: v for v in meeting.kept.versions}
+    for version in meeting.other.versions:
+        mine = known.get(version.version)
+        if mine is None or len(version.date) > len(mine.date):
+            known[version.version] = version
+    return tuple(known[number] for number in sorted(known))
+
+
 def _nothing(meeting: _Meeting, name: str) -> Any:
     return ()
 
@@ -149,6 +161,8 @@ RULES: dict[str, _Rule] = {
     "published": _earliest,
     "upvotes": _of_fresher,
     "comments": _of_fresher,
+    "versions": _versions,
+    "license": _of_fresher,  # a later version may come under another license
     "matched": _nothing,  # read through a topic, never part of the record
 }
 # Every field with its rule, worked out once: a merge runs for every paper of every refresh.

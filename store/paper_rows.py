@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from parsing.model import column_fields
+from parsing.model import Version, column_fields
 from store.records import StoredPaper, ordered_links
 from store.schema import papers
 
@@ -19,9 +19,16 @@ FIELDS = column_fields(StoredPaper)
 # property of the record, derived from its title, kept as a column for the identity lookup).
 WRITTEN = tuple(column.name for column in papers.c if column.name != "id")
 
-# links: (kind, url) pairs in the record, an object {kind: url} in the column.
-_TO_COLUMN: dict[str, Callable[[Any], Any]] = {"links": dict}
-_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {"links": lambda value: ordered_links(value or {})}
+# links: (kind, url) pairs in the record, an object {kind: url} in the column; versions:
+# Version pairs in the record, objects {"version": n, "date": iso} in the column.
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "links": dict,
+    "versions": lambda value: [version._asdict() for version in value],
+}
+_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "links": lambda value: ordered_links(value or {}),
+    "versions": lambda value: tuple(Version(v["version"], v["date"]) for v in value or ()),
+}
 # Any other JSON array comes back as a tuple, as the record holds it.
 _DECODERS = tuple((name, _FROM_COLUMN.get(name)) for name in FIELDS)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from parsing.model import LINK_KINDS, NO_COLUMN, Paper
 
@@ -57,13 +57,30 @@ class UpsertResult:
 
 
 @dataclass(frozen=True)
+class HarvestState:
+    """Where an OAI-PMH source stands (refresh.oai): the harvest under way, if any (its
+    request, from-date, the token of its next page, records read of total), and the
+    from-date of the next harvest."""
+
+    request: str
+    harvest_from: date | None = None
+    token: str | None = None  # None: no harvest under way
+    done: int = 0
+    total: int | None = None
+    started: datetime | None = None  # when the harvest under way began, upstream's clock
+    next_from: date | None = None
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """How far a refresh got through one location's body (its sha256 digest): the papers
-    before done are stored."""
+    before done are stored. For an OAI-PMH harvest, harvest is where it stands after them
+    (written instead of a body's progress)."""
 
     location: str
     digest: str
     done: int
+    harvest: HarvestState | None = None
 
 
 @dataclass(frozen=True)

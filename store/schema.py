@@ -54,6 +54,9 @@ papers = sa.Table(
     sa.Column("item_id", sa.String(MAX_ITEM_ID), nullable=True, index=True),
     # {kind: url} for the links a listing gives (code, project, pdf); see parsing.model.
     sa.Column("links", Json, nullable=False, default=dict, server_default=sa.text("'{}'")),
+    # [{"version": 1, "date": ISO 8601}, ...] oldest first; see parsing.model.Version.
+    sa.Column("versions", Json, nullable=False, default=list, server_default=sa.text("'[]'")),
+    sa.Column("license", sa.Text, nullable=True),
     sa.Column("first_seen", UtcDateTime, nullable=False, index=True),
     sa.Column("updated", UtcDateTime, nullable=False),
 )
@@ -143,6 +146,22 @@ source_validators = sa.Table(
     sa.Column("location", sa.String(2000), primary_key=True),
     sa.Column("etag", sa.Text, nullable=True),
     sa.Column("last_modified", sa.Text, nullable=True),
+)
+
+# Where each arXiv OAI-PMH source stands (refresh.oai): the harvest under way (its request,
+# from-date and the resumption token of its next page, committed with each page's papers) and
+# the from-date of the next harvest (when the last complete one started).
+oai_harvests = sa.Table(
+    "oai_harvests",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("request", sa.String(500), nullable=False),
+    sa.Column("harvest_from", sa.Date, nullable=True),
+    sa.Column("token", sa.Text, nullable=True),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=True),
+    sa.Column("started", UtcDateTime, nullable=True),
+    sa.Column("next_from", sa.Date, nullable=True),
 )
 
 state = sa.Table(

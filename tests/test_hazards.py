@@ -148,6 +148,7 @@ SEEDS = {
     "hf-api": parser_fixture("cases/hf_daily_papers.json").read_bytes(),
     "hf-page": parser_fixture("cases/hf_papers_page.html").read_bytes(),
     "arxiv-api": parser_fixture("cases/arxiv_api.atom").read_bytes(),
+    "oai": parser_fixture("real/arxiv_oai_2015-01-06_listrecords-arxivraw.xml").read_bytes(),
     "arxiv-rss": parser_fixture("cases/arxiv_rss.xml").read_bytes(),
     "feed": parser_fixture("cases/generic_feed.rss").read_bytes(),
     "hf-text": (LISTINGS / "003_d588416f37f0a3be.txt").read_bytes()[:6000],

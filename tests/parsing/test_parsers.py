@@ -32,6 +32,10 @@ def record(paper: Paper) -> dict[str, object]:
         "item_id": paper.item_id,
         "links": dict(paper.links),
         "supersedes": paper.supersedes,
+        # Fields only arXiv OAI-PMH fills: listed when filled, so the other files stay as
+        # they were written.
+        **({"versions": [v._asdict() for v in paper.versions]} if paper.versions else {}),
+        **({"license": paper.license} if paper.license else {}),
     }
 
 

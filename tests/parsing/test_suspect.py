@@ -34,7 +34,7 @@ def test_every_real_capture_is_covered() -> None:
     assert {"arxiv_rss_2024-11-28_empty-test.xml", "arxiv_api_2026_empty.atom"} <= {
         path.name for path in covered
     }
-    assert len([p for p in covered if p.parent.name == "real"]) == 9  # all but 2 error answers
+    assert len([p for p in covered if p.parent.name == "real"]) == 13  # all but 3 error answers
 
 
 @pytest.mark.parametrize(

@@ -156,3 +156,20 @@ def test_sighting_turns_a_paper_into_a_new_record() -> None:
     assert seen.id is None and seen.guid == "urn:arxiv:1512.03385"
     assert (seen.first_seen, seen.updated, seen.sources) == (T0, T0, ("hf",))
     assert seen.title_key == "deep residual learning" and seen.upvotes == 4
+
+
+def test_versions_are_united_with_the_more_precise_date_and_the_fresher_license() -> None:
+    from parsing.model import Version
+
+    kept = record(versions=(Version(1, "2008-01-25"),), license="http://arxiv.org/licenses/a/1.0/")
+    later = record(
+        id=None,
+        versions=(Version(1, "2008-01-25T10:00:00+00:00"), Version(2, "2008-03-01T09:00:00+00:00")),
+        license="http://creativecommons.org/licenses/by/4.0/",
+        updated=T0 + timedelta(days=1),
+    )
+    merged = merge(kept, later)
+    assert merged.versions == later.versions
+    assert merged.license == "http://creativecommons.org/licenses/by/4.0/"
+    assert merge(later, kept).versions == later.versions  # the day alone never wins
+    assert merge(kept, record(id=None, license=None)).license == kept.license

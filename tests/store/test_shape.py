@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from parsing.model import Paper, column_fields, new_guid
+from parsing.model import Paper, Version, column_fields, new_guid
 from store import Store, StoredPaper
 from store.merge import RULES
 from store.schema import papers
@@ -26,6 +26,7 @@ SAMPLES: dict[str, object] = {
         ("project", "https://project.example/x"),
         ("pdf", "https://pdf.example/x.pdf"),
     ),
+    "versions": (Version(1, "2001-02-03T04:05:06+00:00"), Version(2, "2002-03-04")),
 }
 
 

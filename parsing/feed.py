@@ -1,14 +1,17 @@
-"""Any RSS or Atom feed, read with feedparser; arXiv ids are picked out of ids and links."""
+"""Any RSS or Atom feed: streamed with lxml where the body is plain XML (parsing.feed_stream),
+read with feedparser where it needs leniency; arXiv ids are picked out of ids and links."""
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from parsing.errors import ParseError, ParseResult
+from parsing import feed_stream
+from parsing.errors import ParseError, ParseResult, log
 from parsing.model import arxiv_id_from, doi_from
 from parsing.text import plain_text, safe_link
 
@@ -21,6 +24,7 @@ def read_feed(body: bytes) -> Any:
     feedparser's sanitizer is off: it reads "$\\frac{1}{3}<s<1$" as a <s> tag and rewrites the
     abstract. Nothing from a feed is ever served as HTML (render escapes every field), and
     markup that really is there is reduced to text once, by plain_text."""
+    feed_stream.check_kind(body)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     problem = str(parsed.get("bozo_exception", ""))
     if parsed.bozo and any(sign in problem for sign in _TRUNCATED):
@@ -35,9 +39,18 @@ def read_feed(body: bytes) -> Any:
 
 
 def parse(body: bytes) -> ParseResult:
-    """Read every entry of a feed as a paper."""
+    """Read every entry of a feed as a paper: streamed, or with feedparser where the body
+    needs its leniency (then what the stream read so far is thrown away and read again)."""
+    try:
+        return _papers(feed_stream.entries(body))
+    except feed_stream.NeedsLeniency as reason:
+        log.info("feed read with feedparser: %s", reason)
+    return _papers(iter(read_feed(body).entries))
+
+
+def _papers(entries: Iterator[Any]) -> ParseResult:
     result = ParseResult()
-    for index, entry in enumerate(read_feed(body).entries):
+    for index, entry in enumerate(entries):
         result.add(f"entry {index}", **entry_fields(entry))
     return result
 

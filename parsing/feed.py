@@ -157,6 +157,8 @@ def is_surname_initials(pieces: list[str]) -> bool:
 
 def split_names(text: str) -> list[str]:
     """Split "A (X, Y), B" at the commas outside parentheses: ["A (X, Y)", "B"]."""
+    if "(" not in text:
+        return [name.strip() for name in text.split(",") if name.strip()]
     names, depth, start = [], 0, 0
     for position, char in enumerate(text):
         if char == "(":

@@ -1,18 +1,26 @@
-"""Any RSS or Atom feed, read with feedparser; arXiv ids are picked out of ids and links."""
+"""Any RSS or Atom feed: streamed with lxml where the body is plain XML (parsing.feed_stream),
+read with feedparser where it needs leniency; arXiv ids are picked out of ids and links."""
 
 from __future__ import annotations
 
 import calendar
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from parsing.errors import ParseError, ParseResult
+from parsing import feed_stream
+from parsing.errors import ParseError, ParseResult, log
 from parsing.model import arxiv_id_from, doi_from
-from parsing.text import plain_text, safe_link
+from parsing.subjects import split_subjects
+from parsing.text import plain_text, safe_link, strip_tag_pairs
 
 _TRUNCATED = ("no element found", "unclosed token")
+_INFO_DOI = re.compile(r"^info:doi/", re.IGNORECASE)
+# Initials as HighWire writes them: "N.", "J. A.", "J.-P.", "Ch.".
+_INITIALS = re.compile(r"^[A-Z][a-z]?\.(?:[\s-]*[A-Z][a-z]?\.)*$")
 
 
 def read_feed(body: bytes) -> Any:
@@ -21,6 +29,7 @@ def read_feed(body: bytes) -> Any:
     feedparser's sanitizer is off: it reads "$\\frac{1}{3}<s<1$" as a <s> tag and rewrites the
     abstract. Nothing from a feed is ever served as HTML (render escapes every field), and
     markup that really is there is reduced to text once, by plain_text."""
+    feed_stream.check_kind(body)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     problem = str(parsed.get("bozo_exception", ""))
     if parsed.bozo and any(sign in problem for sign in _TRUNCATED):
@@ -35,9 +44,18 @@ def read_feed(body: bytes) -> Any:
 
 
 def parse(body: bytes) -> ParseResult:
-    """Read every entry of a feed as a paper."""
+    """Read every entry of a feed as a paper: streamed, or with feedparser where the body
+    needs its leniency (then what the stream read so far is thrown away and read again)."""
+    try:
+        return _papers(feed_stream.entries(body))
+    except feed_stream.NeedsLeniency as reason:
+        log.info("feed read with feedparser: %s", reason)
+    return _papers(iter(read_feed(body).entries))
+
+
+def _papers(entries: Iterator[Any]) -> ParseResult:
     result = ParseResult()
-    for index, entry in enumerate(read_feed(body).entries):
+    for index, entry in enumerate(entries):
         result.add(f"entry {index}", **entry_fields(entry))
     return result
 
@@ -45,12 +63,13 @@ def parse(body: bytes) -> ParseResult:
 def entry_fields(entry: Any) -> dict[str, Any]:
     """The make_paper fields of a feed entry; markup in html-typed text is reduced once."""
     return {
-        "title": _text_of(entry, "title"),
+        "title": entry_title(entry),
         "abstract": _text_of(entry, "summary"),
         "arxiv_id": entry_arxiv_id(entry),
         "authors": entry_authors(entry),
-        "categories": [t.get("term") for t in entry.get("tags", []) if t.get("term")],
-        "url": entry.get("link"),
+        "categories": entry_categories(entry),
+        # PubMed writes its tracking links with a space in them ("Mobile Safari UI/...").
+        "url": link.replace(" ", "%20") if isinstance(link := entry.get("link"), str) else None,
         "published": entry_time(entry),
         "doi": entry_doi(entry),
         # The item's own id; an RSS item without <guid> is known by its link, as readers
@@ -58,6 +77,18 @@ def entry_fields(entry: Any) -> dict[str, Any]:
         "item_id": entry.get("id") or safe_link(entry.get("link")),
         "links": [("pdf", link.get("href")) for link in _links(entry) if _is_pdf(link)][:1],
     }
+
+
+def entry_title(entry: Any) -> str | None:
+    """The title as text; publisher markup that HTML lacks (Springer's
+    <Emphasis Type="Italic">) goes too, where it comes in opening and closing pairs."""
+    title = _text_of(entry, "title")
+    return strip_tag_pairs(title) if title and "</" in title else title
+
+
+def entry_categories(entry: Any) -> list[str]:
+    terms = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+    return [subject for term in terms for subject in split_subjects(term)]
 
 
 def _text_of(entry: Any, name: str) -> str | None:
@@ -85,13 +116,15 @@ def entry_arxiv_id(entry: Any) -> str | None:
 
 
 def entry_doi(entry: Any) -> str | None:
-    """prism:doi, dc:identifier "doi:...", arXiv's <arxiv:doi>, or a doi.org link."""
-    candidates = [dict.get(entry, key) for key in ("prism_doi", "arxiv_doi", "dc_identifier")]
+    """prism:doi, arXiv's <arxiv:doi>, a dc:identifier ("doi:...", "info:doi/..."; every one
+    where the stream read them all, feedparser keeps the last), or a doi.org link."""
+    identifiers = dict.get(entry, "dc_identifiers") or [dict.get(entry, "dc_identifier")]
+    candidates = [dict.get(entry, "prism_doi"), dict.get(entry, "arxiv_doi"), *identifiers]
     candidates += [entry.get("id"), entry.get("link")]
     for candidate in candidates:
         # arxiv:doi may list several DOIs, space separated; the first one names the paper.
         if isinstance(candidate, str) and candidate.strip():
-            found = doi_from(candidate.split()[0])
+            found = doi_from(_INFO_DOI.sub("", candidate.split()[0]))
             if found:
                 return found
     return None
@@ -99,14 +132,33 @@ def entry_doi(entry: Any) -> str | None:
 
 def entry_authors(entry: Any) -> list[str]:
     names = [a.get("name", "") for a in entry.get("authors", []) if a.get("name")]
-    # rss.arxiv.org (and some publishers) put every author in one dc:creator, comma separated.
-    if len(names) == 1 and "," in names[0]:
-        names = split_names(names[0])
-    return [strip_affiliation(name) for name in names]
+    listed: list[str] = []
+    for name in names:
+        pieces = split_names(name) if "," in name else [name]
+        if is_surname_initials(pieces):
+            # HighWire (bioRxiv, medRxiv, Science, PNAS): "Lapalu, N., Simon, A." is two people.
+            listed += [f"{pieces[i + 1]} {pieces[i]}" for i in range(0, len(pieces), 2)]
+        elif len(names) == 1:
+            # rss.arxiv.org (and some publishers) put every author in one dc:creator.
+            listed += pieces
+        else:
+            listed.append(name)
+    return [strip_affiliation(name) for name in listed]
+
+
+def is_surname_initials(pieces: list[str]) -> bool:
+    """["Lapalu", "N.", "Simon", "J.-P."]: surnames each followed by its initials."""
+    return (
+        len(pieces) % 2 == 0
+        and all(_INITIALS.match(initials) for initials in pieces[1::2])
+        and not any(_INITIALS.match(surname) for surname in pieces[::2])
+    )
 
 
 def split_names(text: str) -> list[str]:
     """Split "A (X, Y), B" at the commas outside parentheses: ["A (X, Y)", "B"]."""
+    if "(" not in text:
+        return [name.strip() for name in text.split(",") if name.strip()]
     names, depth, start = [], 0, 0
     for position, char in enumerate(text):
         if char == "(":
@@ -121,17 +173,29 @@ def split_names(text: str) -> list[str]:
 
 
 def strip_affiliation(name: str) -> str:
-    """'Benjamin R\\'emy (LEMTA)' -> 'Benjamin R\\'emy'; a name that is all parentheses stays."""
-    depth, kept = 0, []
-    for char in name:
-        if char == "(":
+    """'Benjamin R\\'emy (LEMTA)' -> 'Benjamin R\\'emy': arXiv puts affiliations after the name.
+    Parentheses inside a name are part of it ('Yuhan (Douglas) Rao'); a name that is all
+    parentheses stays."""
+    kept = name.strip()
+    while kept.endswith(")"):
+        start = _opening(kept)
+        if not start:
+            break
+        kept = kept[:start].rstrip()
+    return " ".join(kept.split()) or name.strip()
+
+
+def _opening(text: str) -> int | None:
+    """Where the parenthesis that closes text opens; None if it never does."""
+    depth = 0
+    for position in range(len(text) - 1, -1, -1):
+        if text[position] == ")":
             depth += 1
-        elif char == ")" and depth:
+        elif text[position] == "(":
             depth -= 1
-        elif depth == 0:
-            kept.append(char)
-    stripped = " ".join("".join(kept).split())
-    return stripped or name.strip()
+            if depth == 0:
+                return position
+    return None
 
 
 def entry_time(entry: Any) -> datetime | None:

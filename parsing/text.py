@@ -74,6 +74,19 @@ def plain_text(html_text: str | None) -> str:
     return html.unescape(text)
 
 
+_TAG_PAIR = re.compile(r"<([A-Za-z][\w.:-]*)(?:\s[^<>]*)?>(.*?)</\1\s*>", re.DOTALL)
+
+
+def strip_tag_pairs(text: str) -> str:
+    """Drop markup that comes in pairs, whatever its name (<Emphasis>x</Emphasis> -> x); a
+    lone "<" ("$T<T_{RW}$") has no closing tag and stays."""
+    while True:
+        stripped = _TAG_PAIR.sub(r"\2", text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
 # TeX accent commands as arXiv writes them in names and titles: C\'ecile, {\"u}, \c{c},
 # Przemys{\l}aw. pylatexenc turns each into its letter; the rest of the text is left alone.
 _LETTER = r"(?:\{\\?[A-Za-z]\}|\\[ij](?![A-Za-z])|[A-Za-z])"

@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from store.bulk import insert_rows
 from store.fencing import Transactions
 from store.paper_rows import stored_paper
 from store.records import Matches, StoredPaper, TopicSummary
@@ -212,19 +213,19 @@ def _apply_membership_diff(
                     memberships.c.paper_id.in_(pids[start : start + 500]),
                 )
             )
-    if upserts:
-        conn.execute(
-            sa.insert(memberships),
-            [
-                {
-                    "topic": t,
-                    "paper_id": p,
-                    "matched": new[(t, p)][0],
-                    "first_seen": new[(t, p)][1],
-                    "score": new[(t, p)][2],
-                }
-                for t, p in upserts
-            ],
-        )
+    insert_rows(
+        conn,
+        memberships,
+        [
+            {
+                "topic": t,
+                "paper_id": p,
+                "matched": new[(t, p)][0],
+                "first_seen": new[(t, p)][1],
+                "score": new[(t, p)][2],
+            }
+            for t, p in upserts
+        ],
+    )
     bump_topics(conn, {topic for topic, _ in removed + upserts})
     return len(removed) + len(upserts)

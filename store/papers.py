@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
 from store.batch import KEYS, Batch, Slot
+from store.bulk import insert_rows, new_ids
 from store.coordination import write_checkpoint
 from store.fencing import Transactions
 from store.index import reindex
@@ -61,8 +62,7 @@ class PaperStore(Transactions):
                 conn.execute(_UPDATE, [_update_values(slot.record) for slot in changed])
             new = matched.new()
             if new:
-                rows = [row_values(_record(slot)) for slot in new]
-                ids = conn.execute(_INSERT_RETURNING, rows).scalars().all()
+                ids = _insert(conn, [row_values(_record(slot)) for slot in new])
                 for slot, paper_id in zip(new, ids, strict=True):
                     slot.describe(replace(_record(slot), id=paper_id))
             _fill_hashes(conn, matched)
@@ -208,6 +208,15 @@ def _delete(conn: Connection, ids: list[int]) -> None:
         chunk = ids[start : start + _CHUNK]
         forget_memberships(conn, chunk)
         conn.execute(sa.delete(papers).where(papers.c.id.in_(chunk)))
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new papers' rows; their ids, in order."""
+    if conn.dialect.name != "postgresql":  # one multi-row INSERT ... RETURNING a batch
+        return list(conn.execute(_INSERT_RETURNING, rows).scalars())
+    ids = new_ids(conn, papers, len(rows))
+    insert_rows(conn, papers, [{"id": n, **row} for n, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 def _update_values(record: StoredPaper | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from parsing.model import LINK_KINDS, NO_COLUMN, Paper, column_fields
 
@@ -28,7 +29,7 @@ class StoredPaper(Paper):
     # (kind, url) links a like topic's items carry: "more" / "less" like this (web.feedback)
     feedback: tuple[tuple[str, str], ...] = field(default=(), metadata=NO_COLUMN)
 
-    @property
+    @cached_property  # asked when a sighting is compared, and again when it is written
     def content_hash(self) -> str:
         """A digest of what the record says of its paper (every field a listing gives, none
         of the record's own): a listing's sighting with the digest of the stored record

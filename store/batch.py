@@ -128,6 +128,9 @@ class Batch:
         existing, *duplicates = found
         if not duplicates and existing.keys["content_hash"] == incoming_hash:
             return Outcome(unchanged=True)
+        unread = [slot.keys["id"] for slot in found if slot.record is None]
+        if unread:  # before anything changes: the caller reads them and asks again
+            raise Unread(unread)
         record = _record(existing)
         outcome = Outcome()
         for other in duplicates:
@@ -149,11 +152,23 @@ class Batch:
             existing.dirty = True
         return outcome
 
+    def slot(self, paper_id: int) -> Slot:
+        return self._by_id[paper_id]
+
     def changed(self) -> list[Slot]:
         return [slot for slot in self.slots if slot.dirty and not slot.gone and not slot.new]
 
     def new(self) -> list[Slot]:
         return [slot for slot in self.slots if slot.new and not slot.gone]
+
+
+class Unread(LookupError):
+    """A paper needs records whose rows were not read (an earlier paper of the batch
+    changed what it finds): their ids."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(f"records not read: {ids}")
+        self.ids = ids
 
 
 def _record(slot: Slot) -> StoredPaper:

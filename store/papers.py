@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
-from store.batch import KEYS, Batch, Slot
+from store.batch import KEYS, Batch, Slot, Unread
 from store.bulk import insert_rows, new_ids
 from store.coordination import write_checkpoint
 from store.fencing import Transactions
@@ -173,8 +173,12 @@ def _matched(
     hashes = [record.content_hash for record in incoming]
     _read_records(conn, matched, listed, hashes)
     for paper, record, digest in zip(listed, incoming, hashes, strict=True):
-        _read_records(conn, matched, [paper], [digest])  # an earlier paper changed what it finds
-        outcome = matched.add(paper, record, digest)
+        try:
+            outcome = matched.add(paper, record, digest)
+        except Unread as unread:  # an earlier paper of the batch changed what this one finds
+            for found in papers_by_ids(conn, unread.ids):
+                matched.slot(found.id).describe(found)  # type: ignore[arg-type]
+            outcome = matched.add(paper, record, digest)
         result.unchanged += outcome.unchanged
     return matched
 

@@ -50,7 +50,8 @@ class PaperStore(Transactions):
         so is the checkpoint when given: a refresher killed at any moment leaves no paper
         unindexed or unmatched, and resumes after it.
         """
-        now = now or utcnow()
+        # Whole seconds, whatever the caller's clock: order keys sort by (second, id).
+        now = (now or utcnow()).replace(microsecond=0)
         result = UpsertResult()
         listed = list(batch)
         with self.transaction() as conn:

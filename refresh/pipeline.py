@@ -383,7 +383,7 @@ class Refresher:
         Each batch commits with how far it got through its location's body, so a refresh
         killed midway resumes after its last committed batch when the body is the same."""
         started = time.monotonic()
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).replace(microsecond=0)  # first_seen: whole seconds (order keys)
         self.store.save_source(source.name, last_started=now)  # the others go first next time
         validators = self.store.validators(source.name)
         fresh: dict[str, tuple[str | None, str | None]] = {}

@@ -9,13 +9,14 @@ generation in the same transaction, so web processes re-render only those feeds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from store.bulk import insert_rows
 from store.fencing import Transactions
 from store.paper_rows import stored_paper
 from store.records import Matches, StoredPaper, TopicSummary
@@ -133,17 +134,30 @@ class MembershipStore(Transactions):
             }
 
 
-def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> int:
+def replace_memberships(
+    conn: Connection,
+    ids: list[int],
+    matches: Matches,
+    first_seen: Mapping[int, datetime] | None = None,
+    fresh: Collection[int] = (),
+) -> int:
     """Make the memberships of these (new or changed) papers what matches says; return rows
-    changed. Every topic that holds one of them gets a new generation: its feed shows them."""
+    changed. Every topic that holds one of them gets a new generation: its feed shows them.
+    first_seen: the papers' own, when the caller has them (else read); fresh: papers just
+    inserted, which have no memberships to read."""
     changed = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        stored = [pid for pid in chunk if pid not in fresh]
         old = {
             (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
-            for row in conn.execute(sa.select(memberships).where(memberships.c.paper_id.in_(chunk)))
+            for row in (
+                conn.execute(sa.select(memberships).where(memberships.c.paper_id.in_(stored)))
+                if stored
+                else ()
+            )
         }
-        seen = _first_seen(conn, chunk)
+        seen = dict(first_seen) if first_seen is not None else _first_seen(conn, chunk)
         new = {
             (topic, pid): (_pairs(matched), seen[pid], _score(matched))
             for pid in chunk
@@ -155,11 +169,11 @@ def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> i
     return changed
 
 
-def forget_memberships(conn: Connection, paper_id: int) -> None:
-    """Drop a paper's memberships (it was merged into another) and bump its topics."""
+def forget_memberships(conn: Connection, paper_ids: Sequence[int]) -> None:
+    """Drop papers' memberships (each was merged into another) and bump their topics."""
     gone = conn.execute(
         sa.delete(memberships)
-        .where(memberships.c.paper_id == paper_id)
+        .where(memberships.c.paper_id.in_(list(paper_ids)))
         .returning(memberships.c.topic)
     )
     bump_topics(conn, set(gone.scalars()))
@@ -199,19 +213,19 @@ def _apply_membership_diff(
                     memberships.c.paper_id.in_(pids[start : start + 500]),
                 )
             )
-    if upserts:
-        conn.execute(
-            sa.insert(memberships),
-            [
-                {
-                    "topic": t,
-                    "paper_id": p,
-                    "matched": new[(t, p)][0],
-                    "first_seen": new[(t, p)][1],
-                    "score": new[(t, p)][2],
-                }
-                for t, p in upserts
-            ],
-        )
+    insert_rows(
+        conn,
+        memberships,
+        [
+            {
+                "topic": t,
+                "paper_id": p,
+                "matched": new[(t, p)][0],
+                "first_seen": new[(t, p)][1],
+                "score": new[(t, p)][2],
+            }
+            for t, p in upserts
+        ],
+    )
     bump_topics(conn, {topic for topic, _ in removed + upserts})
     return len(removed) + len(upserts)

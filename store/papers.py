@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,19 +11,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
+from store.batch import KEYS, Batch, Slot, Unread
+from store.bulk import insert_rows, new_ids
 from store.coordination import write_checkpoint
 from store.fencing import Transactions
 from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
-from store.merge import merge, sighting
+from store.merge import sighting
 from store.paper_rows import row_values, stored_paper
 from store.records import Checkpoint, StoredPaper, UpsertResult
 from store.schema import papers
+from topics.analysis import Document
 from topics.membership import Topics
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in whole seconds: the time a paper is first seen, whose order key
+    (store.index.layout) then sorts it as its first_seen does."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class PaperStore(Transactions):
@@ -37,52 +42,51 @@ class PaperStore(Transactions):
     ) -> UpsertResult:
         """Store papers from one source, merging each into the record it belongs to.
 
-        The text index, and with topics the topic memberships, of every new or changed paper
-        are written in the same transaction, and so is the checkpoint when given: a refresher
-        killed at any moment leaves no paper unindexed or unmatched, and resumes after it.
+        Set-based: the stored records are found with one query per key kind, merged in
+        memory in the batch's order (store.batch), and written with one statement per kind
+        of write. A paper whose record says what it says costs a comparison (its content
+        hash), no read of the row and no write. The text index, and with topics the topic
+        memberships, of every new or changed paper are written in the same transaction, and
+        so is the checkpoint when given: a refresher killed at any moment leaves no paper
+        unindexed or unmatched, and resumes after it.
         """
-        now = now or utcnow()
+        # Whole seconds, whatever the caller's clock: order keys sort by (second, id).
+        now = (now or utcnow()).replace(microsecond=0)
         result = UpsertResult()
+        listed = list(batch)
         with self.transaction() as conn:
-            for paper in batch:
-                self._upsert_one(conn, paper, sighting(paper, source, now), result)
-            stored = papers_by_ids(conn, result.touched) if result.touched else []
-            if stored or result.merged_away:
-                reindex(conn, stored, removed=result.merged_away)  # the text index
-            if topics is not None and stored:
+            matched = _matched(conn, listed, source, now, result)
+            gone = [slot.keys["id"] for slot in matched.slots if slot.gone and not slot.new]
+            _delete(conn, gone)
+            changed = matched.changed()
+            if changed:
+                conn.execute(_UPDATE, [_update_values(slot.record) for slot in changed])
+            new = matched.new()
+            if new:
+                ids = _insert(conn, [row_values(_record(slot)) for slot in new])
+                for slot, paper_id in zip(new, ids, strict=True):
+                    slot.describe(replace(_record(slot), id=paper_id))
+            _fill_hashes(conn, matched)
+            result.new = [slot.keys["id"] for slot in new]
+            result.changed = [slot.keys["id"] for slot in changed]
+            result.changed += [slot.keys["id"] for slot in new if slot.changed_again]
+            result.merged_away = gone
+            written = [_record(slot) for slot in (*new, *changed)]
+            docs = {slot.keys["id"]: Document.of_paper(slot.record) for slot in (*new, *changed)}
+            fresh = {slot.keys["id"] for slot in new}
+            if written or gone:
+                reindex(conn, written, removed=gone, fresh=fresh, docs=docs)  # the text index
+            if topics is not None and written:
                 result.memberships_changed = replace_memberships(
-                    conn, [p.id for p in stored if p.id is not None], topics.of_papers(stored)
+                    conn,
+                    [p.id for p in written if p.id is not None],
+                    topics.of_papers(written, docs),
+                    {p.id: p.first_seen for p in written if p.id is not None},
+                    fresh=fresh,
                 )
             if checkpoint is not None:
                 write_checkpoint(conn, source, checkpoint)
         return result
-
-    def _upsert_one(
-        self, conn: Connection, paper: Paper, incoming: StoredPaper, result: UpsertResult
-    ) -> None:
-        found = _records_of(conn, paper)
-        if not found:
-            inserted = conn.execute(_INSERT, row_values(incoming))
-            result.new.append(int(inserted.inserted_primary_key[0]))  # type: ignore[index]
-            return
-        existing, *duplicates = found
-        for other in duplicates:
-            # One paper stored twice (first seen by title or item id, now with its arXiv id
-            # or DOI): the records merge into the first, which keeps the oldest GUID.
-            existing = merge(existing, other)
-            forget_memberships(conn, other.id)  # type: ignore[arg-type]
-            conn.execute(sa.delete(papers).where(papers.c.id == other.id))
-            result.merged_away.append(other.id)  # type: ignore[arg-type]
-        if duplicates:
-            conn.execute(_UPDATE, {**row_values(existing), "paper_id": existing.id})
-            result.changed.append(existing.id)  # type: ignore[arg-type]
-        merged = merge(existing, incoming, supersedes=paper.supersedes)
-        if merged is existing:
-            result.unchanged += 1
-            return
-        conn.execute(_UPDATE, {**row_values(merged), "paper_id": existing.id})
-        if existing.id not in result.changed:
-            result.changed.append(existing.id)  # type: ignore[arg-type]
 
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
@@ -146,40 +150,101 @@ class PaperStore(Transactions):
             return [stored_paper(row) for row in conn.execute(query)]
 
 
-# Built once, their values bound per paper: building a statement per paper (its clauses
-# coerced, its cache key computed) cost more than running it.
-_INSERT = sa.insert(papers)
+# Built once, their values bound per row (executemany): building a statement per paper (its
+# clauses coerced, its cache key computed) cost more than running it.
+_INSERT_RETURNING = sa.insert(papers).returning(papers.c.id, sort_by_parameter_order=True)
 _UPDATE = sa.update(papers).where(papers.c.id == sa.bindparam("paper_id"))
-# The identity lookups, strongest first: by arXiv id, DOI, the listing's item id, title.
-_LOOKUPS = ("arxiv_id", "doi", "item_id", "title_key")
+_SET_HASH = (
+    sa.update(papers)
+    .where(papers.c.id == sa.bindparam("paper_id"))
+    .values(content_hash=sa.bindparam("hash"))
+)
+# Ids and keys a query looks up at once (SQLite allows 32,766 parameters a statement).
+_CHUNK = 1000
+# What a lookup reads of each record: its keys, and the hash that spares reading the rest.
+_KEY_COLUMNS = [papers.c[name] for name in (*KEYS, "first_seen", "id", "content_hash")]
 
 
-def _records_of(conn: Connection, paper: Paper) -> list[StoredPaper]:
-    """The stored records that describe paper, strongest identity first: by arXiv id, DOI,
-    the listing's item id, then title. A record whose arXiv id or DOI differs from the
-    paper's is another paper, whatever its title."""
-    values = {name: getattr(paper, name) for name in _LOOKUPS}
-    found: dict[int, StoredPaper] = {}
-    for name in _LOOKUPS:
-        if values[name]:
-            lookup = _lookup(name, bool(values["arxiv_id"]), bool(values["doi"]))
-            row = conn.execute(lookup, values).first()
-            if row is not None:
-                found.setdefault(row.id, stored_paper(row))
-    return list(found.values())
+def _matched(
+    conn: Connection, listed: list[Paper], source: str, now: datetime, result: UpsertResult
+) -> Batch:
+    """The batch merged into the records its papers describe (store.batch), in order."""
+    matched = Batch(_keys_found(conn, listed))
+    incoming = [sighting(paper, source, now) for paper in listed]
+    hashes = [record.content_hash for record in incoming]
+    _read_records(conn, matched, listed, hashes)
+    for paper, record, digest in zip(listed, incoming, hashes, strict=True):
+        try:
+            outcome = matched.add(paper, record, digest)
+        except Unread as unread:  # an earlier paper of the batch changed what this one finds
+            for found in papers_by_ids(conn, unread.ids):
+                matched.slot(found.id).describe(found)  # type: ignore[arg-type]
+            outcome = matched.add(paper, record, digest)
+        result.unchanged += outcome.unchanged
+    return matched
 
 
-@functools.cache
-def _lookup(column: str, has_arxiv_id: bool, has_doi: bool) -> sa.Select[Any]:
-    """The oldest paper whose column equals the paper's value and whose arXiv id and DOI,
-    where the paper has them, are either the same or unknown."""
-    conditions = [papers.c[column] == sa.bindparam(column)]
-    for name, present in (("arxiv_id", has_arxiv_id), ("doi", has_doi)):
-        if present:
-            conditions.append(
-                sa.or_(papers.c[name].is_(None), papers.c[name] == sa.bindparam(name))
-            )
-    return sa.select(papers).where(*conditions).order_by(papers.c.first_seen, papers.c.id).limit(1)
+def _keys_found(conn: Connection, listed: list[Paper]) -> Iterator[dict[str, Any]]:
+    """The keys of every stored record that shares a key with a paper of the batch: one
+    query per key kind (a batch's papers mostly have an arXiv id or none at all)."""
+    for key in KEYS:
+        values = sorted({value for paper in listed if (value := getattr(paper, key))})
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            query = sa.select(*_KEY_COLUMNS).where(papers.c[key].in_(chunk))
+            for row in conn.execute(query):
+                yield dict(row._mapping)
+
+
+def _read_records(conn: Connection, matched: Batch, listed: list[Paper], hashes: list[str]) -> None:
+    """Read the whole rows of the records these papers need merged (one query)."""
+    wanted = {
+        slot.keys["id"]: slot
+        for paper, digest in zip(listed, hashes, strict=True)
+        for slot in matched.needs_records(paper, digest)
+    }
+    for record in papers_by_ids(conn, list(wanted)):
+        wanted[record.id].describe(record)  # type: ignore[index]
+
+
+def _delete(conn: Connection, ids: list[int]) -> None:
+    """Delete records merged into others, and their memberships (bumping their topics)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        forget_memberships(conn, chunk)
+        conn.execute(sa.delete(papers).where(papers.c.id.in_(chunk)))
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new papers' rows; their ids, in order."""
+    if conn.dialect.name != "postgresql":  # one multi-row INSERT ... RETURNING a batch
+        return list(conn.execute(_INSERT_RETURNING, rows).scalars())
+    ids = new_ids(conn, papers, len(rows))
+    insert_rows(conn, papers, [{"id": n, **row} for n, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def _update_values(record: StoredPaper | None) -> dict[str, Any]:
+    assert record is not None and record.id is not None
+    return {**row_values(record), "paper_id": record.id}
+
+
+def _record(slot: Slot) -> StoredPaper:
+    assert slot.record is not None  # a new or changed record is whole
+    return slot.record
+
+
+def _fill_hashes(conn: Connection, matched: Batch) -> None:
+    """Give records stored before content hashes theirs, once read for a merge that found
+    nothing to change: the next re-read skips them."""
+    missing = [
+        {"paper_id": slot.keys["id"], "hash": slot.record.content_hash}
+        for slot in matched.slots
+        if slot.record is not None and not slot.new and not slot.dirty and not slot.gone
+        if slot.keys["content_hash"] is None
+    ]
+    if missing:
+        conn.execute(_SET_HASH, missing)
 
 
 def paper_columns(
@@ -193,8 +258,8 @@ def paper_columns(
 
 def papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
     found: list[StoredPaper] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
         found.extend(
             map(stored_paper, conn.execute(sa.select(papers).where(papers.c.id.in_(chunk))))
         )

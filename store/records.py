@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
-from parsing.model import LINK_KINDS, NO_COLUMN, Paper
+from parsing.model import LINK_KINDS, NO_COLUMN, Paper, column_fields
 
 Match = tuple[tuple[str, str], ...]  # (what matched, in which field)
 Matches = dict[int, dict[str, list[tuple[str, str]]]]  # paper id -> topic -> what matched
@@ -26,6 +28,17 @@ class StoredPaper(Paper):
     score: float | None = field(default=None, metadata=NO_COLUMN)  # read through a topic
     # (kind, url) links a like topic's items carry: "more" / "less" like this (web.feedback)
     feedback: tuple[tuple[str, str], ...] = field(default=(), metadata=NO_COLUMN)
+
+    @cached_property  # asked when a sighting is compared, and again when it is written
+    def content_hash(self) -> str:
+        """A digest of what the record says of its paper (every field a listing gives, none
+        of the record's own): a listing's sighting with the digest of the stored record
+        would merge into it as a no-op (store.merge), so a re-read skips it unread."""
+        said = repr(tuple(getattr(self, name) for name in _DESCRIBED))
+        return hashlib.blake2b(said.encode("utf-8"), digest_size=16).hexdigest()
+
+
+_DESCRIBED = column_fields(Paper)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ papers = sa.Table(
     sa.Column("license", sa.Text, nullable=True),
     sa.Column("first_seen", UtcDateTime, nullable=False, index=True),
     sa.Column("updated", UtcDateTime, nullable=False),
+    # A digest of what the record says (StoredPaper.content_hash): a listing's paper whose
+    # digest is the same is already stored as it is, and costs no read of the row.
+    sa.Column("content_hash", sa.String(32), nullable=True),
 )
 
 memberships = sa.Table(

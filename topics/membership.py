@@ -33,12 +33,16 @@ class Topics:
         self.queries = dict(queries)
         self._matcher = TopicMatcher(self.queries)
 
-    def of_papers(self, papers: Iterable[_Paper]) -> Matches:
-        """{paper id: {topic: what matched}} of papers just written (new or changed)."""
+    def of_papers(
+        self, papers: Iterable[_Paper], docs: Mapping[int, Document] | None = None
+    ) -> Matches:
+        """{paper id: {topic: what matched}} of papers just written (new or changed); docs:
+        those already analysed, by id (the text index keeps the same analysis)."""
         if not self.queries:
             return {}
+        docs = docs or {}
         return {
-            paper.id: self._matcher.match(Document.of_paper(paper))
+            paper.id: self._matcher.match(docs.get(paper.id) or Document.of_paper(paper))
             for paper in papers
             if paper.id is not None
         }

@@ -79,8 +79,8 @@ class TextIndex(Protocol[P]):  # type: ignore[misc]
     def shape(self) -> IndexShape: ...
 
     def split_key(self, key: int) -> tuple[int, int]:
-        """(second, paper id) of an order key: keys sort papers newest first, and keys of
-        one second may be out of first_seen order, so a search finishes that second."""
+        """(second, paper id) of an order key: keys sort papers newest first, by (second,
+        id); the store writes first_seen in whole seconds, so that is (first_seen, id)."""
         ...
 
     def candidates(
@@ -111,25 +111,20 @@ def find(
     started = time.monotonic()
     examined = 0
     found: list[Hit] = []
-    # Once limit papers are found, only the rest of the last one's second can still beat
-    # them, and only a paper newer than the limit-th found (most share its exact time).
-    last_second: int | None = None
-    worst: tuple[datetime, int] | None = None
+    # The order keys are the order: the first limit papers confirmed are the newest, however
+    # many papers share their second (an import stores thousands in one). Keys sort by
+    # (second, id), which is (first_seen, id) for every paper stored in whole seconds.
     for key, paper, analyse in _candidates(index, query, limit):
-        second, paper_id = index.split_key(key)
-        if last_second is not None and second < last_second:
-            break
-        if paper is None or (worst is not None and _when(paper) <= worst):
+        if paper is None:
             continue
         examined += 1
         _check(budget, examined, started)
         matched = query.explain(analyse(paper))
         if matched is None:
             continue
-        found.append(Hit(paper_id, paper.first_seen, matched))
+        found.append(Hit(index.split_key(key)[1], paper.first_seen, matched))
         if limit is not None and len(found) >= limit:
-            found = _newest_first(found)[:limit]
-            last_second, worst = second, _when(found[-1])
+            break
     return _newest_first(found)
 
 

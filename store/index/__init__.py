@@ -11,7 +11,7 @@ columns with GIN indexes on PostgreSQL (postgres).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from store.index.layout import (
 )
 from store.index.postgres import day_lexemes, lexemes
 from store.schema import paper_index, papers
+from topics.analysis import Document
 from topics.plan import Lookup
 
 __all__ = [
@@ -90,22 +91,32 @@ def _dialect(conn: Connection) -> Dialect:
 # ---- writing ------------------------------------------------------------------------------
 
 
-def reindex(conn: Connection, written: Iterable[Any], removed: Iterable[int] = ()) -> None:
-    """Make the index hold these papers as they are now, and forget the removed ones."""
+def reindex(
+    conn: Connection,
+    written: Iterable[Any],
+    removed: Iterable[int] = (),
+    fresh: Collection[int] = (),
+    docs: Mapping[int, Document] | None = None,
+) -> None:
+    """Make the index hold these papers as they are now, and forget the removed ones.
+    fresh: papers just inserted (nothing of theirs to forget); docs: papers already
+    analysed for the matcher, by id (their tokens are the index's too)."""
     rows = list(written)
-    forget = [p.id for p in rows] + list(removed)
+    forget = [p.id for p in rows if p.id not in fresh] + list(removed)
     dialect = _dialect(conn)
     for start in range(0, len(forget), 500):
         chunk = forget[start : start + 500]
         dialect.forget(conn, chunk)
         conn.execute(sa.delete(paper_index).where(paper_index.c.paper_id.in_(chunk)))
-    insert_rows(conn, [(p.id, p.first_seen, p.title, p.abstract, p.authors) for p in rows])
+    insert_rows(conn, [(p.id, p.first_seen, p.title, p.abstract, p.authors) for p in rows], docs)
 
 
-def insert_rows(conn: Connection, rows: Sequence[PaperText]) -> None:
+def insert_rows(
+    conn: Connection, rows: Sequence[PaperText], docs: Mapping[int, Document] | None = None
+) -> None:
     """Index papers that have no index rows yet, in bulk."""
     if rows:
-        _dialect(conn).insert(conn, entries(rows))
+        _dialect(conn).insert(conn, entries(rows, docs))
 
 
 def build(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:

@@ -4,7 +4,7 @@ encodes a paper, and the tokens of a paper. Both dialects and the planner read i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from topics.analysis import SEPARATOR, Document
@@ -16,7 +16,9 @@ MAX_TOKEN = 60  # longer words are indexed (and looked up) by their first 60 let
 SHAPE = IndexShape(fields=FIELDS, max_token=MAX_TOKEN)
 
 # An order key sorts papers newest first: (first_seen in whole seconds) * 2**32 + paper id.
-# Keys of one second may be out of first_seen order, so a search finishes that second.
+# The store writes first_seen in whole seconds (store.papers.utcnow), so keys sort papers as
+# feeds do, by (first_seen, id), and a search stops at its limit-th hit: it never reads the
+# rest of a second that a big import filled with thousands of papers.
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -42,9 +44,14 @@ def first_key(day: int) -> int:
 
 
 def field_tokens(title: str, abstract: str, authors: Sequence[str]) -> dict[str, list[str]]:
-    """The tokens of each indexed field in order, as the matcher sees them. (Dropping the
-    separator between two authors only lets a phrase span them: the matcher says no.)"""
-    doc = Document.of(title=title, abstract=abstract, authors=list(authors))
+    """The tokens of each indexed field in order, as the matcher sees them."""
+    return document_tokens(Document.of(title=title, abstract=abstract, authors=list(authors)))
+
+
+def document_tokens(doc: Document) -> dict[str, list[str]]:
+    """The tokens of each indexed field of a paper analysed for the matcher: one analysis
+    serves both. (Dropping the separator between two authors only lets a phrase span them:
+    the matcher says no.)"""
     return {
         field: [t[:MAX_TOKEN] for t in doc.fields[field].stems if t != SEPARATOR]
         for field in FIELDS
@@ -57,8 +64,15 @@ PaperText = tuple[int, datetime, str, str, Sequence[str]]
 Entry = tuple[int, int, dict[str, list[str]], datetime]
 
 
-def entries(rows: Sequence[PaperText]) -> list[Entry]:
+def entries(rows: Sequence[PaperText], docs: Mapping[int, Document] | None = None) -> list[Entry]:
+    """Each paper's entry; docs: papers already analysed (by id), whose tokens are taken."""
+    docs = docs or {}
     return [
-        (order_key(first_seen, pid), pid, field_tokens(title, abstract, authors), first_seen)
+        (
+            order_key(first_seen, pid),
+            pid,
+            document_tokens(docs[pid]) if pid in docs else field_tokens(title, abstract, authors),
+            first_seen,
+        )
         for pid, first_seen, title, abstract, authors in rows
     ]

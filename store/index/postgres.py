@@ -61,24 +61,35 @@ def forget(conn: Connection, paper_ids: Sequence[int]) -> None:
 
 
 def insert(conn: Connection, entries: Sequence[Entry]) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO paper_index (paper_id, order_key, words, pairs, title_stems, "
-            "abstract_stems, author_stems, first_seen) VALUES (:pid, :key, "
-            "array_to_tsvector(CAST(:words AS text[])), array_to_tsvector(CAST(:pairs AS text[])), "
-            ":title, :abstract, :author, :first_seen)"
-        ),
-        [
-            {
-                "pid": pid,
-                "key": key,
-                "first_seen": UtcDateTime().process_bind_param(first_seen, conn.dialect),
-                **{field: " ".join(found) for field, found in tokens.items()},
-                **dict(zip(("words", "pairs"), lexemes(tokens, day_of(key)), strict=True)),
-            }
-            for key, pid, tokens, first_seen in entries
-        ],
+    """Write the entries' rows with COPY: a batch's rows in one stream, no statement per row
+    (executemany cost several times the analysis of the papers)."""
+    copy_sql = (
+        "COPY paper_index (paper_id, order_key, words, pairs, title_stems, abstract_stems, "
+        "author_stems, first_seen) FROM STDIN"
     )
+    to_column = UtcDateTime().process_bind_param
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for key, pid, tokens, first_seen in entries:
+            words, pairs = lexemes(tokens, day_of(key))
+            copy.write_row(
+                (
+                    pid,
+                    key,
+                    _tsvector(words),
+                    _tsvector(pairs),
+                    " ".join(tokens["title"]),
+                    " ".join(tokens["abstract"]),
+                    " ".join(tokens["author"]),
+                    to_column(first_seen, conn.dialect),
+                )
+            )
+
+
+def _tsvector(found: list[str]) -> str:
+    """Lexemes as tsvector input: each quoted, so ':' and '!' are part of it."""
+    return " ".join("'" + x.replace("\\", "\\\\").replace("'", "''") + "'" for x in found)
 
 
 def before_build(conn: Connection) -> None:

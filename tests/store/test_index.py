@@ -337,7 +337,7 @@ def test_every_write_keeps_the_index_in_step_even_through_a_merge(store: Store) 
 
 def test_a_failed_write_leaves_neither_paper_nor_index_row(store: Store) -> None:
     class Boom(Topics):
-        def of_papers(self, papers: object) -> Matches:  # type: ignore[override]
+        def of_papers(self, papers: object, docs: object = None) -> Matches:  # type: ignore[override]
             raise RuntimeError("killed mid-write")
 
     with pytest.raises(RuntimeError):

@@ -76,15 +76,12 @@ def split_word(word: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _needs_split(text: str, found: list[str]) -> bool:
-    return _MIXED.search(text) is not None or not SPLITS.keys().isdisjoint(found)
-
-
 def terms(text: str) -> list[str]:
     """The words of text as matching and the index see them: words(), each split as
     split_word() says. (Text without a compound or a letter-digit mix costs one search.)"""
     found = words(text)
-    if not _needs_split(text.lower() if text.isascii() else fold(text), found):
+    folded = text if text.isascii() else fold(text)  # x² is x2 once folded
+    if _MIXED.search(folded) is None and SPLITS.keys().isdisjoint(found):
         return found
     return [part for word in found for part in split_word(word)]
 

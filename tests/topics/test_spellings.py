@@ -101,6 +101,7 @@ def test_terms_split_only_what_is_listed_or_mixed() -> None:
         *("on", "3", "d", "data"),
     ]
     assert terms("research prediction present") == ["research", "prediction", "present"]
+    assert terms("L²") == terms("l2") == ["l", "2"]  # folded first
 
 
 @pytest.mark.parametrize(

@@ -76,12 +76,20 @@ def split_word(word: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _mixed(text: str, found: list[str]) -> bool:
+    """Might a word of text (found, as words() gives them, folded: x² is x2) hold letters
+    and digits? Most texts hold no digit at all (a memchr per digit says so); otherwise
+    a word that is neither all letters nor all digits may (split_word decides)."""
+    if text.isascii() and not any(digit in text for digit in "0123456789"):
+        return False
+    return not all(word.isalpha() or word.isdigit() for word in found)
+
+
 def terms(text: str) -> list[str]:
     """The words of text as matching and the index see them: words(), each split as
     split_word() says. (Text without a compound or a letter-digit mix costs one search.)"""
     found = words(text)
-    folded = text if text.isascii() else fold(text)  # x² is x2 once folded
-    if _MIXED.search(folded) is None and SPLITS.keys().isdisjoint(found):
+    if SPLITS.keys().isdisjoint(found) and not _mixed(text, found):
         return found
     return [part for word in found for part in split_word(word)]
 

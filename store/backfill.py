@@ -11,7 +11,9 @@ batch per transaction that moves the checkpoint on: a fill that was stopped resu
 it got to, and one with nothing to do reads a few rows. Each batch begins by writing the
 checkpoint row, which takes its lock (SQLite: the write lock), so processes that fill at
 once take turns and each sees what the other indexed. A migration that empties the index
-deletes the checkpoint: the next fill starts over.
+deletes the checkpoint: the next fill starts over. So does a new analyser
+(topics.analysis.VERSION, recorded in the state row index_analysis): the index is emptied
+once, by the first process to fill, and filled again with the new tokens.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from store.index import insert_rows
+from store.index import ANALYSIS, ANALYSIS_VERSION, clear, insert_rows
 from store.schema import paper_index, papers, state
 
 CHECKPOINT = "index_checked_through"
@@ -44,6 +46,14 @@ class IndexFillStore:
     def fill_index(self, steps: Steps | None = None, batch: int = BATCH) -> int:
         """Index every paper that has no index row; how many it indexed. Steps counts the
         papers past the checkpoint (none: nothing to say)."""
+        with self.engine.connect() as conn:
+            analysed = _number(conn, ANALYSIS) == ANALYSIS_VERSION
+        if not analysed:
+            with self.engine.begin() as conn:
+                _take_turn(conn, ANALYSIS)
+                if _number(conn, ANALYSIS) != ANALYSIS_VERSION:  # no other process did it
+                    clear(conn)
+                    conn.execute(sa.delete(state).where(state.c.key == CHECKPOINT))
         with self.engine.connect() as conn:
             start = _checked_through(conn)
             total = int(
@@ -88,18 +98,22 @@ class IndexFillStore:
 
 
 def _checked_through(conn: Connection) -> int:
-    found = conn.execute(sa.select(state.c.number).where(state.c.key == CHECKPOINT)).scalar()
-    return int(found or 0)
+    return _number(conn, CHECKPOINT) or 0
 
 
-def _take_turn(conn: Connection) -> None:
-    """Lock the checkpoint row until this transaction ends; a first write on SQLite, so
-    the transaction holds the write lock from its start (no read to upgrade later)."""
+def _number(conn: Connection, key: str) -> int | None:
+    found = conn.execute(sa.select(state.c.number).where(state.c.key == key)).scalar()
+    return None if found is None else int(found)
+
+
+def _take_turn(conn: Connection, key: str = CHECKPOINT) -> None:
+    """Lock the key's row until this transaction ends; a first write on SQLite, so the
+    transaction holds the write lock from its start (no read to upgrade later)."""
     conn.execute(
         sa.text("INSERT INTO state (key, number) VALUES (:key, 0) ON CONFLICT (key) DO NOTHING"),
-        {"key": CHECKPOINT},
+        {"key": key},
     )
-    conn.execute(sa.update(state).where(state.c.key == CHECKPOINT).values(number=state.c.number))
+    conn.execute(sa.update(state).where(state.c.key == key).values(number=state.c.number))
 
 
 def _save_checkpoint(conn: Connection, through: int) -> None:

@@ -9,7 +9,7 @@ READ COMMITTED, and a paper merged away meanwhile is simply not found).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from store import index, papers
 from store.records import StoredPaper
+from store.schema import paper_index
+from store.schema import papers as papers_table
 from topics.plan import IndexShape, Lookup
 
 
@@ -42,6 +44,20 @@ class SearchReader:
 
     def papers_by_ids(self, ids: Iterable[int]) -> list[StoredPaper]:
         return papers.papers_by_ids(self._conn, list(ids))
+
+    def identified(self, known: Collection[tuple[str, str]]) -> list[sa.Row[Any]]:
+        """Papers with one of these identifiers ("id": arXiv id, "doi"), newest first, with
+        their order keys (.key): an id: or doi: search reads them, not the text index."""
+        columns = {"id": papers_table.c.arxiv_id, "doi": papers_table.c.doi}
+        wanted = [columns[name] == value for name, value in known]
+        return list(
+            self._conn.execute(
+                sa.select(paper_index.c.order_key.label("key"))
+                .join(papers_table, papers_table.c.id == paper_index.c.paper_id)
+                .where(sa.or_(*wanted))
+                .order_by(paper_index.c.order_key.desc())
+            )
+        )
 
 
 class ReaderStore:

@@ -1,9 +1,13 @@
 """The analyser: text as words and stems, and a paper analysed for matching.
 
 Case, accents and hyphens never matter, words are whole words, and singular and plural
-forms of a word meet at one stem. Rules (topics.query), the text index (store.index), the
-highlighter and the store's title keys (parsing.text.title_key) all split text here, so a
-word in a rule and a word in a paper compare equal.
+forms of a word meet at one stem. The spellings of one word meet too (topics.spelling):
+a joined compound is its parts (`pretraining` is `pre training`, as `pre-training` is),
+letters and digits are split (`resnet50` is `resnet 50`, as `ResNet-50` is; a version
+`mobilenetv2` is `mobilenet v 2`), and a British spelling stems to the American one
+(`modelling` -> `modeling`). Rules (topics.query), the text index (store.index) and the
+highlighter split text here (terms, tokens), so a word in a rule and a word in a paper
+compare equal; the store's title keys (parsing.text.title_key) use words() alone.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ import sys
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
+
+from topics.spelling import AMERICAN, SECONDS, SPLITS
+
+# What the analyser makes of a text. Bump it when that changes: the store then indexes
+# every paper again (store.backfill), and every topic is matched again (its fingerprint).
+VERSION = 2
 
 # ---- words and stems --------------------------------------------------------------------
 
@@ -42,6 +52,74 @@ def words(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
+# Letters then digits, or digits then letters, inside a word: where terms() splits it.
+_MIXED = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
+_RUNS = re.compile(r"[^\W\d_]+|\d+")
+# A version after a name (mobilenetv2, yolov8): the v is a word of its own, as in "YOLO v8".
+_VERSIONED = re.compile(r"([^\W\d_]{3,})(v)$")
+
+
+def split_word(word: str) -> tuple[str, ...]:
+    """A word as the terms it stands for: a joined compound as its parts, letter and digit
+    runs apart (resnet50 -> resnet, 50), a version's v apart (yolov8 -> yolo, v, 8)."""
+    joined = SPLITS.get(word)
+    if joined is not None:
+        return joined
+    if not _MIXED.search(word):
+        return (word,)
+    parts: list[str] = []
+    for run in _RUNS.findall(word):
+        versioned = _VERSIONED.match(run) if run[-1] == "v" else None
+        parts.extend(versioned.groups() if versioned else (run,))
+    if parts[-1] == "s" and parts[-2].isdigit():  # a plural: ResNet50s, the 1990s
+        parts.pop()
+    return tuple(parts)
+
+
+def _mixed(text: str, found: list[str]) -> bool:
+    """Might a word of text (found, as words() gives them, folded: x² is x2) hold letters
+    and digits? Most texts hold no digit at all (a memchr per digit says so); otherwise
+    a word that is neither all letters nor all digits may (split_word decides)."""
+    if text.isascii() and not any(digit in text for digit in "0123456789"):
+        return False
+    return not all(word.isalpha() or word.isdigit() for word in found)
+
+
+def terms(text: str) -> list[str]:
+    """The words of text as matching and the index see them: words(), each split as
+    split_word() says. (Text without a compound or a letter-digit mix costs one search.)"""
+    found = words(text)
+    if SPLITS.keys().isdisjoint(found) and not _mixed(text, found):
+        return found
+    return [part for word in found for part in split_word(word)]
+
+
+def prefix_forms(prefix: str) -> list[tuple[str, ...]]:
+    """The ways a prefix (folded, as typed before `*`) may start a word's terms: itself
+    split as a word is (resnet5 -> resnet, 5), and where it starts a listed compound, the
+    compound's parts (pretrai -> pre, trai). The last of each is a prefix."""
+    # A letter-digit mix is always split in a text; anything else may stand whole too.
+    forms = [split_word(prefix) if _MIXED.search(prefix) else (prefix,)]
+    for first, seconds in SECONDS.items():
+        rest = prefix[len(first) :]
+        if prefix.startswith(first) and rest and any(s.startswith(rest) for s in seconds):
+            forms.append((first, rest))
+    return list(dict.fromkeys(forms))
+
+
+def other_spellings(typed: list[str], parts: list[str]) -> tuple[str, ...]:
+    """Other spellings of the typed words that mean their terms (a rule describes itself
+    with them): a compound joined, hyphenated or spaced (pretraining, pre-training, pre
+    training), an American spelling (modelling: modeling)."""
+    forms = [" ".join(typed)]
+    if len(parts) > 1 and split_word("".join(parts)) == tuple(parts):
+        forms += ["".join(parts), "-".join(parts), " ".join(parts)]
+    american = [stem(part) if stem(part) != singular(part) else part for part in parts]
+    if american != parts:
+        forms.append(" ".join(american))
+    return tuple(form for form in dict.fromkeys(forms) if form != forms[0])
+
+
 class Token(NamedTuple):
     """A word of a text where it stands: its offsets, folded form and stem."""
 
@@ -52,14 +130,24 @@ class Token(NamedTuple):
 
 
 def tokens(text: str) -> Iterator[Token]:
-    """Each word of text with its place (what the highlighter marks), split as words()."""
-    if text.isascii():  # lower-casing keeps every offset: fold the whole text at once
-        for m in WORD.finditer(text.lower()):
-            yield Token(m.start(), m.end(), m.group(0), stem(m.group(0)))
-        return
-    for m in WORD.finditer(text):
-        word = fold(m.group(0))
-        yield Token(m.start(), m.end(), word, stem(word))
+    """Each term of text with its place (what the highlighter marks), split as terms()."""
+    folded = text.lower() if text.isascii() else None  # lower-casing keeps every offset
+    for m in WORD.finditer(folded if folded is not None else text):
+        word = m.group(0) if folded is not None else fold(m.group(0))
+        parts = split_word(word)
+        if len(parts) == 1:
+            yield Token(m.start(), m.end(), word, stem(word))
+            continue
+        # Parts are pieces of the word, in order; a word that folding lengthened (a
+        # ligature) marks the whole word for each.
+        exact = len(word) == m.end() - m.start()
+        at = m.start()
+        for part in parts:
+            if exact:
+                yield Token(at, at + len(part), part, stem(part))
+                at += len(part)
+            else:
+                yield Token(m.start(), m.end(), part, stem(part))
 
 
 class TextTokens:
@@ -102,7 +190,9 @@ class StemCache:
     def stem(self, word: str) -> str:
         found = self._stems.get(word)
         if found is None:
-            found = singular(word)
+            # British to American before and after the plural goes: both forms are listed.
+            found = singular(AMERICAN.get(word, word))
+            found = AMERICAN.get(found, found)
             cost = (
                 sys.getsizeof(word) + (sys.getsizeof(found) if found != word else 0)
             ) + self._DICT_SLOT
@@ -172,7 +262,7 @@ class FieldText:
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        raw = words(text)
+        raw = terms(text)
         return cls(raw=raw, stems=stems_of(raw), original=text)
 
     @classmethod
@@ -182,7 +272,7 @@ class FieldText:
         for value in values:
             if raw:
                 raw.append(SEPARATOR)
-            raw.extend(words(value))
+            raw.extend(terms(value))
         return cls(raw=raw, stems=stems_of(raw), original=", ".join(values))
 
 
@@ -212,11 +302,12 @@ class IndexedStems(FieldText):
     stem_set = raw_set = unknown  # type: ignore[assignment]
 
 
-SEPARATOR = "|"  # never produced by words(), so it equals no query word (nor is indexed)
+SEPARATOR = "|"  # never produced by terms(), so it equals no query word (nor is indexed)
 
 
 TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
 NUMERIC_FIELDS = ("upvotes", "comments")
+IDENTITY_FIELDS = ("id", "doi")  # the arXiv id, the DOI: matched whole (topics.identifiers)
 DEFAULT_FIELDS = ("title", "abstract")
 # The paper attribute each field is read from.
 PAPER_ATTRIBUTES = {
@@ -227,6 +318,8 @@ PAPER_ATTRIBUTES = {
     "category": "categories",
     "upvotes": "upvotes",
     "comments": "comments",
+    "id": "arxiv_id",
+    "doi": "doi",
 }
 
 
@@ -236,6 +329,7 @@ class Document:
 
     fields: dict[str, FieldText]
     numbers: dict[str, int | None]
+    ids: dict[str, str | None] = field(default_factory=dict)  # of IDENTITY_FIELDS
 
     @classmethod
     def of(
@@ -248,6 +342,8 @@ class Document:
         categories: tuple[str, ...] | list[str] = (),
         upvotes: int | None = None,
         comments: int | None = None,
+        arxiv_id: str | None = None,
+        doi: str | None = None,
     ) -> Document:
         return cls(
             fields={
@@ -258,6 +354,7 @@ class Document:
                 "category": FieldText.of_values(categories),
             },
             numbers={"upvotes": upvotes, "comments": comments},
+            ids={"id": arxiv_id, "doi": doi},
         )
 
     @classmethod
@@ -276,6 +373,7 @@ class Document:
                 "upvotes": getattr(paper, "upvotes", None),
                 "comments": getattr(paper, "comments", None),
             },
+            ids={"id": getattr(paper, "arxiv_id", None), "doi": getattr(paper, "doi", None)},
         )
 
     def vocabulary(self) -> set[str]:

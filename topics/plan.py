@@ -5,10 +5,14 @@ folding it (Lookup.fold) with a PlanFolder, so neither side walks the other's ty
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from topics.analysis import stem
+from topics.spelling import AMERICAN
+
+_BRITISH = sorted(AMERICAN)
 
 R = TypeVar("R")
 
@@ -127,6 +131,11 @@ def prefix_phrase_lookup(stems: tuple[str, ...], fields: tuple[str, ...]) -> Loo
 
 
 def lost_stems(prefix: str) -> list[str]:
-    """Stems of words starting with prefix that do not themselves start with it."""
+    """Stems of words starting with prefix that do not themselves start with it: the
+    plurals above, and British words whose stem is American (optimis* -> optimization)."""
     stems = {stem(prefix + ending) for ending in ("", "s", "es")}
+    at = bisect_left(_BRITISH, prefix)
+    while at < len(_BRITISH) and _BRITISH[at].startswith(prefix):
+        stems.add(stem(_BRITISH[at]))
+        at += 1
     return sorted(token for token in stems if not token.startswith(prefix))

@@ -21,16 +21,22 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError, ParseSyntaxError
 from luqum.parser import parser as _luqum_parser
 
+from topics import identifiers
 from topics.analysis import (
     DEFAULT_FIELDS,
+    IDENTITY_FIELDS,
     NUMERIC_FIELDS,
     SEPARATOR,
+    VERSION,
     Document,
     FieldText,
     TextTokens,
     Token,
     fold,
+    other_spellings,
+    prefix_forms,
     stem,
+    terms,
     words,
 )
 from topics.plan import (
@@ -55,8 +61,9 @@ MAX_SLOP = 100  # "a b"~N: at most this many other words among the words
 # seconds per paper. Ordinary patterns compile to a few dozen instructions.
 REGEX_MAX_MEM = 8 << 20
 MAX_REGEX_PROGRAM = 1000
-_ANALYSIS_VERSION = "2"  # bump when matching semantics change: every topic is re-matched
-# (2: memberships carry a score)
+# Bump when matching semantics change: every topic is re-matched (as when the analyser's
+# version changes). 2: memberships carry a score.
+_ANALYSIS_VERSION = f"2.{VERSION}"
 
 _FIELD_ALIASES = {
     "title": "title",
@@ -70,6 +77,9 @@ _FIELD_ALIASES = {
     "cat": "category",
     "upvotes": "upvotes",
     "comments": "comments",
+    "id": "id",
+    "arxiv": "id",
+    "doi": "doi",
 }
 # luqum's parser is a module-level PLY parser with state: one parse at a time.
 _PARSE_LOCK = threading.Lock()
@@ -92,6 +102,14 @@ class QueryError(ValueError):
         line = text.replace("\n", " ").replace("\t", " ")
         caret = " " * ((self.column or 1) - 1) + "^"
         return f"{indent}{line}\n{indent}{caret}"
+
+
+class UnknownField(QueryError):
+    """A field: that is no field (a search box may read it as text: topics.searchbox)."""
+
+    def __init__(self, message: str, column: int | None, name: str) -> None:
+        super().__init__(message, column)
+        self.name = name
 
 
 Match = list[tuple[str, str]]  # (what matched, in which field)
@@ -151,6 +169,10 @@ class Node:
         """An index lookup whose papers include every paper the node matches; None: scan."""
         return None
 
+    def identities(self) -> frozenset[tuple[str, str]] | None:
+        """(field, value) identifiers one of which every matching paper has; None: no such."""
+        return None
+
     def decided_by_stems(self, shape: IndexShape) -> bool:
         """Does the node mean the same on the stems the index keeps as on the text?"""
         return False
@@ -187,9 +209,13 @@ class Words(_InFields):
     stems: tuple[str, ...]
     prefix: bool  # the last word is a prefix
     label: str
+    same: tuple[str, ...] = ()  # other spellings it stands for (explained, not searched)
+    written: Any = None  # C++, C#: the word as written (RE2), besides its letters
 
     def _in(self, text: FieldText) -> bool:
         stems, last = self.stems, len(self.stems) - 1
+        if self.written is not None:
+            return text.has_stems(stems) and self.written.search(text.original) is not None
         if not self.prefix:
             return text.has_stems(stems)
         if last == 0:
@@ -207,16 +233,19 @@ class Words(_InFields):
         )
 
     def describe(self) -> str:
+        typed = self.label.rstrip("*").split()  # the words typed (a compound is one)
         kind = (
             "a word starting with"
-            if self.prefix and len(self.stems) == 1
-            else ("the phrase" if len(self.stems) > 1 else "the word")
+            if self.prefix and len(typed) == 1
+            else ("the phrase" if len(typed) > 1 else "the word")
         )
-        return f"{_or_fields(self.fields)} contains {kind} '{self.label.rstrip('*')}'"
+        also = f" (also written {' or '.join(repr(s) for s in self.same)})" if self.same else ""
+        return f"{_or_fields(self.fields)} contains {kind} '{self.label.rstrip('*')}'{also}"
 
     def canonical(self) -> str:
         text = " ".join(self.stems) + ("*" if self.prefix else "")
-        return f'{"+".join(self.fields)}:"{text}"'
+        written = f" AND /{self.written.pattern}/" if self.written is not None else ""
+        return f'{"+".join(self.fields)}:"{text}"{written}'
 
     def reads(self) -> frozenset[str]:
         return frozenset(self.fields)
@@ -248,6 +277,7 @@ class Words(_InFields):
         # left to the text.
         return (
             not self.prefix
+            and self.written is None
             and shape.covers(self.fields)
             and ("author" not in self.fields or len(self.stems) == 1)
             and all(len(token) < shape.max_token for token in self.stems)
@@ -256,6 +286,8 @@ class Words(_InFields):
     def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
         if field not in self.fields or (matched is not None and (self.label, field) not in matched):
             return []
+        if self.written is not None:
+            return [m.span(1) for m in self.written.finditer(text.text)]
         found = text.tokens
         size = len(self.stems)
         return [
@@ -577,6 +609,10 @@ class And(_Compound):
         anchored = [found for found in (c.lookup(shape) for c in self.children) if found]
         return all_of(anchored) if anchored else None
 
+    def identities(self) -> frozenset[tuple[str, str]] | None:
+        found = [ids for ids in (c.identities() for c in self.children) if ids is not None]
+        return min(found, key=len) if found else None
+
     def decided_by_stems(self, shape: IndexShape) -> bool:
         return all(child.decided_by_stems(shape) for child in self.children)
 
@@ -615,6 +651,10 @@ class Or(_Compound):
             return None  # one branch needs a scan, so the whole OR does
         return AnyOf(tuple(branches))  # type: ignore[arg-type]
 
+    def identities(self) -> frozenset[tuple[str, str]] | None:
+        found = [child.identities() for child in self.children]
+        return None if None in found else frozenset().union(*found)  # type: ignore[arg-type]
+
     def decided_by_stems(self, shape: IndexShape) -> bool:
         return all(child.decided_by_stems(shape) for child in self.children)
 
@@ -649,6 +689,36 @@ class Not(Node):
 
     def decided_by_stems(self, shape: IndexShape) -> bool:
         return self.child.decided_by_stems(shape)
+
+
+@dataclass(frozen=True)
+class Identifier(Node):
+    """id:2410.03450 (an arXiv id) or doi:10.1145/...: the paper that has it."""
+
+    field: str  # "id" or "doi"
+    value: str  # as the store keeps it: no version, a DOI in lower case
+
+    def matches(self, doc: Document) -> bool:
+        return doc.ids.get(self.field) == self.value
+
+    def explain(self, doc: Document, found: Match) -> None:
+        if self.matches(doc):
+            found.append((self._named(), self.field))
+
+    def describe(self) -> str:
+        return f"the paper is {self._named()}"
+
+    def _named(self) -> str:
+        return f"arXiv:{self.value}" if self.field == "id" else f"doi:{self.value}"
+
+    def canonical(self) -> str:
+        return f'{self.field}:"{self.value}"'
+
+    def reads(self) -> frozenset[str]:
+        return frozenset((self.field,))
+
+    def identities(self) -> frozenset[tuple[str, str]] | None:
+        return frozenset(((self.field, self.value),))
 
 
 @dataclass(frozen=True)
@@ -954,7 +1024,8 @@ class _Compiler:
         name = node.name.lower()
         if name not in _FIELD_ALIASES:
             known = ", ".join(sorted(set(_FIELD_ALIASES.values())))
-            raise QueryError(f"unknown field '{node.name}': fields are {known}", self.column(node))
+            message = f"unknown field '{node.name}': fields are {known}"
+            raise UnknownField(message, self.column(node), node.name)
         return (_FIELD_ALIASES[name],)
 
     def like(self, node: Any) -> Node:
@@ -1000,6 +1071,8 @@ class _Compiler:
         self.count_term(node)
         if value == "*" and not phrase:
             return Everything()
+        if fields and fields[0] in IDENTITY_FIELDS:
+            return self.identifier(node, value, fields[0])
         fields = self.text_fields(node, fields)
         # A trailing * is a prefix, in a phrase too ("image rec*"), which Lucene lacks.
         prefix = value.endswith("*") and value.count("*") == 1
@@ -1010,15 +1083,39 @@ class _Compiler:
         found = words(value.rstrip("*") if prefix else value)
         if not found:
             raise QueryError(f"'{value}' has no letters or digits to match", self.column(node))
-        if len(found) > MAX_PHRASE_WORDS:
+        parts = terms(" ".join(found[:-1] if prefix else found))
+        if len(parts) > MAX_PHRASE_WORDS:
             raise QueryError(f"a phrase has at most {MAX_PHRASE_WORDS} words", self.column(node))
-        stems = tuple(stem(w) for w in found[:-1]) + (
-            fold(found[-1]) if prefix else stem(found[-1]),
-        )
-        if prefix and len(stems[-1]) < 2:
+        if prefix and len(found[-1]) < 2:
             raise QueryError("a prefix needs at least 2 letters before '*'", self.column(node))
         label = " ".join(found) + ("*" if prefix else "")
-        return Words(fields=fields, stems=stems, prefix=prefix, label=label)
+        stems = tuple(stem(w) for w in parts)
+        if prefix:  # each way the prefix may start a word's terms (see prefix_forms)
+            forms = [
+                Words(
+                    fields,
+                    stems + tuple(map(stem, form[:-1])) + (form[-1],),
+                    True,
+                    label,
+                    (f"{'-'.join(form)}*", f"{' '.join(form)}*") if len(form) > 1 else (),
+                )
+                for form in prefix_forms(fold(found[-1]))
+            ]
+            return forms[0] if len(forms) == 1 else Or.of(list(forms))
+        written = _written(value) if not phrase else None
+        label = value if written is not None else label
+        return Words(fields, stems, False, label, other_spellings(found, parts), written)
+
+    def identifier(self, node: Any, value: str, field: str) -> Node:
+        read = identifiers.arxiv_id(value) if field == "id" else identifiers.doi(value)
+        if read is None:
+            example = "2410.03450" if field == "id" else "10.1145/3442188.3445922"
+            raise QueryError(
+                f"'{value}' is not {'an arXiv id' if field == 'id' else 'a DOI'}: "
+                f"{field}:{example}",
+                self.column(node),
+            )
+        return Identifier(field, read)
 
     def near(self, node: Any, fields: tuple[str, ...] | None) -> Node:
         self.count_term(node)
@@ -1030,7 +1127,7 @@ class _Compiler:
             raise QueryError(
                 f"proximity takes whole words, not wildcards ('{value}')", self.column(node)
             )
-        found = words(value)
+        found = terms(value)
         stems = tuple(dict.fromkeys(stem(w) for w in found))
         if len(stems) < 2:
             raise QueryError(
@@ -1099,6 +1196,21 @@ class _Compiler:
                 self.column(node),
             )
         return Regex(fields=fields, pattern=pattern, compiled=compiled)
+
+
+# A word that ends in + or # (C++, C#, F#): its letters alone are another word, so it
+# also needs the text as written.
+_WRITTEN = re.compile(r"[^\W_]+[+#]+")
+
+
+def _written(value: str) -> Any:
+    """The RE2 pattern of a word written with + or # (C++), else None."""
+    if not _WRITTEN.fullmatch(value):
+        return None
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return re2.compile(r"\b(" + re.escape(value) + r")(?:[^+#]|$)", options)
 
 
 def _re2_reason(error: Exception) -> str:

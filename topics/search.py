@@ -16,7 +16,7 @@ fields it keeps, how long a token, and what its order keys mean.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple, Protocol, TypeVar
@@ -98,6 +98,11 @@ class TextIndex(Protocol[P]):  # type: ignore[misc]
 
     def papers_by_ids(self, ids: Iterable[int]) -> Sequence[P]: ...
 
+    def identified(self, known: Collection[tuple[str, str]]) -> Sequence[_Candidate]:
+        """The papers with one of these (field, value) identifiers (topics.analysis
+        IDENTITY_FIELDS), newest first, each with its order key (.key)."""
+        ...
+
 
 def find(
     index: TextIndex[P], query: Query, limit: int | None = None, budget: Budget | None = None
@@ -149,8 +154,14 @@ def _candidates(
     columns = sorted(PAPER_ATTRIBUTES[name] for name in query.fields)
     chunk = max(64, limit + limit // 4) if limit else 1000
     before: int | None = None
+    known = query.root.identities()  # id:, doi: the store finds those papers by them
+    if known is not None:
+        stems, chunk = False, 1 << 62
     while True:
-        found = index.candidates(lookup, before, chunk, stems)
+        if known is not None:
+            found = index.identified(known)
+        else:
+            found = index.candidates(lookup, before, chunk, stems)
         if stems:
             for row in found:
                 yield row.key, row, Document.of_stems  # type: ignore[misc]

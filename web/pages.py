@@ -20,10 +20,10 @@ from feeds import render
 from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
+from topics import searchbox
 from topics.analysis import Document
 from topics.hints import hints
 from topics.query import Query, QueryError, format_matches
-from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
 from web import feedback
@@ -286,7 +286,7 @@ def search_page() -> Response | str:
     if not text.strip():
         return render_template("search.html", q="", error=None, cards=None)
     try:
-        query = parse_query(text)
+        query, notes = searchbox.read(text)
     except QueryError as error:
         return Response(
             render_template("search.html", q=text, error=error, cards=None),
@@ -322,7 +322,7 @@ def search_page() -> Response | str:
         q=text,
         error=None,
         description=query.describe(),
-        hints=hints(query),
+        hints=notes,
         cards=cards,
         paging=paging,
         links=links,
@@ -373,7 +373,7 @@ def why() -> Response | str:
         query, rule = topic.with_feedback(svc.store.feedback(name)), name
     else:
         try:
-            query = parse_query(text or "")
+            query, _ = searchbox.read(text or "")  # as /search read it
         except QueryError as error:
             abort(Response(f"bad query: {error}", status=400))
         rule = text or ""

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from feeds.render import FORMATS
 from settings import Config
+from topics import searchbox
 from topics.query import Query, QueryError
-from topics.query import parse as parse_query
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 SEARCH = "search"  # /feeds/search.<fmt>?q=...: a feed for any query
@@ -69,7 +69,7 @@ def read_feed_request(
         text = arg("q") or ""
         if parse:
             try:
-                query = parse_query(text)
+                query, _ = searchbox.read(text)  # as /search reads it (its hints are the page's)
             except QueryError as error:
                 raise BadFeedRequest(str(error), column=error.column, query=text[:200]) from error
         elif not text.strip():

@@ -30,7 +30,8 @@ from store.index.layout import (
     split_key,
 )
 from store.index.postgres import day_lexemes, lexemes
-from store.schema import paper_index, papers
+from store.schema import paper_index, papers, state
+from topics.analysis import VERSION as ANALYSIS_VERSION
 from topics.analysis import Document
 from topics.plan import Lookup
 
@@ -38,11 +39,13 @@ __all__ = [
     "FIELDS",
     "ID_BITS",
     "MAX_TOKEN",
+    "ANALYSIS",
     "SHAPE",
     "IndexStore",
     "PaperText",
     "build",
     "candidates",
+    "clear",
     "day_lexemes",
     "field_tokens",
     "insert_rows",
@@ -71,6 +74,8 @@ class Dialect(Protocol):
 
     def before_build(self, conn: Connection) -> None: ...
 
+    def clear(self, conn: Connection) -> None: ...
+
     def after_build(self, conn: Connection) -> None: ...
 
     def unrepaired(self, conn: Connection) -> list[int]: ...
@@ -89,6 +94,18 @@ def _dialect(conn: Connection) -> Dialect:
 
 
 # ---- writing ------------------------------------------------------------------------------
+
+# The state row that says which analyser (topics.analysis.VERSION) wrote the index: another
+# number means its tokens are not the matcher's, and the index is emptied and filled again
+# (store.backfill), without a migration.
+ANALYSIS = "index_analysis"
+
+
+def clear(conn: Connection) -> None:
+    """Empty the index and record that what fills it now is this analyser's."""
+    _dialect(conn).clear(conn)
+    conn.execute(sa.delete(state).where(state.c.key == ANALYSIS))
+    conn.execute(sa.insert(state).values(key=ANALYSIS, number=ANALYSIS_VERSION))
 
 
 def reindex(
@@ -123,6 +140,7 @@ def build(conn: Connection, progress: Callable[[int, int], None] | None = None) 
     """Index every paper, in bulk, into an empty index (the migration; papers loaded in
     bulk outside upsert)."""
     dialect = _dialect(conn)
+    clear(conn)
     dialect.before_build(conn)
     total = int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
     done, last = 0, 0

@@ -92,6 +92,11 @@ def _tsvector(found: list[str]) -> str:
     return " ".join("'" + x.replace("\\", "\\\\").replace("'", "''") + "'" for x in found)
 
 
+def clear(conn: Connection) -> None:
+    # Not DELETE: the GIN indexes would keep the deleted rows' entries until vacuumed.
+    conn.execute(sa.text("TRUNCATE paper_index"))
+
+
 def before_build(conn: Connection) -> None:
     """A GIN index present takes every row through its pending list: built after the rows."""
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_paper_index_words, ix_paper_index_pairs"))

@@ -50,6 +50,11 @@ def insert(conn: Connection, entries: Sequence[Entry]) -> None:
     )
 
 
+def clear(conn: Connection) -> None:
+    conn.execute(sa.text("DELETE FROM paper_words"))
+    conn.execute(sa.delete(paper_index))
+
+
 def before_build(conn: Connection) -> None:
     """Nothing to drop: FTS5 takes rows in bulk as they come."""
 

@@ -17,7 +17,7 @@ from parsing.model import make_paper
 from store import Store
 from store import index as store_index
 from store.reader import SearchReader
-from store.schema import paper_index, papers
+from store.schema import paper_index, papers, state
 from tests.conftest import postgres_test_url, reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
@@ -344,6 +344,57 @@ def test_a_failed_write_leaves_neither_paper_nor_index_row(store: Store) -> None
         store.upsert([make_paper(title="Platypus graphs")], "rss", T0, topics=Boom({}))
     assert store.count_papers() == 0 and indexed_ids(store) == set()
     assert planned(store, "platypus") == []
+
+
+def test_spellings_of_one_word_find_the_same_papers_through_the_index(seeded: Store) -> None:
+    store = seeded
+    for forms in [
+        ("pretraining", "pre-training", '"pre training"', "pretrain*", "pre-train*"),
+        ("finetuning", "fine-tuning"),
+        ("multimodal", "multi-modal"),
+        ("resnet50", "ResNet-50"),
+        ("modeling", "modelling", "modell*"),
+        ("optimization", "optimisation", "optimis*"),
+    ]:
+        everything = plain_scan(store, forms[0])
+        assert everything, forms[0]  # the samples hold each
+        for text in forms:
+            assert planned(store, text) == plain_scan(store, text), text
+        assert all(planned(store, text) == everything for text in forms[:2]), forms
+
+
+def test_id_and_doi_find_their_paper_without_the_text_index(store: Store) -> None:
+    store.upsert(
+        [
+            make_paper(title="Swin Transformer V2: Scaling Up", arxiv_id="2111.09883"),
+            make_paper(title="On the dangers", doi="10.1145/3442188.3445922"),
+            make_paper(title="Another paper", arxiv_id="2111.09884"),
+        ],
+        "s",
+        T0,
+    )
+    swin = planned(store, "id:2111.09883")
+    assert len(swin) == 1 and swin == plain_scan(store, "id:2111.09883v2")
+    assert planned(store, "doi:10.1145/3442188.3445922") == plain_scan(
+        store, "doi:10.1145/3442188.3445922"
+    )
+    assert len(planned(store, "id:2111.09883 OR id:2111.09884")) == 2
+    assert planned(store, "id:2111.09883 AND another") == []
+    assert planned(store, "id:2111.09999") == []
+
+
+def test_a_new_analyser_empties_the_index_once_and_fills_it_again(store: Store) -> None:
+    assert store.fill_index() == 0  # as `paperfeed migrate` does first: the analyser recorded
+    store.upsert([make_paper(title="Pretraining echidnas")], "s", T0)
+    assert store.fill_index() == 0  # written with the paper, by this analyser
+    with store.engine.begin() as conn:  # as an earlier analyser left it
+        conn.execute(sa.update(state).where(state.c.key == "index_analysis").values(number=1))
+    assert store.fill_index() == 1  # every paper indexed again
+    assert planned(store, "pretraining") == planned(store, '"pre training"') == [1]
+    assert store.fill_index() == 0  # once
+    with store.engine.begin() as conn:  # a store no analyser recorded: before the record
+        conn.execute(sa.delete(state).where(state.c.key == "index_analysis"))
+    assert store.fill_index() == 1 and planned(store, "echidna") == [1]
 
 
 def test_the_migration_indexes_an_existing_store(tmp_path) -> None:  # type: ignore[no-untyped-def]

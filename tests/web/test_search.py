@@ -8,7 +8,15 @@ import feedparser
 import pytest
 
 from store import SearchReader
-from tests.helpers import DEFAULT_TOPICS, one_search_held, refresh, run, serve_file, toml_sources
+from tests.helpers import (
+    DEFAULT_TOPICS,
+    one_search_held,
+    parser_fixture,
+    refresh,
+    run,
+    serve_file,
+    toml_sources,
+)
 from web import params
 
 
@@ -164,10 +172,49 @@ def test_while_busy_cached_searches_answer_and_new_ones_are_refused_unparsed(
     assert cached.status_code == 200
     monkeypatch.setattr(svc, "search_slot_free", lambda: False)
     assert client.get("/feeds/search.rss?q=").status_code == 400  # what is wrong, from Flask
-    monkeypatch.setattr(params, "parse_query", lambda text: pytest.fail(f"parsed {text!r}"))
+    monkeypatch.setattr(params.searchbox, "read", lambda text: pytest.fail(f"parsed {text!r}"))
     again = client.get("/feeds/search.rss?q=diffusion")
     assert again.status_code == 200 and again.data == cached.data
     busy = client.get("/feeds/search.rss?q=vit&limit=5")
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
     assert busy.get_json()["error"].startswith("too many searches at once")
     svc.close()
+
+
+def test_the_search_box_finds_a_pasted_title_an_arxiv_id_a_link_and_a_doi(
+    make_app, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    real = parser_fixture("real/hf_api_2024-10-11.json")
+    nature = parser_fixture("real/feed_nature_2024-07-18.rss")
+    config = write_config(
+        sources=toml_sources(
+            {"name": "hf", "kind": "hf-api", "path": str(real)},
+            {"name": "nature", "kind": "feed", "path": str(nature)},
+        )
+    )
+    app = make_app(config)
+    refresh(app)
+    client = app.test_client()
+    title = "MathCoder2: Better Math Reasoning from Continued Pretraining on Model-translated"
+    for pasted, wanted in [
+        (title, "MathCoder2"),
+        ("2410.08196", "MathCoder2"),
+        ("arXiv:2410.08196v1", "MathCoder2"),
+        ("https://arxiv.org/abs/2410.08196", "MathCoder2"),
+        ("https://arxiv.org/pdf/2410.08196v2", "MathCoder2"),
+        ("10.1038/s41586-024-07811-4", "Catalysis of an SN2 pathway"),
+        ("https://doi.org/10.1038/S41586-024-07811-4", "Catalysis of an SN2 pathway"),
+    ]:
+        feed = client.get("/feeds/search.json", query_string={"q": pasted})
+        assert feed.status_code == 200, (pasted, feed.get_json())
+        items = feed.get_json()["items"]
+        assert len(items) == 1 and items[0]["title"].startswith(wanted), pasted
+        page = client.get("/search", query_string={"q": pasted})
+        assert page.status_code == 200 and wanted in page.get_data(as_text=True), pasted
+    page = client.get("/search", query_string={"q": title}).get_data(as_text=True)
+    assert "Hint, column 1: &#39;MathCoder2:&#39; is not a field" in page
+    page = client.get("/search", query_string={"q": "2410.08196"}).get_data(as_text=True)
+    assert "read as id:&#34;2410.08196&#34;: the paper is arXiv:2410.08196" in page
+    # A rule in the config stays strict: an unknown field is a mistake there.
+    assert client.get("/feeds/search.json", query_string={"q": "id:banana"}).status_code == 400
+    app.extensions["paperfeed"].close()

@@ -286,6 +286,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         )
     if args.since > datetime.now(UTC).date():
         raise UsageError(f"--since {args.since} is in the future")
+    from app import make_refresher
+    from progress import ProgressBars
+
     bars = ProgressBars()
     store = _store(config, bars)
     refresher = make_refresher(

@@ -23,6 +23,7 @@ from store.engine import (
 )
 from store.feedback import FeedbackStore
 from store.fencing import LeaseLost
+from store.forget import ForgetStore, Forgotten
 from store.index import IndexStore
 from store.memberships import MembershipStore
 from store.papers import PaperStore
@@ -39,6 +40,7 @@ from store.similarity import SimilarityStore
 
 __all__ = [
     "Checkpoint",
+    "Forgotten",
     "LeaseLost",
     "LeaseState",
     "Matches",
@@ -69,6 +71,7 @@ class Store(
     ReaderStore,
     SimilarityStore,
     FeedbackStore,
+    ForgetStore,
 ):
     """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
     one of their own: store.engine.make_engine)."""

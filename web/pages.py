@@ -37,7 +37,8 @@ pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/s
 
 PAGE_SIZE = 25
 SEARCH_COUNT_LIMIT = 1000  # a search page counts matches up to here ("1000+ papers")
-CHART_WEEKS = 52
+CHART_WEEKS = 52  # the chart covers at least the last year...
+CHART_MAX_WEEKS = 156  # ...and back to the oldest paper's week, up to three years
 CARD_AUTHORS = 3  # a card names this many authors, then "and N more"
 
 
@@ -77,7 +78,7 @@ def index() -> str:
         for name, topic in svc.config.topics.items()
     ]
     now = datetime.now(UTC)
-    since = now - timedelta(weeks=CHART_WEEKS)
+    since = now - timedelta(weeks=CHART_MAX_WEEKS)
     # The chart of a day (its weeks end on this Monday) is kept, not the year of dates.
     chart = svc.per_generation(
         ("chart", since.date()), lambda: activity_chart(svc.store.paper_dates_since(since), now)
@@ -129,26 +130,32 @@ class Chart:
 
 
 def activity_chart(dates: Iterable[datetime], now: datetime) -> Chart:
-    """Count papers (by their own date) in each of the last CHART_WEEKS weeks, oldest first."""
-    counts = [0] * CHART_WEEKS
+    """Count papers (by their own date) per week, oldest first: the last CHART_WEEKS weeks,
+    or back to the oldest paper's week (CHART_MAX_WEEKS at most), so a store of older
+    listings (the bundled captures) still shows its weeks."""
     this_monday = (now - timedelta(days=now.weekday())).date()
+    ages = []
     for moment in dates:
         monday = (moment - timedelta(days=moment.weekday())).date()
         age = (this_monday - monday).days // 7
-        if 0 <= age < CHART_WEEKS:
-            counts[CHART_WEEKS - 1 - age] += 1
+        if 0 <= age < CHART_MAX_WEEKS:
+            ages.append(age)
+    weeks = max(CHART_WEEKS, max(ages, default=0) + 1)
+    counts = [0] * weeks
+    for age in ages:
+        counts[weeks - 1 - age] += 1
     height, bar = 48, 6
     busiest = max(counts) or 1
     bars = []
     for index, count in enumerate(counts):
-        monday = this_monday - timedelta(weeks=CHART_WEEKS - 1 - index)
+        monday = this_monday - timedelta(weeks=weeks - 1 - index)
         size = round(count / busiest * (height - 2)) if count else 0
         bars.append(
             {"x": index * bar, "y": height - size, "height": size, "count": count, "week": monday}
         )
     return Chart(
         bars=bars,
-        width=CHART_WEEKS * bar,
+        width=weeks * bar,
         height=height,
         total=sum(counts),
         busiest=max(counts),

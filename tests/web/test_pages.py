@@ -211,10 +211,15 @@ def test_a_card_names_a_few_authors_and_counts_the_rest() -> None:
 
 def test_activity_chart_counts_papers_per_week_oldest_first() -> None:
     now = datetime(2026, 11, 25, tzinfo=UTC)  # a Wednesday
-    dates = [now, now - timedelta(days=1), now - timedelta(days=7), now - timedelta(weeks=60)]
+    dates = [now, now - timedelta(days=1), now - timedelta(days=7), now - timedelta(weeks=20)]
     chart = activity_chart(dates, now)
     counts = [bar["count"] for bar in chart.bars]
-    assert counts[-1] == 2 and counts[-2] == 1 and sum(counts) == 3
+    assert counts[-1] == 2 and counts[-2] == 1 and counts[-21] == 1 and sum(counts) == 4
+    assert len(counts) == 52  # a year at least
+    # Older papers widen the chart back to their week, three years at most.
+    chart = activity_chart([*dates, now - timedelta(weeks=60), now - timedelta(weeks=400)], now)
+    counts = [bar["count"] for bar in chart.bars]
+    assert len(counts) == 61 and counts[0] == 1 and sum(counts) == 5
     assert chart.last_week == "2026-11-23"
     tallest = max(chart.bars, key=lambda bar: bar["count"])
     assert tallest["height"] == chart.height - 2

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from store.fencing import Transactions
 from store.paper_rows import stored_paper
-from store.records import Matches, StoredPaper, TopicSummary
+from store.records import Match, Matches, StoredPaper, TopicSummary
 from store.schema import memberships, papers, topics
 from topics.search import Hit
 
@@ -97,6 +97,19 @@ class MembershipStore(Transactions):
         with self.engine.connect() as conn:
             return [
                 replace(stored_paper(row, row.matched), score=row.score)
+                for row in conn.execute(query)
+            ]
+
+    def paper_topics(self, paper_id: int) -> list[tuple[str, Match, datetime]]:
+        """The topics a paper is in: (topic, what matched, when it entered the topic)."""
+        query = (
+            sa.select(memberships.c.topic, memberships.c.matched, memberships.c.first_seen)
+            .where(memberships.c.paper_id == paper_id)
+            .order_by(memberships.c.topic)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (row.topic, tuple((t, f) for t, f in row.matched), row.first_seen)
                 for row in conn.execute(query)
             ]
 

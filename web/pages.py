@@ -27,6 +27,7 @@ from topics.query import parse as parse_query
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
 from web import feedback
+from web.errors import unknown
 from web.feed_routes import absolute
 from web.highlight import Highlighter
 from web.params import BadFeedRequest, read_order, whole_number
@@ -173,6 +174,7 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
     return {
         "paper": paper,
         "ref": paper.arxiv_id or paper.guid,
+        "page_url": url_for("papers.paper_page", ref=paper.arxiv_id or paper.doi or paper.guid),
         "href": best_link(paper, links),  # the same page the feed item opens
         "title": marker("title", paper.title, paper.matched),
         "abstract": marker("abstract", paper.abstract, paper.matched),
@@ -233,7 +235,7 @@ def _search_pages(svc: Service) -> int:
 
 def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:
     if number > 1 and shown == 0:
-        abort(404)
+        unknown(f"Page {number} is past the last page.", first=request.path)
 
     def page_url(page: int) -> str:
         query = {**args, **({"page": str(page)} if page > 1 else {})}
@@ -258,11 +260,15 @@ def topic_page(name: str) -> str:
     svc = service()
     topic = svc.config.topics.get(name)
     if topic is None:
-        abort(404)
+        unknown(f"No topic is named {name!r}.")
     number = _page_number()
     total = svc.per_generation(("size", name), lambda: svc.store.topic_size(name))
-    if number > 1 and (number - 1) * PAGE_SIZE >= total:
-        abort(404)  # past the last page: nothing to read
+    if number > 1 and (number - 1) * PAGE_SIZE >= total:  # past the last page: nothing to read
+        last = max(1, -(-total // PAGE_SIZE))
+        unknown(
+            f"{topic.title} has {last} page{'s' if last > 1 else ''}, not {number}.",
+            first=request.path,
+        )
     order = _order(topic.order)
     items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, order=order)
     items = feedback.with_links(svc, name, items, "")
@@ -376,7 +382,7 @@ def why() -> Response | str:
     if name:
         topic = svc.config.topics.get(name)
         if topic is None:
-            abort(404)
+            unknown(f"No topic is named {name!r}.")
         query, rule = topic.with_feedback(svc.store.feedback(name)), name
     else:
         try:
@@ -386,7 +392,7 @@ def why() -> Response | str:
         rule = text or ""
     paper = svc.store.find_paper(ref)
     if paper is None:
-        abort(404)
+        unknown(f"No paper {ref!r} is stored here.", search=ref)
     try:
         query = svc.store.bind(query)
     except QueryError as error:

@@ -74,6 +74,7 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
             self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}",
             page_url=f"{page}/search?{urlencode({'q': text})}",
             ttl_minutes=ttl,
+            papers_url=f"{page}/papers/",
         )
     name = asked.name
     topic = svc.config.topics[name]
@@ -84,6 +85,7 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
         self_url=f"{page}/feeds/{name}.{fmt}" + (f"?limit={limit}" if asked.explicit_limit else ""),
         page_url=f"{page}/topics/{name}",
         ttl_minutes=ttl,
+        papers_url=f"{page}/papers/",
     )
 
 

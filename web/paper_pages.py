@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from feeds.cite import bibtex, citation_meta, ris
-from feeds.items import LINK_LABELS, paper_links
+from feeds.items import LINK_LABELS, item_link, paper_links
 from topics.query import format_matches
 from web.errors import Unknown, unknown
 from web.feed_routes import absolute
@@ -62,6 +62,8 @@ def paper_page(ref: str) -> Response | str:
         if topic in svc.config.topics
     ]
     links = paper_links(paper)
+    if not links:  # known by its title only: where to look for it
+        links = {"source": item_link(paper, links)}
     return render_template(
         "paper.html",
         paper=paper,

@@ -9,9 +9,10 @@ generation in the same transaction, so web processes re-render only those feeds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,6 +26,7 @@ from topics.search import Hit
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
 # A membership: what matched, its paper's first_seen, how well it matches (the score).
 Row = tuple[MatchedPairs, datetime, float | None]
+Entered = tuple[datetime, datetime] | None  # when papers entered a topic: [since, until)
 
 
 def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
@@ -78,18 +80,23 @@ class MembershipStore(Transactions):
         return gone.rowcount or 0
 
     def topic_items(
-        self, topic: str, limit: int, offset: int = 0, order: str = "newest"
+        self,
+        topic: str,
+        limit: int,
+        offset: int = 0,
+        order: str = "newest",
+        entered: Entered = None,
     ) -> list[StoredPaper]:
-        """A topic's papers, newest first (by first_seen), or with order="relevance" the
-        best scored first (unscored last, then newest); offset for paging."""
+        """A topic's papers, newest first (by first_seen), or by order (one of
+        topic_orders(): relevance, the best scored first; upvotes, most first; unscored or
+        unvoted last, then newest); entered: only those that entered it from since until
+        before until; offset for paging."""
         newest = (memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
-        ordering = (
-            (sa.nullslast(memberships.c.score.desc()), *newest) if order == "relevance" else newest
-        )
+        ordering = (*_ORDERS.get(order, _ORDERS["date"])(), *newest)
         query = (
             sa.select(papers, memberships.c.matched, memberships.c.score)
             .join(memberships, memberships.c.paper_id == papers.c.id)
-            .where(memberships.c.topic == topic)
+            .where(memberships.c.topic == topic, *_entered(entered))
             .order_by(*ordering)
             .limit(limit)
             .offset(offset)
@@ -113,9 +120,27 @@ class MembershipStore(Transactions):
                 for row in conn.execute(query)
             ]
 
-    def topic_size(self, topic: str) -> int:
+    def topic_orders(self) -> tuple[str, ...]:
+        """The orders topic_items knows (newest is date's other name)."""
+        return (*_ORDERS, "newest")
+
+    def topic_entered(
+        self, topic: str, since: datetime, limit: int
+    ) -> list[tuple[StoredPaper, datetime]]:
+        """The topic's papers that entered it from since on, with when: digests."""
+        query = (
+            sa.select(papers, memberships.c.matched, memberships.c.first_seen.label("entered"))
+            .join(memberships, memberships.c.paper_id == papers.c.id)
+            .where(memberships.c.topic == topic, memberships.c.first_seen >= since)
+            .order_by(memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(stored_paper(row, row.matched), row.entered) for row in conn.execute(query)]
+
+    def topic_size(self, topic: str, entered: Entered = None) -> int:
         """How many papers a topic has (an index-only count on the primary key)."""
-        query = sa.select(sa.func.count()).where(memberships.c.topic == topic)
+        query = sa.select(sa.func.count()).where(memberships.c.topic == topic, *_entered(entered))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -144,6 +169,20 @@ class MembershipStore(Transactions):
                 row.topic: TopicSummary(int(row.item_count), row.title, row.first_seen)
                 for row in rows
             }
+
+
+_ORDERS: dict[str, Callable[[], tuple[sa.ColumnElement[Any], ...]]] = {
+    "date": lambda: (),
+    "upvotes": lambda: (papers.c.upvotes.desc().nulls_last(),),
+    "relevance": lambda: (memberships.c.score.desc().nulls_last(),),
+}
+
+
+def _entered(entered: Entered) -> list[sa.ColumnElement[bool]]:
+    if entered is None:
+        return []
+    since, until = entered
+    return [memberships.c.first_seen >= since, memberships.c.first_seen < until]
 
 
 def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> int:

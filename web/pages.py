@@ -253,6 +253,49 @@ def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: 
 
 # ---- topic and search pages -------------------------------------------------------------------
 
+SORTS = {"date": "newest", "upvotes": "most upvoted", "relevance": "most relevant"}
+
+
+def _sort(known: tuple[str, ...]) -> str:
+    """?sort=, one of known (400 for another)."""
+    raw = request.args.get("sort", "date")
+    if raw in known:
+        return raw
+    abort(
+        Response(
+            f"sort must be one of {', '.join(known)}, not {raw[:20]!r}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    )
+
+
+def _sort_links(order: str, args: dict[str, str]) -> list[tuple[str, str | None]]:
+    """(label, URL or None for the order shown) for each order a page offers."""
+    order = "date" if order == "newest" else order
+    links: list[tuple[str, str | None]] = []
+    for name in ("date", "upvotes", "relevance"):
+        query = {k: v for k, v in args.items() if k not in ("sort", "order")} | (
+            {"sort": name} if name != "date" else {}
+        )
+        url = request.path + (f"?{urlencode(query)}" if query else "")
+        links.append((SORTS[name], None if name == order else url))
+    return links
+
+
+def _entered() -> tuple[tuple[datetime, datetime] | None, tuple[str, str] | None]:
+    """?since=YYYY-MM-DD&until=YYYY-MM-DD (a digest's period): papers that entered the
+    topic on since up to the day before until; 400 when either is not a date."""
+    since, until = request.args.get("since"), request.args.get("until")
+    if not since and not until:
+        return None, None
+    try:
+        start = datetime.fromisoformat(since or "1970-01-01").replace(tzinfo=UTC)
+        end = datetime.fromisoformat(until or "2200-01-01").replace(tzinfo=UTC)
+    except ValueError:
+        abort(Response("since and until must be dates: YYYY-MM-DD", status=400))
+    return (start, end), (start.date().isoformat(), (end - timedelta(days=1)).date().isoformat())
+
 
 @pages.route("/topics/<name>")
 @rendered
@@ -262,24 +305,30 @@ def topic_page(name: str) -> str:
     if topic is None:
         unknown(f"No topic is named {name!r}.")
     number = _page_number()
-    total = svc.per_generation(("size", name), lambda: svc.store.topic_size(name))
+    # ?sort=date|upvotes|relevance, else ?order=newest|relevance, else the topic's order.
+    order = _sort(svc.store.topic_orders()) if request.args.get("sort") else _order(topic.order)
+    entered, period = _entered()
+    total = svc.per_generation(("size", name, period), lambda: svc.store.topic_size(name, entered))
     if number > 1 and (number - 1) * PAGE_SIZE >= total:  # past the last page: nothing to read
         last = max(1, -(-total // PAGE_SIZE))
         unknown(
             f"{topic.title} has {last} page{'s' if last > 1 else ''}, not {number}.",
             first=request.path,
         )
-    order = _order(topic.order)
-    items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, order=order)
+    offset = (number - 1) * PAGE_SIZE
+    items = svc.store.topic_items(name, PAGE_SIZE, offset, order=order, entered=entered)
     items = feedback.with_links(svc, name, items, "")
     trained = [  # the readers' more / less like this, each undoable
         (kind, ref, feedback.link(svc, name, ref, "none"))
         for ref, kind in (svc.store.feedback(name) if svc.config.feedback_secret else {}).items()
     ]
-    paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
+    args = {k: v for k, v in request.args.items() if k in ("sort", "order", "since", "until") and v}
+    paging = _paging(number, total, len(items), number * PAGE_SIZE < total, **args)
     marker = Highlighter(topic.query)
     return render_template(
         "topic.html",
+        sorts=_sort_links(order, args),
+        period=period,
         topic=topic,
         cards=[
             paper_card(p, marker, url_for("pages.why", topic=name, paper=p.guid)) for p in items
@@ -306,9 +355,11 @@ def search_page() -> Response | str:
             status=400,
         )
     number = _page_number(last=_search_pages(svc))  # before searching: no page past them
+    order = _sort(("date", "upvotes", "relevance"))
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
-        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, _order("newest"))
+        ranked = "relevance" if order == "relevance" else _order("newest")
+        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, ranked)
     except QueryError as error:  # a like: of a paper the store does not hold
         return Response(render_template("search.html", q=text, error=error, cards=None), status=400)
     except QueryTooExpensive as error:
@@ -318,9 +369,12 @@ def search_page() -> Response | str:
         )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
     shown = counted[:SEARCH_COUNT_LIMIT]  # the one past it only says "more than"
+    if order == "upvotes":  # the papers it shows, most upvoted first (stable: newest next)
+        shown = sorted(shown, key=lambda p: (p.upvotes is None, -(p.upvotes or 0)))
     window = shown[start : start + PAGE_SIZE]
     has_more = start + PAGE_SIZE < len(shown)
-    paging = _paging(number, total, len(window), has_more, q=text)
+    args = {"q": text, **({"sort": order} if order != "date" else {})}
+    paging = _paging(number, total, len(window), has_more, **args)
     marker = Highlighter(query)
     links = {
         fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
@@ -339,6 +393,7 @@ def search_page() -> Response | str:
         cards=cards,
         paging=paging,
         links=links,
+        sorts=_sort_links(order, args),
     )
 
 

@@ -6,6 +6,7 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
-from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
+from feeds.items import LINK_LABELS, authors_line, best_link, paper_links, shown_authors
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -178,7 +179,11 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
         "href": best_link(paper, links),  # the same page the feed item opens
         "title": marker("title", paper.title, paper.matched),
         "abstract": marker("abstract", paper.abstract, paper.matched),
+        "snippet": marker.snippet("abstract", paper.abstract, paper.matched),
         "authors": authors_line(paper, shown=CARD_AUTHORS),
+        "all_authors": ", ".join(paper.authors)
+        if len(paper.authors) > len(shown_authors(paper, CARD_AUTHORS)[0])
+        else None,
         "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
@@ -416,6 +421,29 @@ def paper_ref(ref: str) -> bool:
     return not ref.isdigit() or whole_number(ref, 0, PAPER_NUMBER_MAX) is not None
 
 
+_REASONS = (
+    (
+        re.compile(r"excluded by NOT \((.*)\): found (.*)$"),
+        "The rule leaves out papers where {0}; this one has {1}.",
+    ),
+    (re.compile(r"not true: (.*)$"), "The rule asks that {0}; this paper does not."),
+    (
+        re.compile(r"none of these is true: (.*)$"),
+        "The rule asks that {0}; this paper has none of these.",
+    ),
+)
+
+
+def plain_reason(reason: str) -> str:
+    """What kept a paper out, said plainly (the rule's own lines are terse: "not true:
+    ...", "excluded by NOT (...)"); a line of another shape is kept as it is."""
+    for pattern, sentence in _REASONS:
+        found = pattern.match(reason)
+        if found:
+            return sentence.format(*found.groups())
+    return reason
+
+
 @pages.route("/why")
 @rendered
 def why() -> Response | str:
@@ -463,7 +491,7 @@ def why() -> Response | str:
         card=paper_card(_with_matches(paper, matched or []), marker, ""),
         matches=matched is not None,  # `*` and NOT match without naming a word
         matched=format_matches(matched or []),
-        reasons=exclusions(query, document),
+        reasons=[plain_reason(reason) for reason in exclusions(query, document)],
         command=f"paperfeed explain {shlex.quote(rule)} {shlex.quote(paper.arxiv_id or ref)}",
         hints=hints(query),
     )

@@ -160,6 +160,13 @@ def test_topic_and_search_pages_sort_by_upvotes_and_explain_relevance(digest_app
         upvotes = [int(n) for n in re.findall(r'class="upvotes">(\d+) upvote', page)]
         assert len(upvotes) == 16 and upvotes == sorted(upvotes, reverse=True), url
         assert '<strong aria-current="true">most upvoted</strong>' in page
+        # A card names 3 authors and "and N more"; every name is one click away.
+        long = [c for c in re.findall(r'<article class="paper">.*?</article>', page, re.DOTALL)]
+        long = [c for c in long if re.search(r"and \d+ more</span>", c)]
+        assert len(long) >= 10, url
+        for card in long:
+            listed = re.search(r"<summary>All (\d+) authors</summary><p>(.*?)</p>", card)
+            assert listed and len(listed.group(2).split(", ")) == int(listed.group(1))
     newest = client.get("/topics/every").get_data(as_text=True)
     assert "2411." in re.findall(r"<h3>.*?</h3>", newest, re.DOTALL)[0]  # the arXiv batch: newest
     relevance = client.get("/topics/every?sort=relevance").get_data(as_text=True)

@@ -8,6 +8,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 from feeds.items import paper_links
+from feeds.math import readable
 from store import StoredPaper
 
 # Characters that end a BibTeX field or break LaTeX when left bare outside math.
@@ -25,7 +26,7 @@ def citation_meta(paper: StoredPaper) -> list[tuple[str, str]]:
     """(name, content) of the Highwire meta tags, one citation_author per author."""
     links = paper_links(paper)
     day = own_date(paper).strftime("%Y/%m/%d")
-    meta = [("citation_title", paper.title)]
+    meta = [("citation_title", readable(paper.title))]
     meta += [("citation_author", name) for name in paper.authors]
     meta += [("citation_date", day), ("citation_publication_date", day)]
     if paper.published is not None:

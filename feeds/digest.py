@@ -20,6 +20,7 @@ from typing import ClassVar
 from feedgen.feed import FeedGenerator
 
 from feeds.items import LINK_LABELS, authors_line, cut, matched_text
+from feeds.math import readable
 from feeds.render import FeedInfo, _best, _xml_safe
 from parsing.text import strip_invalid
 from store import StoredPaper
@@ -132,7 +133,7 @@ def _html(members: Sequence[Entered], more: int, link: str, info: FeedInfo) -> s
     for entry in members:
         paper = entry.paper
         links = info.links(paper)
-        title = html.escape(paper.title or "(untitled)")
+        title = html.escape(readable(paper.title) or "(untitled)")
         line = f'<a href="{html.escape(_best(paper, links), quote=True)}">{title}</a>'
         facts = []
         if paper.authors:
@@ -163,7 +164,7 @@ def _text(members: Sequence[Entered], more: int, link: str, info: FeedInfo) -> s
     blocks = []
     for number, entry in enumerate(members, 1):
         paper = entry.paper
-        lines = [f"{number}. {paper.title}"]
+        lines = [f"{number}. {readable(paper.title)}"]
         if paper.authors:
             lines.append(f"   {authors_line(paper, ITEM_AUTHORS)}")
         if paper.matched:

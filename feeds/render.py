@@ -30,6 +30,7 @@ from feeds.items import (
     paper_links,
     shown_authors,
 )
+from feeds.math import readable
 from parsing.text import clean_text, strip_invalid
 from store import StoredPaper
 
@@ -112,7 +113,7 @@ class _XmlFeed(Feed):
             entry = feed.add_entry(order="append")
             entry.id(paper.guid)
             entry.guid(paper.guid, permalink=False)
-            entry.title(paper.title or "(untitled)")
+            entry.title(readable(paper.title) or "(untitled)")
             known = info.links(paper)
             links = _item_links(paper, known)
             for link in links:
@@ -269,7 +270,7 @@ def _json_item(paper: StoredPaper, info: FeedInfo) -> dict[str, object]:
         # external_url the paper itself.
         "url": page or best,
         "external_url": best if page and best != page else None,
-        "title": paper.title,
+        "title": readable(paper.title),
         "content_html": item_html(paper, links),
         "content_text": item_text(paper, links),
         "summary": cut(paper.abstract, SUMMARY_CHARACTERS) or None,

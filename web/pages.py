@@ -19,6 +19,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
 from feeds.items import LINK_LABELS, authors_line, best_link, paper_links, shown_authors
+from feeds.math import readable
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -177,7 +178,10 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
         "ref": paper.arxiv_id or paper.guid,
         "page_url": url_for("papers.paper_page", ref=paper.arxiv_id or paper.doi or paper.guid),
         "href": best_link(paper, links),  # the same page the feed item opens
-        "title": marker("title", paper.title, paper.matched),
+        # TeX in a title shows as text (feeds.math); such a title is shown unmarked.
+        "title": marker("title", paper.title, paper.matched)
+        if readable(paper.title) == paper.title
+        else readable(paper.title),
         "abstract": marker("abstract", paper.abstract, paper.matched),
         "snippet": marker.snippet("abstract", paper.abstract, paper.matched),
         "authors": authors_line(paper, shown=CARD_AUTHORS),

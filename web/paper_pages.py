@@ -9,6 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from feeds.cite import bibtex, citation_meta, ris
 from feeds.items import LINK_LABELS, item_link, paper_links
+from feeds.math import readable
 from topics.query import format_matches
 from web.errors import Unknown, unknown
 from web.feed_routes import absolute
@@ -67,6 +68,7 @@ def paper_page(ref: str) -> Response | str:
     return render_template(
         "paper.html",
         paper=paper,
+        title=readable(paper.title),
         name=name,
         canonical=page,
         meta=citation_meta(paper),

@@ -66,7 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from logs import setup_logging
-    from web import feed_routes, feedback, ops, pages
+    from web import feed_routes, feedback, ops, pages, paper_pages
     from web.fastpath import FastFeeds
     from web.headers import add_response_headers
     from web.limits import BodyLimit
@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = svc
     app.register_blueprint(feed_routes.bp)
     app.register_blueprint(pages.pages)
+    app.register_blueprint(paper_pages.papers)
     app.register_blueprint(ops.bp)
     app.register_blueprint(feedback.bp)
     app.after_request(add_response_headers)

@@ -534,6 +534,40 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Remove a source's papers that no other source lists, and what the store keeps of the
+    source (its state, validators, progress); papers other sources list too stay, without
+    its name. For the bundled samples once your own sources are in: remove the source from
+    the config first, or the next refresh reads it again. Exit code 2 when neither the
+    store nor the config knows the source."""
+    config = _config(args)
+    store = _store(config)
+    name = args.source
+    configured = [source.name for source in config.sources]
+    with _database_errors(config.database_url):
+        forgotten = store.forget_source(name)
+        if not forgotten.known and name not in configured:
+            known = sorted(set(store.source_names()) | set(configured))
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"no source named {name!r} in the store or in {config.path} "
+                f"(known: {', '.join(known) or 'none'}){hint}"
+            )
+        store.bump_generation()
+    print(
+        f"{name}: {forgotten.removed} papers removed, "
+        f"{forgotten.kept} kept (another source lists them too)"
+    )
+    if any(s.name == name and s.enabled for s in config.sources):
+        print(
+            f"paperfeed: {name!r} is still a source in {config.path}: the next refresh reads "
+            "it again; remove its [[sources]] table to keep it out",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def cmd_clock(args: argparse.Namespace) -> int:
     """Run the refresh scheduler alone (the Procfile's clock process)."""
     from app import make_refresher
@@ -616,6 +650,8 @@ def parser() -> argparse.ArgumentParser:
         "paper", nargs="?", metavar="PAPER", help="arXiv id, GUID or a piece of the title"
     )
     add("migrate", cmd_migrate, "apply database migrations")
+    forget = add("forget", cmd_forget, "remove a source's papers that no other source lists")
+    forget.add_argument("source", metavar="SOURCE", help="a source's name, e.g. samples")
     add("clock", cmd_clock, "run only the refresh scheduler (use with scheduler = off on web)")
     return top
 

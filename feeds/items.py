@@ -29,6 +29,7 @@ LINK_LABELS = {
     "source": "Source",
     "more": "More like this",
     "less": "Less like this",
+    "page": "Everything known",  # the paper's page here (/papers/<id>), when the feed knows it
 }
 # An item lists this many authors and says how many more there are ("and 480 more").
 SHOWN_AUTHORS = 20
@@ -54,6 +55,21 @@ def paper_links(paper: StoredPaper) -> dict[str, str]:
         links["source"] = source
     links.update(paper.feedback)  # a like topic's signed links (web.feedback)
     return links
+
+
+def page_key(paper: StoredPaper) -> str:
+    """What names a paper in its page's URL here: its arXiv id, else DOI, else GUID."""
+    return paper.arxiv_id or paper.doi or paper.guid
+
+
+def cut(text: str, limit: int) -> str:
+    """text in at most limit characters, cut at a word with an ellipsis when it is longer."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.-–—") + "…"
 
 
 def best_link(paper: StoredPaper, links: dict[str, str] | None = None) -> str | None:

@@ -13,20 +13,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 
 from feeds.items import (
     LINK_LABELS,
-    authors_line,
+    best_link,
+    cut,
     item_html,
     item_link,
     item_text,
     last_updated,
+    page_key,
     paper_links,
     shown_authors,
 )
+from feeds.math import readable
 from parsing.text import clean_text, strip_invalid
 from store import StoredPaper
 
@@ -41,6 +45,21 @@ class FeedInfo:
     self_url: str
     page_url: str
     ttl_minutes: int
+    papers_url: str = ""  # where paper pages are (".../papers/"): items link them when set
+
+    def paper_page(self, paper: StoredPaper) -> str | None:
+        """The paper's page here, or None when the feed does not know where pages are."""
+        if not self.papers_url:
+            return None
+        return self.papers_url + quote(page_key(paper), safe="/:")
+
+    def links(self, paper: StoredPaper) -> dict[str, str]:
+        """paper_links, and the paper's page here (last) when known."""
+        links = paper_links(paper)
+        page = self.paper_page(paper)
+        if page:
+            links["page"] = page
+        return links
 
 
 class Feed:
@@ -64,6 +83,8 @@ class Feed:
 class _XmlFeed(Feed):
     """RSS and Atom: the same feedgen document, written in either syntax."""
 
+    rss: ClassVar[bool]
+
     def _generator(self) -> FeedGenerator:
         info, items = self.info, self.items
         feed = FeedGenerator()
@@ -71,13 +92,17 @@ class _XmlFeed(Feed):
         feed.register_extension(
             "atomlinks", BaseExtension, _AtomLinkAttributes, atom=True, rss=False
         )
+        feed.register_extension("sender", BaseExtension, _RssSender, atom=False, rss=True)
         feed.id(info.self_url)
         feed.title(_xml_safe(info.title))
         feed.description(_xml_safe(info.description) or _xml_safe(info.title))
         feed.subtitle(_xml_safe(info.description) or _xml_safe(info.title))
         feed.link(href=info.self_url, rel="self")
         feed.link(href=info.page_url, rel="alternate", type="text/html")  # last: RSS <link>
-        feed.author({"name": "paperfeed"})
+        if any(not paper.authors for paper in items):
+            # Atom wants an author for every entry: the feed's stands in only for entries
+            # that name none (a paper known by its title), never for those that do.
+            feed.author({"name": "paperfeed"})
         feed.language("en")
         feed.ttl(info.ttl_minutes)
         feed.generator("paperfeed", uri="https://github.com/paperfeed/paperfeed")
@@ -88,8 +113,8 @@ class _XmlFeed(Feed):
             entry = feed.add_entry(order="append")
             entry.id(paper.guid)
             entry.guid(paper.guid, permalink=False)
-            entry.title(paper.title or "(untitled)")
-            known = paper_links(paper)
+            entry.title(readable(paper.title) or "(untitled)")
+            known = info.links(paper)
             links = _item_links(paper, known)
             for link in links:
                 entry.link(link)
@@ -99,16 +124,19 @@ class _XmlFeed(Feed):
             # Cleaned as a whole: what matched comes from a query, and the body is cut at
             # 50,000 characters (an abstract of quotes grows six-fold when escaped).
             body = _xml_safe(item_html(paper, known))
-            entry.description(body)
-            entry.content(body, type="html")
+            if self.rss:  # the body once: RSS readers show description, Atom's content
+                entry.description(body)
+            else:
+                entry.content(body, type="html")
             entry.published(paper.first_seen)
             entry.updated(max(paper.updated, paper.first_seen))
-            # No author is better than a made-up one: the feed's own author covers Atom.
+            # No author is better than a made-up one; each entry names its own (20 at most).
             names, more = shown_authors(paper)
             for name in names:
                 entry.author({"name": name})
             if names:
-                entry.dc.dc_creator(authors_line(paper))
+                entry.dc.dc_creator(names)  # one dc:creator per author
+                entry.sender.name = names[0] + (" et al." if len(paper.authors) > 1 else "")
             for category in paper.categories:
                 entry.category({"term": category})
         return feed
@@ -116,6 +144,7 @@ class _XmlFeed(Feed):
 
 class Rss201rev2Feed(_XmlFeed):
     content_type = "application/rss+xml; charset=utf-8"
+    rss = True
 
     def to_bytes(self) -> bytes:
         return self._generator().rss_str(pretty=False)  # type: ignore[no-any-return]
@@ -123,6 +152,7 @@ class Rss201rev2Feed(_XmlFeed):
 
 class Atom1Feed(_XmlFeed):
     content_type = "application/atom+xml; charset=utf-8"
+    rss = False
 
     def to_bytes(self) -> bytes:
         return self._generator().atom_str(pretty=False)  # type: ignore[no-any-return]
@@ -142,7 +172,7 @@ class JsonFeed(Feed):
             "feed_url": strip_invalid(info.self_url),
             "description": strip_invalid(info.description or info.title),
             "language": "en",
-            "items": [_json_item(paper) for paper in self.items],
+            "items": [_json_item(paper, info) for paper in self.items],
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -178,10 +208,38 @@ class _AtomLinkAttributes(BaseEntryExtension):
         return entry
 
 
+# RSS's <author> must be an e-mail address; example.org is reserved (RFC 2606), so this one is
+# nobody's. Mail-based readers name the sender from it: "First Author et al.".
+SENDER_ADDRESS = "noreply@example.org"
+
+
+class _RssSender(BaseEntryExtension):
+    """An RSS item's <author>, "noreply@example.org (First Author et al.)", ahead of
+    its dc:creator list: feedparser (rss2email, and many readers) takes the first author
+    element it meets as the item's author."""
+
+    def __init__(self) -> None:
+        self.name = ""
+
+    def extend_rss(self, entry: Any) -> Any:
+        if self.name:
+            author = entry.makeelement("author", {})
+            author.text = f"{SENDER_ADDRESS} ({_xml_safe(self.name)})"
+            creators = [i for i, child in enumerate(entry) if str(child.tag).endswith("creator")]
+            entry.insert(creators[0] if creators else len(entry), author)
+        return entry
+
+
+def _best(paper: StoredPaper, known: dict[str, str]) -> str:
+    """The item's link: the paper's best real page, else its page here (a paper known only
+    by its title), else a search for its title."""
+    return best_link(paper, known) or known.get("page") or item_link(paper, known)
+
+
 def _item_links(paper: StoredPaper, known: dict[str, str]) -> list[dict[str, str]]:
     """The item's links for feedgen: the others first, the best last as rel="alternate"
     (RSS keeps the last alternate as <link>; Atom keeps them all, by relation)."""
-    best = item_link(paper, known)
+    best = _best(paper, known)
     links = []
     for kind, url in known.items():
         if url != best:
@@ -198,16 +256,24 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _json_item(paper: StoredPaper) -> dict[str, object]:
+SUMMARY_CHARACTERS = 500  # a JSON Feed item's summary: the abstract, cut at a word
+
+
+def _json_item(paper: StoredPaper, info: FeedInfo) -> dict[str, object]:
     names, more = shown_authors(paper)
-    links = paper_links(paper)
+    links = info.links(paper)
+    best = _best(paper, links)
+    page = links.get("page")
     item: dict[str, object] = {
         "id": paper.guid,
-        "url": item_link(paper, links),
-        "title": paper.title,
+        # JSON Feed: url is where the item speaks of the paper (its page here, when known),
+        # external_url the paper itself.
+        "url": page or best,
+        "external_url": best if page and best != page else None,
+        "title": readable(paper.title),
         "content_html": item_html(paper, links),
         "content_text": item_text(paper, links),
-        "summary": paper.abstract[:500],
+        "summary": cut(paper.abstract, SUMMARY_CHARACTERS) or None,
         "date_published": _iso(paper.first_seen),
         "date_modified": _iso(max(paper.updated, paper.first_seen)),
         "authors": [{"name": name} for name in names],

@@ -23,6 +23,7 @@ from store.engine import (
 )
 from store.feedback import FeedbackStore
 from store.fencing import LeaseLost
+from store.forget import ForgetStore, Forgotten
 from store.index import IndexStore
 from store.memberships import MembershipStore
 from store.papers import PaperStore
@@ -40,6 +41,7 @@ from store.similarity import SimilarityStore
 
 __all__ = [
     "Checkpoint",
+    "Forgotten",
     "HarvestState",
     "LeaseLost",
     "LeaseState",
@@ -71,6 +73,7 @@ class Store(
     ReaderStore,
     SimilarityStore,
     FeedbackStore,
+    ForgetStore,
 ):
     """Every read and write of paperfeed's data, on one engine (on PostgreSQL, searches on
     one of their own: store.engine.make_engine)."""

@@ -9,9 +9,10 @@ generation in the same transaction, so web processes re-render only those feeds.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,13 +20,14 @@ from sqlalchemy.engine import Connection
 from store.bulk import insert_rows
 from store.fencing import Transactions
 from store.paper_rows import stored_paper
-from store.records import Matches, StoredPaper, TopicSummary
+from store.records import Match, Matches, StoredPaper, TopicSummary
 from store.schema import memberships, papers, topics
 from topics.search import Hit
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
 # A membership: what matched, its paper's first_seen, how well it matches (the score).
 Row = tuple[MatchedPairs, datetime, float | None]
+Entered = tuple[datetime, datetime] | None  # when papers entered a topic: [since, until)
 
 
 def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
@@ -79,18 +81,23 @@ class MembershipStore(Transactions):
         return gone.rowcount or 0
 
     def topic_items(
-        self, topic: str, limit: int, offset: int = 0, order: str = "newest"
+        self,
+        topic: str,
+        limit: int,
+        offset: int = 0,
+        order: str = "newest",
+        entered: Entered = None,
     ) -> list[StoredPaper]:
-        """A topic's papers, newest first (by first_seen), or with order="relevance" the
-        best scored first (unscored last, then newest); offset for paging."""
+        """A topic's papers, newest first (by first_seen), or by order (one of
+        topic_orders(): relevance, the best scored first; upvotes, most first; unscored or
+        unvoted last, then newest); entered: only those that entered it from since until
+        before until; offset for paging."""
         newest = (memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
-        ordering = (
-            (sa.nullslast(memberships.c.score.desc()), *newest) if order == "relevance" else newest
-        )
+        ordering = (*_ORDERS.get(order, _ORDERS["date"])(), *newest)
         query = (
             sa.select(papers, memberships.c.matched, memberships.c.score)
             .join(memberships, memberships.c.paper_id == papers.c.id)
-            .where(memberships.c.topic == topic)
+            .where(memberships.c.topic == topic, *_entered(entered))
             .order_by(*ordering)
             .limit(limit)
             .offset(offset)
@@ -101,9 +108,40 @@ class MembershipStore(Transactions):
                 for row in conn.execute(query)
             ]
 
-    def topic_size(self, topic: str) -> int:
+    def paper_topics(self, paper_id: int) -> list[tuple[str, Match, datetime]]:
+        """The topics a paper is in: (topic, what matched, when it entered the topic)."""
+        query = (
+            sa.select(memberships.c.topic, memberships.c.matched, memberships.c.first_seen)
+            .where(memberships.c.paper_id == paper_id)
+            .order_by(memberships.c.topic)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (row.topic, tuple((t, f) for t, f in row.matched), row.first_seen)
+                for row in conn.execute(query)
+            ]
+
+    def topic_orders(self) -> tuple[str, ...]:
+        """The orders topic_items knows (newest is date's other name)."""
+        return (*_ORDERS, "newest")
+
+    def topic_entered(
+        self, topic: str, since: datetime, limit: int
+    ) -> list[tuple[StoredPaper, datetime]]:
+        """The topic's papers that entered it from since on, with when: digests."""
+        query = (
+            sa.select(papers, memberships.c.matched, memberships.c.first_seen.label("entered"))
+            .join(memberships, memberships.c.paper_id == papers.c.id)
+            .where(memberships.c.topic == topic, memberships.c.first_seen >= since)
+            .order_by(memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(stored_paper(row, row.matched), row.entered) for row in conn.execute(query)]
+
+    def topic_size(self, topic: str, entered: Entered = None) -> int:
         """How many papers a topic has (an index-only count on the primary key)."""
-        query = sa.select(sa.func.count()).where(memberships.c.topic == topic)
+        query = sa.select(sa.func.count()).where(memberships.c.topic == topic, *_entered(entered))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -132,6 +170,20 @@ class MembershipStore(Transactions):
                 row.topic: TopicSummary(int(row.item_count), row.title, row.first_seen)
                 for row in rows
             }
+
+
+_ORDERS: dict[str, Callable[[], tuple[sa.ColumnElement[Any], ...]]] = {
+    "date": lambda: (),
+    "upvotes": lambda: (papers.c.upvotes.desc().nulls_last(),),
+    "relevance": lambda: (memberships.c.score.desc().nulls_last(),),
+}
+
+
+def _entered(entered: Entered) -> list[sa.ColumnElement[bool]]:
+    if entered is None:
+        return []
+    since, until = entered
+    return [memberships.c.first_seen >= since, memberships.c.first_seen < until]
 
 
 def replace_memberships(

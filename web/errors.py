@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import NoReturn
 
 from flask import Response
+from werkzeug.exceptions import NotFound
 
 
 def json_error(
@@ -33,3 +35,16 @@ def json_error(
 def busy(what: str) -> Response:
     """Every slot of its kind is taken (settings search_concurrency, render_concurrency)."""
     return json_error(503, f"too many {what} at once; try again in a few seconds", retry_after=2)
+
+
+class Unknown(NotFound):
+    """A 404 that says what is unknown; offers: the ways back the not-found page shows
+    (search: a query to try; page: the last page there is)."""
+
+    def __init__(self, what: str, **offers: object) -> None:
+        super().__init__(what)
+        self.offers = offers
+
+
+def unknown(what: str, **offers: object) -> NoReturn:
+    raise Unknown(what, **offers)

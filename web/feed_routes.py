@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, request, url_for
@@ -11,7 +11,7 @@ from feeds.opml import opml
 from feeds.render import FeedInfo
 from topics.query import QueryError
 from topics.search import QueryTooExpensive
-from web import feedback
+from web import digests, feedback
 from web.cache import CachedFeed
 from web.conditional import answer
 from web.errors import busy, json_error
@@ -44,6 +44,8 @@ def feed(name: str, fmt: str) -> Response:
         return json_error(400, str(error), error.details)
     key = svc.feed_key(asked, request.environ)
     info = feed_info(svc, asked, base_url())
+    if asked.digest:
+        return _send(svc, fmt, _digest(svc, asked, info, key))
     if asked.is_search:
         query = asked.query
         assert query is not None  # read_feed_request parsed it
@@ -61,6 +63,14 @@ def feed(name: str, fmt: str) -> Response:
     return _send(svc, fmt, svc.feed(key, build))
 
 
+def _digest(svc: Service, asked: FeedRequest, info: FeedInfo, key: Hashable) -> CachedFeed:
+    """A digest feed (?digest=day|week), cached like the feed it digests."""
+    base = base_url()
+    if asked.is_search:
+        return svc.cache.get_or_build(key, lambda: digests.search_digest(svc, asked, info, base))
+    return svc.feed(key, lambda: digests.topic_digest(svc, asked, info, base))
+
+
 def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
     """What the feed asked for says about itself; page: the base URL of its links."""
     ttl = max(1, round(svc.config.refresh_minutes))
@@ -71,9 +81,11 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
             key="search",
             title=f"{text} — paperfeed search",
             description=f"Papers matching {text}",
-            self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}",
+            self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}"
+            + (f"&digest={asked.digest}" if asked.digest else ""),
             page_url=f"{page}/search?{urlencode({'q': text})}",
             ttl_minutes=ttl,
+            papers_url=f"{page}/papers/",
         )
     name = asked.name
     topic = svc.config.topics[name]
@@ -81,10 +93,18 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
         key=name,
         title=f"{topic.title} — paperfeed",
         description=topic.description or f"Papers matching {topic.query.text}",
-        self_url=f"{page}/feeds/{name}.{fmt}" + (f"?limit={limit}" if asked.explicit_limit else ""),
+        self_url=f"{page}/feeds/{name}.{fmt}" + _self_query(asked),
         page_url=f"{page}/topics/{name}",
         ttl_minutes=ttl,
+        papers_url=f"{page}/papers/",
     )
+
+
+def _self_query(asked: FeedRequest) -> str:
+    """A topic feed's own query string: ?limit= when given, ?digest= when asked."""
+    query = {"limit": str(asked.limit)} if asked.explicit_limit else {}
+    query |= {"digest": asked.digest} if asked.digest else {}
+    return f"?{urlencode(query)}" if query else ""
 
 
 @bp.app_errorhandler(QueryTooExpensive)

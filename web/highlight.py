@@ -30,3 +30,34 @@ class Highlighter:
             last = end
         out.append(str(escape(text[last:])))
         return Markup("".join(out))
+
+    def snippet(
+        self,
+        field: str,
+        text: str,
+        matched: Collection[tuple[str, str]] | None = None,
+        width: int = 280,
+    ) -> Markup | None:
+        """About width characters of text around the first mark, whole words, with "…"
+        where it was cut: what matched, visible without unfolding. None: nothing marked."""
+        spans = list(self.query.spans(field, text, matched))
+        if not spans:
+            return None
+        first = spans[0][0]
+        start = max(0, first - width // 3)
+        if start:
+            start = text.find(" ", start, first) + 1 or start  # at a word
+        end = min(len(text), start + width)
+        if end < len(text):
+            end = text.rfind(" ", spans[0][1], end) if " " in text[spans[0][1] : end] else end
+        out = ["…" if start else ""]
+        last = start
+        for span_start, span_end in spans:
+            if span_start < last or span_end > end:
+                continue
+            out.append(str(escape(text[last:span_start])))
+            out.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
+            last = span_end
+        out.append(str(escape(text[last:end])))
+        out.append("…" if end < len(text) else "")
+        return Markup("".join(out))

@@ -6,6 +6,7 @@ Server-rendered, no JavaScript (paging by links, abstracts in <details>), one st
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -17,7 +18,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
-from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
+from feeds.items import LINK_LABELS, authors_line, best_link, paper_links, shown_authors
+from feeds.math import readable
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics import searchbox
@@ -27,6 +29,7 @@ from topics.query import Query, QueryError, format_matches
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
 from web import feedback
+from web.errors import unknown
 from web.feed_routes import absolute
 from web.highlight import Highlighter
 from web.params import BadFeedRequest, read_order, whole_number
@@ -37,7 +40,8 @@ pages = Blueprint("pages", __name__, static_folder="static", static_url_path="/s
 
 PAGE_SIZE = 25
 SEARCH_COUNT_LIMIT = 1000  # a search page counts matches up to here ("1000+ papers")
-CHART_WEEKS = 52
+CHART_WEEKS = 52  # the chart covers at least the last year...
+CHART_MAX_WEEKS = 156  # ...and back to the oldest paper's week, up to three years
 CARD_AUTHORS = 3  # a card names this many authors, then "and N more"
 
 
@@ -77,7 +81,7 @@ def index() -> str:
         for name, topic in svc.config.topics.items()
     ]
     now = datetime.now(UTC)
-    since = now - timedelta(weeks=CHART_WEEKS)
+    since = now - timedelta(weeks=CHART_MAX_WEEKS)
     # The chart of a day (its weeks end on this Monday) is kept, not the year of dates.
     chart = svc.per_generation(
         ("chart", since.date()), lambda: activity_chart(svc.store.paper_dates_since(since), now)
@@ -129,26 +133,32 @@ class Chart:
 
 
 def activity_chart(dates: Iterable[datetime], now: datetime) -> Chart:
-    """Count papers (by their own date) in each of the last CHART_WEEKS weeks, oldest first."""
-    counts = [0] * CHART_WEEKS
+    """Count papers (by their own date) per week, oldest first: the last CHART_WEEKS weeks,
+    or back to the oldest paper's week (CHART_MAX_WEEKS at most), so a store of older
+    listings (the bundled captures) still shows its weeks."""
     this_monday = (now - timedelta(days=now.weekday())).date()
+    ages = []
     for moment in dates:
         monday = (moment - timedelta(days=moment.weekday())).date()
         age = (this_monday - monday).days // 7
-        if 0 <= age < CHART_WEEKS:
-            counts[CHART_WEEKS - 1 - age] += 1
+        if 0 <= age < CHART_MAX_WEEKS:
+            ages.append(age)
+    weeks = max(CHART_WEEKS, max(ages, default=0) + 1)
+    counts = [0] * weeks
+    for age in ages:
+        counts[weeks - 1 - age] += 1
     height, bar = 48, 6
     busiest = max(counts) or 1
     bars = []
     for index, count in enumerate(counts):
-        monday = this_monday - timedelta(weeks=CHART_WEEKS - 1 - index)
+        monday = this_monday - timedelta(weeks=weeks - 1 - index)
         size = round(count / busiest * (height - 2)) if count else 0
         bars.append(
             {"x": index * bar, "y": height - size, "height": size, "count": count, "week": monday}
         )
     return Chart(
         bars=bars,
-        width=CHART_WEEKS * bar,
+        width=weeks * bar,
         height=height,
         total=sum(counts),
         busiest=max(counts),
@@ -166,10 +176,18 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
     return {
         "paper": paper,
         "ref": paper.arxiv_id or paper.guid,
+        "page_url": url_for("papers.paper_page", ref=paper.arxiv_id or paper.doi or paper.guid),
         "href": best_link(paper, links),  # the same page the feed item opens
-        "title": marker("title", paper.title, paper.matched),
+        # TeX in a title shows as text (feeds.math); such a title is shown unmarked.
+        "title": marker("title", paper.title, paper.matched)
+        if readable(paper.title) == paper.title
+        else readable(paper.title),
         "abstract": marker("abstract", paper.abstract, paper.matched),
+        "snippet": marker.snippet("abstract", paper.abstract, paper.matched),
         "authors": authors_line(paper, shown=CARD_AUTHORS),
+        "all_authors": ", ".join(paper.authors)
+        if len(paper.authors) > len(shown_authors(paper, CARD_AUTHORS)[0])
+        else None,
         "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
@@ -226,7 +244,7 @@ def _search_pages(svc: Service) -> int:
 
 def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: str) -> Paging:
     if number > 1 and shown == 0:
-        abort(404)
+        unknown(f"Page {number} is past the last page.", first=request.path)
 
     def page_url(page: int) -> str:
         query = {**args, **({"page": str(page)} if page > 1 else {})}
@@ -244,6 +262,49 @@ def _paging(number: int, total: int | None, shown: int, has_more: bool, **args: 
 
 # ---- topic and search pages -------------------------------------------------------------------
 
+SORTS = {"date": "newest", "upvotes": "most upvoted", "relevance": "most relevant"}
+
+
+def _sort(known: tuple[str, ...]) -> str:
+    """?sort=, one of known (400 for another)."""
+    raw = request.args.get("sort", "date")
+    if raw in known:
+        return raw
+    abort(
+        Response(
+            f"sort must be one of {', '.join(known)}, not {raw[:20]!r}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    )
+
+
+def _sort_links(order: str, args: dict[str, str]) -> list[tuple[str, str | None]]:
+    """(label, URL or None for the order shown) for each order a page offers."""
+    order = "date" if order == "newest" else order
+    links: list[tuple[str, str | None]] = []
+    for name in ("date", "upvotes", "relevance"):
+        query = {k: v for k, v in args.items() if k not in ("sort", "order")} | (
+            {"sort": name} if name != "date" else {}
+        )
+        url = request.path + (f"?{urlencode(query)}" if query else "")
+        links.append((SORTS[name], None if name == order else url))
+    return links
+
+
+def _entered() -> tuple[tuple[datetime, datetime] | None, tuple[str, str] | None]:
+    """?since=YYYY-MM-DD&until=YYYY-MM-DD (a digest's period): papers that entered the
+    topic on since up to the day before until; 400 when either is not a date."""
+    since, until = request.args.get("since"), request.args.get("until")
+    if not since and not until:
+        return None, None
+    try:
+        start = datetime.fromisoformat(since or "1970-01-01").replace(tzinfo=UTC)
+        end = datetime.fromisoformat(until or "2200-01-01").replace(tzinfo=UTC)
+    except ValueError:
+        abort(Response("since and until must be dates: YYYY-MM-DD", status=400))
+    return (start, end), (start.date().isoformat(), (end - timedelta(days=1)).date().isoformat())
+
 
 @pages.route("/topics/<name>")
 @rendered
@@ -251,22 +312,32 @@ def topic_page(name: str) -> str:
     svc = service()
     topic = svc.config.topics.get(name)
     if topic is None:
-        abort(404)
+        unknown(f"No topic is named {name!r}.")
     number = _page_number()
-    total = svc.per_generation(("size", name), lambda: svc.store.topic_size(name))
-    if number > 1 and (number - 1) * PAGE_SIZE >= total:
-        abort(404)  # past the last page: nothing to read
-    order = _order(topic.order)
-    items = svc.store.topic_items(name, PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, order=order)
+    # ?sort=date|upvotes|relevance, else ?order=newest|relevance, else the topic's order.
+    order = _sort(svc.store.topic_orders()) if request.args.get("sort") else _order(topic.order)
+    entered, period = _entered()
+    total = svc.per_generation(("size", name, period), lambda: svc.store.topic_size(name, entered))
+    if number > 1 and (number - 1) * PAGE_SIZE >= total:  # past the last page: nothing to read
+        last = max(1, -(-total // PAGE_SIZE))
+        unknown(
+            f"{topic.title} has {last} page{'s' if last > 1 else ''}, not {number}.",
+            first=request.path,
+        )
+    offset = (number - 1) * PAGE_SIZE
+    items = svc.store.topic_items(name, PAGE_SIZE, offset, order=order, entered=entered)
     items = feedback.with_links(svc, name, items, "")
     trained = [  # the readers' more / less like this, each undoable
         (kind, ref, feedback.link(svc, name, ref, "none"))
         for ref, kind in (svc.store.feedback(name) if svc.config.feedback_secret else {}).items()
     ]
-    paging = _paging(number, total, len(items), number * PAGE_SIZE < total)
+    args = {k: v for k, v in request.args.items() if k in ("sort", "order", "since", "until") and v}
+    paging = _paging(number, total, len(items), number * PAGE_SIZE < total, **args)
     marker = Highlighter(topic.query)
     return render_template(
         "topic.html",
+        sorts=_sort_links(order, args),
+        period=period,
         topic=topic,
         cards=[
             paper_card(p, marker, url_for("pages.why", topic=name, paper=p.guid)) for p in items
@@ -293,9 +364,11 @@ def search_page() -> Response | str:
             status=400,
         )
     number = _page_number(last=_search_pages(svc))  # before searching: no page past them
+    order = _sort(("date", "upvotes", "relevance"))
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
-        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, _order("newest"))
+        ranked = "relevance" if order == "relevance" else _order("newest")
+        counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, ranked)
     except QueryError as error:  # a like: of a paper the store does not hold
         return Response(render_template("search.html", q=text, error=error, cards=None), status=400)
     except QueryTooExpensive as error:
@@ -305,9 +378,12 @@ def search_page() -> Response | str:
         )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
     shown = counted[:SEARCH_COUNT_LIMIT]  # the one past it only says "more than"
+    if order == "upvotes":  # the papers it shows, most upvoted first (stable: newest next)
+        shown = sorted(shown, key=lambda p: (p.upvotes is None, -(p.upvotes or 0)))
     window = shown[start : start + PAGE_SIZE]
     has_more = start + PAGE_SIZE < len(shown)
-    paging = _paging(number, total, len(window), has_more, q=text)
+    args = {"q": text, **({"sort": order} if order != "date" else {})}
+    paging = _paging(number, total, len(window), has_more, **args)
     marker = Highlighter(query)
     links = {
         fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
@@ -326,6 +402,7 @@ def search_page() -> Response | str:
         cards=cards,
         paging=paging,
         links=links,
+        sorts=_sort_links(order, args),
     )
 
 
@@ -346,6 +423,29 @@ def paper_ref(ref: str) -> bool:
     if len(ref) > PAPER_REF_CHARS or any(unicodedata.category(c) == "Cc" for c in ref):
         return False
     return not ref.isdigit() or whole_number(ref, 0, PAPER_NUMBER_MAX) is not None
+
+
+_REASONS = (
+    (
+        re.compile(r"excluded by NOT \((.*)\): found (.*)$"),
+        "The rule leaves out papers where {0}; this one has {1}.",
+    ),
+    (re.compile(r"not true: (.*)$"), "The rule asks that {0}; this paper does not."),
+    (
+        re.compile(r"none of these is true: (.*)$"),
+        "The rule asks that {0}; this paper has none of these.",
+    ),
+)
+
+
+def plain_reason(reason: str) -> str:
+    """What kept a paper out, said plainly (the rule's own lines are terse: "not true:
+    ...", "excluded by NOT (...)"); a line of another shape is kept as it is."""
+    for pattern, sentence in _REASONS:
+        found = pattern.match(reason)
+        if found:
+            return sentence.format(*found.groups())
+    return reason
 
 
 @pages.route("/why")
@@ -369,7 +469,7 @@ def why() -> Response | str:
     if name:
         topic = svc.config.topics.get(name)
         if topic is None:
-            abort(404)
+            unknown(f"No topic is named {name!r}.")
         query, rule = topic.with_feedback(svc.store.feedback(name)), name
     else:
         try:
@@ -379,7 +479,7 @@ def why() -> Response | str:
         rule = text or ""
     paper = svc.store.find_paper(ref)
     if paper is None:
-        abort(404)
+        unknown(f"No paper {ref!r} is stored here.", search=ref)
     try:
         query = svc.store.bind(query)
     except QueryError as error:
@@ -395,7 +495,7 @@ def why() -> Response | str:
         card=paper_card(_with_matches(paper, matched or []), marker, ""),
         matches=matched is not None,  # `*` and NOT match without naming a word
         matched=format_matches(matched or []),
-        reasons=exclusions(query, document),
+        reasons=[plain_reason(reason) for reason in exclusions(query, document)],
         command=f"paperfeed explain {shlex.quote(rule)} {shlex.quote(paper.arxiv_id or ref)}",
         hints=hints(query),
     )

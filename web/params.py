@@ -14,6 +14,7 @@ from topics.query import Query, QueryError
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 SEARCH = "search"  # /feeds/search.<fmt>?q=...: a feed for any query
+DIGESTS = ("", "day", "week")  # ?digest=: one item per paper, per day or per week
 
 
 def whole_number(raw: str, low: int, high: int) -> int | None:
@@ -44,6 +45,7 @@ class FeedRequest(NamedTuple):  # a tuple: built on every request of the fast pa
     text: str = ""  # a search's query text
     query: Query | None = None  # a search's query, when parsed
     order: str = "newest"  # or "relevance" (?order=, else the topic's order)
+    digest: str = ""  # "day" or "week": one item per period (feeds.digest); "": one per paper
 
     @property
     def is_search(self) -> bool:
@@ -82,7 +84,10 @@ def read_feed_request(
         raise BadFeedRequest(f"limit must be a whole number from 1 to {config.max_feed_items}")
     topic = config.topics.get(name)
     order = read_order(arg("order"), topic.order if topic else "newest")
-    return FeedRequest(name, fmt, int(limit), raw is not None, text, query, order)
+    digest = arg("digest") or ""
+    if digest not in DIGESTS:
+        raise BadFeedRequest("digest must be day or week (one item per period), or left out")
+    return FeedRequest(name, fmt, int(limit), raw is not None, text, query, order, digest)
 
 
 ORDERS = ("newest", "relevance")

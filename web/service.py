@@ -239,10 +239,11 @@ class Service:
         base = self.base_url(environ)
         fmt, limit = asked.fmt, asked.limit
         if asked.is_search:
-            return ("search", asked.text, fmt, limit, base, asked.order, self.generation())
-        name = asked.name
+            key = (asked.order, asked.digest)
+            return ("search", asked.text, fmt, limit, base, *key, self.generation())
+        name, explicit, key = asked.name, asked.explicit_limit, (asked.order, asked.digest)
         generation = self.topic_generation(name)
-        return ("topic", name, fmt, limit, base, asked.explicit_limit, asked.order, generation)
+        return ("topic", name, fmt, limit, base, explicit, *key, generation)
 
     def per_generation(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
         """A store read that only changes with the store generation, kept in the feed cache

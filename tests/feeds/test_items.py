@@ -61,11 +61,25 @@ def test_rss_item_shows_date_authors_links_and_numbers() -> None:
     assert "Author 19 and 513 more" in body and "Author 20," not in body
     assert "DOI: 10.48550/arxiv.2407.21783" in body and "Categories: cs.AI, cs.CL" in body
     assert '<a href="https://github.com/meta-llama/llama3">Code</a>' in body
-    assert (
-        entry.author
-        == "Author 0, Author 1, " + ", ".join(f"Author {n}" for n in range(2, 20)) + " and 513 more"
-    )
+    # One dc:creator per author (the first 20), after an <author> that mail readers name
+    # the sender by: "First Author et al.", at an address that is nobody's.
+    assert entry.author_detail == {"name": "Author 0 et al.", "email": "noreply@example.org"}
+    creators = [a["name"] for a in entry.authors if "email" not in a]
+    assert creators == [f"Author {n}" for n in range(20)]
     assert [t.term for t in entry.tags] == ["cs.AI", "cs.CL"]
+    assert "content" not in entry  # the abstract once: description only
+
+
+def test_rss_body_is_sent_once_and_atom_entries_name_their_own_authors() -> None:
+    rss = render.render("rss", INFO, [paper()]).decode()
+    assert rss.count("Modern artificial intelligence") == 1 and "content:encoded" not in rss
+    atom = feedparser.parse(render.render("atom", INFO, [paper()]))
+    assert atom.bozo == 0 and "author" not in atom.feed  # nothing for entries to inherit
+    assert [a.name for a in atom.entries[0].authors][:2] == ["Author 0", "Author 1"]
+    single = feedparser.parse(render.render("rss", INFO, [paper(authors=("Ann Solo",))]))
+    assert single.entries[0].author_detail.name == "Ann Solo"
+    mixed = feedparser.parse(render.render("atom", INFO, [paper(), paper(guid="x", authors=())]))
+    assert mixed.feed.author == "paperfeed"  # Atom requires one for the entry without
 
 
 def test_atom_entry_links_by_relation() -> None:
@@ -78,6 +92,35 @@ def test_atom_entry_links_by_relation() -> None:
     assert by_rel[("related", "Code")].href == "https://github.com/meta-llama/llama3"
     assert by_rel[("related", "DOI")].href == "https://doi.org/10.48550/arxiv.2407.21783"
     assert len(entry.authors) == items.SHOWN_AUTHORS
+
+
+def test_json_item_has_tags_external_url_and_a_summary_cut_at_a_word() -> None:
+    abstract = "word " * 200  # 1000 characters
+    info = INFO
+    pages = render.FeedInfo(
+        "t",
+        "T",
+        "d",
+        "https://pf.example/feeds/t.json",
+        "https://pf.example/",
+        30,
+        papers_url="https://pf.example/papers/",
+    )
+    (item,) = json.loads(render.render("json", pages, [paper(abstract=abstract)]))["items"]
+    assert item["url"] == "https://pf.example/papers/2407.21783"
+    assert item["external_url"] == "https://huggingface.co/papers/2407.21783"
+    assert item["tags"] == ["cs.AI", "cs.CL"]
+    assert len(item["summary"]) <= 500 and item["summary"].endswith("word…")
+    assert "wor…" not in item["summary"] and "wo…" not in item["summary"]
+    (bare,) = json.loads(render.render("json", info, [paper()]))["items"]
+    assert bare["summary"] == paper().abstract and "external_url" not in bare
+
+
+def test_cut_keeps_short_text_and_cuts_long_text_at_a_word() -> None:
+    assert items.cut("short text", 20) == "short text"
+    assert items.cut("the quick brown fox jumps", 12) == "the quick…"
+    assert items.cut("the quick, brown fox", 11) == "the quick…"
+    assert items.cut("unbreakablelongword", 8) == "unbreak…"
 
 
 def test_json_item_carries_published_and_links() -> None:

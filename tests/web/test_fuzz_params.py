@@ -127,7 +127,7 @@ def test_search_pages_stop_where_search_max_rows_stops_a_search(make_app, monkey
 def test_the_last_search_page_links_to_no_page_past_it(client, shared_app, monkeypatch) -> None:
     svc = shared_app.extensions["paperfeed"]
     paper = svc.store.find_paper("1")
-    monkeypatch.setattr(svc, "search", lambda query, limit: [paper] * limit)
+    monkeypatch.setattr(svc, "search", lambda query, limit, *order: [paper] * limit)
     last = -(-SEARCH_COUNT_LIMIT // PAGE_SIZE)
     page = client.get("/search", query_string={"q": "vit", "page": str(last)})
     assert page.status_code == 200

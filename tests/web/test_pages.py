@@ -173,8 +173,23 @@ def test_why_explains_a_match_and_what_kept_a_paper_out(site) -> None:
     excluded = site.get(
         "/why", query_string={"q": "imagenet AND NOT residual", "paper": "1512.03385"}
     ).get_data(as_text=True)
-    assert "Does not match" in excluded
-    assert "excluded by NOT" in excluded and "residual (title)" in excluded
+    # In plain words: what the rule asks for or leaves out, and what this paper has.
+    assert "Why this paper does not match" in excluded and "not true" not in excluded
+    assert "The rule leaves out papers where title or abstract contains the word" in excluded
+    assert "this one has residual (title)" in excluded
+    missing = site.get(
+        "/why", query_string={"q": "medical OR thorax", "paper": "1512.03385"}
+    ).get_data(as_text=True)
+    assert "The rule asks that title or abstract contains the word" in missing
+    assert "this paper has none of these." in missing
+
+
+def test_cards_show_what_matched_without_unfolding(site) -> None:
+    page = site.get("/topics/residual").get_data(as_text=True)
+    card = next(c for c in _cards(page) if "Deep Residual Learning" in c)
+    snippet = re.search(r'<p class="snippet">(.*?)</p>', card, re.DOTALL)
+    assert snippet and "<mark>residual learning</mark>" in snippet.group(1).lower()
+    assert "<details" not in snippet.group(0)  # visible without unfolding
 
 
 def test_the_index_is_compact_with_counts_a_weekly_chart_and_subscribe_links(site) -> None:
@@ -211,10 +226,15 @@ def test_a_card_names_a_few_authors_and_counts_the_rest() -> None:
 
 def test_activity_chart_counts_papers_per_week_oldest_first() -> None:
     now = datetime(2026, 11, 25, tzinfo=UTC)  # a Wednesday
-    dates = [now, now - timedelta(days=1), now - timedelta(days=7), now - timedelta(weeks=60)]
+    dates = [now, now - timedelta(days=1), now - timedelta(days=7), now - timedelta(weeks=20)]
     chart = activity_chart(dates, now)
     counts = [bar["count"] for bar in chart.bars]
-    assert counts[-1] == 2 and counts[-2] == 1 and sum(counts) == 3
+    assert counts[-1] == 2 and counts[-2] == 1 and counts[-21] == 1 and sum(counts) == 4
+    assert len(counts) == 52  # a year at least
+    # Older papers widen the chart back to their week, three years at most.
+    chart = activity_chart([*dates, now - timedelta(weeks=60), now - timedelta(weeks=400)], now)
+    counts = [bar["count"] for bar in chart.bars]
+    assert len(counts) == 61 and counts[0] == 1 and sum(counts) == 5
     assert chart.last_week == "2026-11-23"
     tallest = max(chart.bars, key=lambda bar: bar["count"])
     assert tallest["height"] == chart.height - 2

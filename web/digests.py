@@ -1,0 +1,62 @@
+"""Digest feeds (?digest=day or week on any topic or search feed): what the store and the
+search give, grouped by feeds.digest into one item per period."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from feeds import digest
+from feeds.render import FeedInfo
+from web.cache import CachedFeed
+from web.params import FeedRequest
+from web.service import Service
+
+# Periods a digest feed holds when no ?limit= is given (?limit= counts periods).
+DEFAULT_PERIODS = {"day": 14, "week": 8}
+# Papers one digest feed reads at most (a topic of 100 papers a day: 14 days is 1,400).
+MOST_PAPERS = 5000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def periods(asked: FeedRequest) -> int:
+    return asked.limit if asked.explicit_limit else DEFAULT_PERIODS[asked.digest]
+
+
+def topic_digest(svc: Service, asked: FeedRequest, info: FeedInfo, base: str) -> CachedFeed:
+    """A topic's digest: its papers by when they entered it (memberships.first_seen)."""
+    name, kind = asked.name, asked.digest
+    newest = svc.store.topic_entered(name, EPOCH, 1)
+    entries: list[digest.Entered] = []
+    if newest:
+        since = digest.since(kind, newest[0][1], periods(asked))
+        rows = svc.store.topic_entered(name, since, MOST_PAPERS)
+        entries = [digest.Entered(paper, at) for paper, at in rows]
+    period_url = f"{base}/topics/{name}?since={{since}}&until={{until}}"
+    return _feed(kind, asked.fmt, info, digest.digest_items(kind, info, entries, period_url))
+
+
+def search_digest(svc: Service, asked: FeedRequest, info: FeedInfo, base: str) -> CachedFeed:
+    """A search's digest: the newest papers it matches (max_feed_items at most), by when
+    paperfeed first saw them."""
+    assert asked.query is not None
+    kind = asked.digest
+    found = svc.search(asked.query, svc.config.max_feed_items)
+    entries = [digest.Entered(paper, paper.first_seen) for paper in found]
+    if entries:
+        since = digest.since(kind, max(e.at for e in entries), periods(asked))
+        entries = [e for e in entries if e.at >= since]
+    # One GUID per query and period: the key names the query by a hash of its text.
+    key = "search:" + hashlib.sha256(asked.text.encode()).hexdigest()[:16]
+    info = replace(info, key=key)
+    period_url = f"{base}/search?{urlencode({'q': asked.text})}".replace("{", "{{").replace(
+        "}", "}}"
+    )
+    return _feed(kind, asked.fmt, info, digest.digest_items(kind, info, entries, period_url))
+
+
+def _feed(kind: str, fmt: str, info: FeedInfo, items: list[digest.DigestItem]) -> CachedFeed:
+    feed = digest.DigestFeed(kind, info, items)
+    return CachedFeed.build(feed.to_bytes(fmt), feed.updated, len(items))

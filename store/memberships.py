@@ -1,8 +1,12 @@
 """Topic memberships: which papers belong to which topic, and why; topic fingerprints and
 generations.
 
-A membership carries its paper's first_seen, so a topic feed reads its newest members from
-the index (topic, first_seen, paper_id) without sorting the topic. Every write that can
+A membership carries when its paper entered the topic (first_seen): the paper's first_seen
+when it matched from its first sighting, the moment of the change that made it match when
+that came later (upvotes crossing a range, a corrected title). It is the item's date and
+the feed's order, read from the index (topic, first_seen, paper_id) without sorting the
+topic, so a late entry leads its feed. A paper keeps its entry for as long as it stays in
+the topic. Every write that can
 change a topic's feed (a member added, dropped, re-explained or edited) bumps that topic's
 generation in the same transaction, so web processes re-render only those feeds.
 """
@@ -23,7 +27,7 @@ from store.schema import memberships, papers, topics
 from topics.search import Hit
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
-# A membership: what matched, its paper's first_seen, how well it matches (the score).
+# A membership: what matched, when it entered the topic, how well it matches (the score).
 Row = tuple[MatchedPairs, datetime, float | None]
 
 
@@ -43,15 +47,21 @@ class MembershipStore(Transactions):
 
     def set_topic(self, name: str, fingerprint: str, hits: Iterable[Hit]) -> int:
         """Replace every membership of one topic (its rule changed) with the papers its
-        query matches now, and record its fingerprint."""
-        new = {
-            (name, hit.paper_id): (_pairs(hit.matched), hit.first_seen, _score(hit.matched))
-            for hit in hits
-        }
+        query matches now, and record its fingerprint. A paper that stays keeps its entry; one
+        that a new rule brings in enters as of its first sighting (a whole topic entering at
+        once would give every item one date)."""
         with self.transaction() as conn:
             old = {
                 (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
+            }
+            new = {
+                (name, hit.paper_id): (
+                    _pairs(hit.matched),
+                    _entered(old.get((name, hit.paper_id)), hit.first_seen),
+                    _score(hit.matched),
+                )
+                for hit in hits
             }
             changed = _apply_membership_diff(conn, old, new)
             updated = conn.execute(
@@ -80,14 +90,20 @@ class MembershipStore(Transactions):
     def topic_items(
         self, topic: str, limit: int, offset: int = 0, order: str = "newest"
     ) -> list[StoredPaper]:
-        """A topic's papers, newest first (by first_seen), or with order="relevance" the
-        best scored first (unscored last, then newest); offset for paging."""
+        """A topic's papers, latest entry first (when each entered the topic), or with
+        order="relevance" the best scored first (unscored last, then latest); offset for
+        paging."""
         newest = (memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
         ordering = (
             (sa.nullslast(memberships.c.score.desc()), *newest) if order == "relevance" else newest
         )
         query = (
-            sa.select(papers, memberships.c.matched, memberships.c.score)
+            sa.select(
+                papers,
+                memberships.c.matched,
+                memberships.c.score,
+                memberships.c.first_seen.label("entered"),
+            )
             .join(memberships, memberships.c.paper_id == papers.c.id)
             .where(memberships.c.topic == topic)
             .order_by(*ordering)
@@ -96,7 +112,7 @@ class MembershipStore(Transactions):
         )
         with self.engine.connect() as conn:
             return [
-                replace(stored_paper(row, row.matched), score=row.score)
+                replace(stored_paper(row, row.matched, row.entered), score=row.score)
                 for row in conn.execute(query)
             ]
 
@@ -135,7 +151,9 @@ class MembershipStore(Transactions):
 
 def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> int:
     """Make the memberships of these (new or changed) papers what matches says; return rows
-    changed. Every topic that holds one of them gets a new generation: its feed shows them."""
+    changed. A membership that stays keeps its entry; a new one enters as of the paper's
+    change that made it match (its updated: its first sighting, for a new paper). Every
+    topic that holds one of them gets a new generation: its feed shows them."""
     changed = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -143,9 +161,13 @@ def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> i
             (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
             for row in conn.execute(sa.select(memberships).where(memberships.c.paper_id.in_(chunk)))
         }
-        seen = _first_seen(conn, chunk)
+        seen = _changed_at(conn, chunk)
         new = {
-            (topic, pid): (_pairs(matched), seen[pid], _score(matched))
+            (topic, pid): (
+                _pairs(matched),
+                _entered(old.get((topic, pid)), seen[pid]),
+                _score(matched),
+            )
             for pid in chunk
             if pid in seen
             for topic, matched in matches.get(pid, {}).items()
@@ -155,8 +177,17 @@ def replace_memberships(conn: Connection, ids: list[int], matches: Matches) -> i
     return changed
 
 
-def forget_memberships(conn: Connection, paper_id: int) -> None:
-    """Drop a paper's memberships (it was merged into another) and bump its topics."""
+def forget_memberships(conn: Connection, paper_id: int, into: int | None = None) -> None:
+    """Drop a paper's memberships (it was merged into another, into) and bump its topics.
+    Those of topics that into is not in move to into, with their entry: the merged paper
+    entered the topic then, whichever record it was."""
+    if into is not None:
+        held = sa.select(memberships.c.topic).where(memberships.c.paper_id == into)
+        conn.execute(
+            sa.update(memberships)
+            .where(memberships.c.paper_id == paper_id, memberships.c.topic.not_in(held))
+            .values(paper_id=into)
+        )
     gone = conn.execute(
         sa.delete(memberships)
         .where(memberships.c.paper_id == paper_id)
@@ -174,12 +205,18 @@ def bump_topics(conn: Connection, names: set[str]) -> None:
         )
 
 
-def _first_seen(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+def _entered(old: Row | None, now: datetime) -> datetime:
+    """When a paper entered a topic: as before if it was in it, else now."""
+    return old[1] if old is not None else now
+
+
+def _changed_at(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+    """When each paper last changed: a membership it gains dates from then."""
     found: dict[int, datetime] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        query = sa.select(papers.c.id, papers.c.first_seen).where(papers.c.id.in_(chunk))
-        found.update((row.id, row.first_seen) for row in conn.execute(query))
+        query = sa.select(papers.c.id, papers.c.updated).where(papers.c.id.in_(chunk))
+        found.update((row.id, row.updated) for row in conn.execute(query))
     return found
 
 

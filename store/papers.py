@@ -70,7 +70,7 @@ class PaperStore(Transactions):
             # One paper stored twice (first seen by title or item id, now with its arXiv id
             # or DOI): the records merge into the first, which keeps the oldest GUID.
             existing = merge(existing, other)
-            forget_memberships(conn, other.id)  # type: ignore[arg-type]
+            forget_memberships(conn, other.id, into=existing.id)  # type: ignore[arg-type]
             conn.execute(sa.delete(papers).where(papers.c.id == other.id))
             result.merged_away.append(other.id)  # type: ignore[arg-type]
         if duplicates:

@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 from feeds.items import (
     LINK_LABELS,
     authors_line,
+    item_guid,
     item_html,
     item_link,
     item_text,
@@ -71,6 +72,7 @@ class _XmlFeed(Feed):
         feed.register_extension(
             "atomlinks", BaseExtension, _AtomLinkAttributes, atom=True, rss=False
         )
+        feed.register_extension("urn", _DcNamespace, _PaperUrn, atom=True, rss=True)
         feed.id(info.self_url)
         feed.title(_xml_safe(info.title))
         feed.description(_xml_safe(info.description) or _xml_safe(info.title))
@@ -86,8 +88,10 @@ class _XmlFeed(Feed):
         feed.updated(updated)
         for paper in items:
             entry = feed.add_entry(order="append")
-            entry.id(paper.guid)
-            entry.guid(paper.guid, permalink=False)
+            guid = item_guid(paper, info.key)
+            entry.id(guid)
+            entry.guid(guid, permalink=False)
+            entry.urn.urn = paper.guid
             entry.title(paper.title or "(untitled)")
             known = paper_links(paper)
             links = _item_links(paper, known)
@@ -101,8 +105,8 @@ class _XmlFeed(Feed):
             body = _xml_safe(item_html(paper, known))
             entry.description(body)
             entry.content(body, type="html")
-            entry.published(paper.first_seen)
-            entry.updated(max(paper.updated, paper.first_seen))
+            entry.published(paper.item_date)  # when it entered the topic
+            entry.updated(max(paper.updated, paper.item_date))
             # No author is better than a made-up one: the feed's own author covers Atom.
             names, more = shown_authors(paper)
             for name in names:
@@ -142,7 +146,7 @@ class JsonFeed(Feed):
             "feed_url": strip_invalid(info.self_url),
             "description": strip_invalid(info.description or info.title),
             "language": "en",
-            "items": [_json_item(paper) for paper in self.items],
+            "items": [_json_item(paper, info.key) for paper in self.items],
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -178,6 +182,30 @@ class _AtomLinkAttributes(BaseEntryExtension):
         return entry
 
 
+class _DcNamespace(BaseExtension):
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": _DC}
+
+
+class _PaperUrn(BaseEntryExtension):
+    """The paper's own URN as dc:identifier: the item's GUID is the paper's within the feed
+    (items.item_guid), this names the paper across feeds."""
+
+    def __init__(self) -> None:
+        self.urn = ""
+
+    def extend_atom(self, entry: Any) -> Any:
+        identifier = entry.makeelement(f"{{{_DC}}}identifier", {})
+        identifier.text = self.urn
+        entry.append(identifier)
+        return entry
+
+    extend_rss = extend_atom
+
+
+_DC = "http://purl.org/dc/elements/1.1/"
+
+
 def _item_links(paper: StoredPaper, known: dict[str, str]) -> list[dict[str, str]]:
     """The item's links for feedgen: the others first, the best last as rel="alternate"
     (RSS keeps the last alternate as <link>; Atom keeps them all, by relation)."""
@@ -198,22 +226,28 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _json_item(paper: StoredPaper) -> dict[str, object]:
+def _json_item(paper: StoredPaper, feed_key: str) -> dict[str, object]:
     names, more = shown_authors(paper)
     links = paper_links(paper)
     item: dict[str, object] = {
-        "id": paper.guid,
+        "id": item_guid(paper, feed_key),
         "url": item_link(paper, links),
         "title": paper.title,
         "content_html": item_html(paper, links),
         "content_text": item_text(paper, links),
         "summary": paper.abstract[:500],
-        "date_published": _iso(paper.first_seen),
-        "date_modified": _iso(max(paper.updated, paper.first_seen)),
+        "date_published": _iso(paper.item_date),
+        "date_modified": _iso(max(paper.updated, paper.item_date)),
         "authors": [{"name": name} for name in names],
         "tags": list(paper.categories),
         "_paperfeed": {
+            "urn": paper.guid,
             "arxiv_id": paper.arxiv_id,
+            "version": paper.version,
+            "announce_type": paper.announce_type,
+            "withdrawn": paper.withdrawn,
+            "journal_ref": paper.journal_ref,
+            "author_comments": paper.author_comments,
             "doi": paper.doi,
             "published": _iso(paper.published) if paper.published else None,
             "links": links,

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
-from feeds.items import LINK_LABELS, authors_line, best_link, paper_links
+from feeds.items import LINK_LABELS, authors_line, best_link, paper_links, version_mark
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics.analysis import Document
@@ -173,6 +173,7 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
         "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
+        "version_mark": version_mark(paper),
         "matched": format_matches(list(paper.matched)),
         "why_url": why_url,
     }

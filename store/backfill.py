@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from store.index import insert_rows
+from store.rekey import rekey_titles
 from store.schema import paper_index, papers, state
 
 CHECKPOINT = "index_checked_through"
@@ -43,7 +44,9 @@ class IndexFillStore:
 
     def fill_index(self, steps: Steps | None = None, batch: int = BATCH) -> int:
         """Index every paper that has no index row; how many it indexed. Steps counts the
-        papers past the checkpoint (none: nothing to say)."""
+        papers past the checkpoint (none: nothing to say). Title keys an older title_key
+        wrote are re-keyed first (store.rekey)."""
+        rekey_titles(self.engine)
         with self.engine.connect() as conn:
             start = _checked_through(conn)
             total = int(

@@ -13,7 +13,7 @@ import sys
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
@@ -216,7 +216,7 @@ SEPARATOR = "|"  # never produced by words(), so it equals no query word (nor is
 
 
 TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
-NUMERIC_FIELDS = ("upvotes", "comments")
+NUMERIC_FIELDS = ("upvotes", "comments", "version")
 DEFAULT_FIELDS = ("title", "abstract")
 # The paper attribute each field is read from.
 PAPER_ATTRIBUTES = {
@@ -227,6 +227,8 @@ PAPER_ATTRIBUTES = {
     "category": "categories",
     "upvotes": "upvotes",
     "comments": "comments",
+    "version": "version",
+    "announce": "announce_type",
 }
 
 
@@ -236,6 +238,8 @@ class Document:
 
     fields: dict[str, FieldText]
     numbers: dict[str, int | None]
+    # Values matched whole, not as words: announce (new, cross, replace, replace-cross).
+    labels: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -275,7 +279,9 @@ class Document:
             numbers={
                 "upvotes": getattr(paper, "upvotes", None),
                 "comments": getattr(paper, "comments", None),
+                "version": getattr(paper, "version", None),
             },
+            labels={"announce": getattr(paper, "announce_type", None)},
         )
 
     def vocabulary(self) -> set[str]:

@@ -106,7 +106,9 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
         kept,
         other,
         _older(kept, other),
-        takes_text=supersedes or corrected,
+        # A replacement brings its text once: re-read, the same version supersedes nothing.
+        takes_text=(supersedes and (other.version is None or other_version > kept_version))
+        or corrected,
         newer_version=None
         if kept_version == other_version
         else (other if other_version > kept_version else kept),

@@ -48,10 +48,14 @@ def rekey_titles(engine: Engine, batch: int = 1000) -> int:
         if len(rows) < batch:
             break
         after = rows[-1].id
-    with engine.begin() as conn:
-        updated = conn.execute(
+    with engine.begin() as conn:  # processes that fill at once may both get here
+        conn.execute(
+            sa.text(
+                "INSERT INTO state (key, number) VALUES (:key, 0) ON CONFLICT (key) DO NOTHING"
+            ),
+            {"key": VERSION_KEY},
+        )
+        conn.execute(
             sa.update(state).where(state.c.key == VERSION_KEY).values(number=TITLE_KEY_VERSION)
         )
-        if not updated.rowcount:
-            conn.execute(sa.insert(state).values(key=VERSION_KEY, number=TITLE_KEY_VERSION))
     return changed

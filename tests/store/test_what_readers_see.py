@@ -16,6 +16,7 @@ from feeds.render import FeedInfo, render
 from parsing.model import Paper, arxiv_id_month, make_paper
 from parsing.text import title_key
 from store import Store
+from store.merge import sighting
 from store.schema import papers as table
 from store.schema import state
 from tests.helpers import parser_fixture
@@ -70,6 +71,19 @@ def test_a_replacement_keeps_the_papers_date_and_is_marked_revised(store: Store)
     revised = {p.arxiv_id for p in store.topic_items("revised", 500)}
     assert "2411.17700" in revised and "2411.17700" not in fresh
     assert "1401.3665" in revised and len(revised) == 14 and len(fresh) == 229
+
+
+def test_a_withdrawn_paper_is_marked() -> None:
+    # The capture's Proudnikov v4, as arXiv announces a withdrawal: a new version whose
+    # abstract says so.
+    withdrawn = RSS.replace(
+        b"Abstract: There are given conditions for represention",
+        b"Abstract: This paper has been withdrawn by the author. There are given conditions",
+    )
+    [paper] = [p for p in papers("arxiv-rss", withdrawn) if p.arxiv_id == "1708.06999"]
+    assert paper.withdrawn and paper.version == 4
+    assert "withdrawn (v4)" in item_facts(sighting(paper, "arxiv", T0))
+    assert not any(p.withdrawn for p in papers("arxiv-rss", RSS))
 
 
 def test_a_late_entry_leads_its_topic_feed(store: Store) -> None:

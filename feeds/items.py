@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus
 
+from parsing.model import arxiv_id_month
 from parsing.text import strip_invalid
 from store import StoredPaper
 from topics.query import format_matches
@@ -109,11 +110,39 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).date().isoformat()
 
 
+def item_guid(paper: StoredPaper, feed_key: str) -> str:
+    """An item's GUID: the paper's URN within one feed. Readers such as newsboat keep one
+    item per GUID across all their feeds, so a paper in three topics needs three GUIDs to
+    show in all three; the paper's own URN goes in dc:identifier (JSON: _paperfeed.urn)."""
+    return f"{paper.guid}#{feed_key}"
+
+
+def version_mark(paper: StoredPaper) -> str | None:
+    """'withdrawn (v5)', 'revised (v4)', or None for a first version."""
+    version = f" (v{paper.version})" if paper.version else ""
+    if paper.withdrawn:
+        return f"withdrawn{version}"
+    if (paper.version or 1) > 1:
+        return f"revised{version}"
+    return None
+
+
+def _published(paper: StoredPaper) -> str:
+    """The paper's date; only its month when that is all that is known (the arXiv id's)."""
+    assert paper.published is not None
+    if paper.published == arxiv_id_month(paper.arxiv_id):
+        return _day(paper.published)[:7]
+    return _day(paper.published)
+
+
 def item_facts(paper: StoredPaper) -> list[str]:
     """The short facts of an item, in plain text: date, numbers, ids."""
     facts = []
     if paper.published is not None:
-        facts.append(f"Published: {_day(paper.published)}")
+        facts.append(f"Published: {_published(paper)}")
+    mark = version_mark(paper)
+    if mark:
+        facts.append(mark)
     if paper.upvotes is not None:
         facts.append(f"Upvotes: {paper.upvotes}")
     if paper.comments is not None:
@@ -122,6 +151,10 @@ def item_facts(paper: StoredPaper) -> list[str]:
         facts.append(f"arXiv: {paper.arxiv_id}")
     if paper.doi:
         facts.append(f"DOI: {paper.doi}")
+    if paper.journal_ref:
+        facts.append(f"Journal: {paper.journal_ref}")
+    if paper.author_comments:
+        facts.append(f"Note: {paper.author_comments}")
     return facts
 
 
@@ -169,4 +202,4 @@ def item_text(paper: StoredPaper, links: dict[str, str] | None = None) -> str:
 
 def last_updated(items: Sequence[StoredPaper]) -> datetime:
     """The newest change among the items: the feed's lastBuildDate / updated."""
-    return max((max(p.updated, p.first_seen) for p in items), default=EPOCH)
+    return max((max(p.updated, p.item_date) for p in items), default=EPOCH)

@@ -22,6 +22,7 @@ from feeds.items import (
     LINK_LABELS,
     best_link,
     cut,
+    item_guid,
     item_html,
     item_link,
     item_text,
@@ -93,6 +94,7 @@ class _XmlFeed(Feed):
             "atomlinks", BaseExtension, _AtomLinkAttributes, atom=True, rss=False
         )
         feed.register_extension("sender", BaseExtension, _RssSender, atom=False, rss=True)
+        feed.register_extension("urn", _DcNamespace, _PaperUrn, atom=True, rss=True)
         feed.id(info.self_url)
         feed.title(_xml_safe(info.title))
         feed.description(_xml_safe(info.description) or _xml_safe(info.title))
@@ -111,8 +113,10 @@ class _XmlFeed(Feed):
         feed.updated(updated)
         for paper in items:
             entry = feed.add_entry(order="append")
-            entry.id(paper.guid)
-            entry.guid(paper.guid, permalink=False)
+            guid = item_guid(paper, info.key)
+            entry.id(guid)
+            entry.guid(guid, permalink=False)
+            entry.urn.urn = paper.guid
             entry.title(readable(paper.title) or "(untitled)")
             known = info.links(paper)
             links = _item_links(paper, known)
@@ -128,8 +132,8 @@ class _XmlFeed(Feed):
                 entry.description(body)
             else:
                 entry.content(body, type="html")
-            entry.published(paper.first_seen)
-            entry.updated(max(paper.updated, paper.first_seen))
+            entry.published(paper.item_date)  # when it entered the topic
+            entry.updated(max(paper.updated, paper.item_date))
             # No author is better than a made-up one; each entry names its own (20 at most).
             names, more = shown_authors(paper)
             for name in names:
@@ -236,6 +240,30 @@ def _best(paper: StoredPaper, known: dict[str, str]) -> str:
     return best_link(paper, known) or known.get("page") or item_link(paper, known)
 
 
+class _DcNamespace(BaseExtension):
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": _DC}
+
+
+class _PaperUrn(BaseEntryExtension):
+    """The paper's own URN as dc:identifier: the item's GUID is the paper's within the feed
+    (items.item_guid), this names the paper across feeds."""
+
+    def __init__(self) -> None:
+        self.urn = ""
+
+    def extend_atom(self, entry: Any) -> Any:
+        identifier = entry.makeelement(f"{{{_DC}}}identifier", {})
+        identifier.text = self.urn
+        entry.append(identifier)
+        return entry
+
+    extend_rss = extend_atom
+
+
+_DC = "http://purl.org/dc/elements/1.1/"
+
+
 def _item_links(paper: StoredPaper, known: dict[str, str]) -> list[dict[str, str]]:
     """The item's links for feedgen: the others first, the best last as rel="alternate"
     (RSS keeps the last alternate as <link>; Atom keeps them all, by relation)."""
@@ -265,7 +293,7 @@ def _json_item(paper: StoredPaper, info: FeedInfo) -> dict[str, object]:
     best = _best(paper, links)
     page = links.get("page")
     item: dict[str, object] = {
-        "id": paper.guid,
+        "id": item_guid(paper, info.key),
         # JSON Feed: url is where the item speaks of the paper (its page here, when known),
         # external_url the paper itself.
         "url": page or best,
@@ -274,12 +302,18 @@ def _json_item(paper: StoredPaper, info: FeedInfo) -> dict[str, object]:
         "content_html": item_html(paper, links),
         "content_text": item_text(paper, links),
         "summary": cut(paper.abstract, SUMMARY_CHARACTERS) or None,
-        "date_published": _iso(paper.first_seen),
-        "date_modified": _iso(max(paper.updated, paper.first_seen)),
+        "date_published": _iso(paper.item_date),
+        "date_modified": _iso(max(paper.updated, paper.item_date)),
         "authors": [{"name": name} for name in names],
         "tags": list(paper.categories),
         "_paperfeed": {
+            "urn": paper.guid,
             "arxiv_id": paper.arxiv_id,
+            "version": paper.version,
+            "announce_type": paper.announce_type,
+            "withdrawn": paper.withdrawn,
+            "journal_ref": paper.journal_ref,
+            "author_comments": paper.author_comments,
             "doi": paper.doi,
             "published": _iso(paper.published) if paper.published else None,
             "links": links,

@@ -47,11 +47,15 @@ MAX_ITEM_ID = 500
 MAX_LINK = 2000
 MAX_LICENSE = 300
 MAX_VERSION = 1000
+MAX_NOTE = 2000  # a journal reference or an author's comments line
 MAX_COUNT = 2**31 - 1  # a 32-bit INTEGER column on PostgreSQL
 EARLIEST = datetime(1600, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 # The links a paper may carry besides those its arXiv id and DOI give (render adds abs/pdf/hf).
 LINK_KINDS = ("code", "project", "pdf")
+
+# How arXiv announces a paper: a new one, a cross-list, a new version (of a paper or a cross-list).
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 
 _DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 
@@ -106,6 +110,13 @@ class Paper:
     # Every arXiv version known, oldest first (arXiv OAI-PMH gives them with their dates).
     versions: tuple[Version, ...] = ()
     license: str | None = None  # the license URL arXiv records for the paper
+    # arXiv's version of the paper (v4 -> 4) and how the listing announced it.
+    version: int | None = None
+    announce_type: str | None = None  # one of ANNOUNCE_TYPES
+    withdrawn: bool = False
+    journal_ref: str | None = None
+    # The arXiv "Comments:" line ("12 pages, accepted at ICLR"); comments counts HF comments.
+    author_comments: str | None = None
 
     @property
     def title_key(self) -> str:
@@ -121,6 +132,21 @@ class Paper:
         if self.item_id:
             return f"item:{self.item_id}"
         return f"title:{self.title_key}"
+
+
+_ID_MONTH = re.compile(r"^(?:(\d{2})(\d{2})\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3})$")
+
+
+def arxiv_id_month(arxiv_id: str | None) -> datetime | None:
+    """The first day of the month an arXiv id was given in (2411.17700 -> 2024-11-01,
+    cs/9901002 -> 1999-01-01): the paper's v1 is of that month."""
+    match = _ID_MONTH.match(arxiv_id or "")
+    if not match:
+        return None
+    yy, mm = (int(g) for g in (match.group(1, 2) if match.group(1) else match.group(3, 4)))
+    if not 1 <= mm <= 12:
+        return None
+    return datetime(1900 + yy if yy >= 91 else 2000 + yy, mm, 1, tzinfo=UTC)
 
 
 def column_fields(shape: type[Paper]) -> tuple[str, ...]:
@@ -156,6 +182,11 @@ def make_paper(
     supersedes: bool = False,
     versions: Iterable[tuple[object, object]] = (),
     license: str | None = None,
+    version: object = None,
+    announce_type: str | None = None,
+    withdrawn: bool = False,
+    journal_ref: str | None = None,
+    author_comments: str | None = None,
     dropped: list[str] | None = None,
 ) -> Paper:
     """Build a Paper from raw upstream values, cleaning and checking every field on the way in.
@@ -199,6 +230,12 @@ def make_paper(
         supersedes=supersedes,
         versions=_versions(versions, notes),
         license=_text(license, MAX_LICENSE, "license", notes) or None,
+        version=_count(version, "version", notes) or None,
+        announce_type=_announce_type(announce_type, notes),
+        withdrawn=bool(withdrawn),
+        journal_ref=tex_accents_to_letters(_text(journal_ref, MAX_NOTE, "journal ref", notes))
+        or None,
+        author_comments=_text(author_comments, MAX_NOTE, "comments line", notes) or None,
     )
 
 
@@ -222,6 +259,16 @@ def _arxiv_id(value: str | None, notes: list[str]) -> str | None:
     if found is None:
         notes.append(f"arXiv id {value[:80]!r} is not an arXiv id")
     return found
+
+
+def _announce_type(value: str | None, notes: list[str]) -> str | None:
+    if not value:
+        return None
+    kind = clean_text(value, max_length=40).lower()
+    if kind not in ANNOUNCE_TYPES:
+        notes.append(f"announce type {kind!r} is not one of {', '.join(ANNOUNCE_TYPES)}")
+        return None
+    return kind
 
 
 def _doi(value: str | None, notes: list[str]) -> str | None:

@@ -240,12 +240,15 @@ def paper_fields(record: OaiRecord) -> dict[str, Any]:
         "versions": record.versions,
         "license": record.license,
         "supersedes": len(record.versions) > 1 or record.updated is not None,
+        # The latest version, as an arXiv listing names it (the merge keeps the later).
+        "version": max((number for number, _ in record.versions), default=None),
+        **reader_fields(record),
     }
 
 
 def reader_fields(record: OaiRecord) -> dict[str, str | None]:
-    """What a record says for the reader-facing Paper fields journal_ref and author_comments
-    (arXiv's "Comments:" line), for make_paper once the Paper model has them."""
+    """What a record says for the Paper fields journal_ref and author_comments (arXiv's
+    "Comments:" line)."""
     return {"journal_ref": record.journal_ref, "author_comments": record.comments}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 from pylatexenc.latex2text import LatexNodes2Text
 
@@ -99,6 +100,7 @@ _ACCENT = (
 _TEX_ACCENT = re.compile(rf"\{{(?:{_ACCENT})\}}|{_ACCENT}")
 _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.DOTALL)
 _LATEX = LatexNodes2Text()
+_MATH_TEXT = LatexNodes2Text(math_mode="text")
 
 
 def tex_accents_to_letters(text: str) -> str:
@@ -124,7 +126,22 @@ def safe_link(url: str | None) -> str | None:
 # ---- title keys -------------------------------------------------------------------------
 
 
+# Bump when title_key changes: the store re-keys the titles it holds (store.backfill).
+TITLE_KEY_VERSION = 2
+# Sub- and superscript marks inside a word: SRe^2L, QC_2D, x^{(1)}.
+_SCRIPT = re.compile(r"[\^_{}]")
+
+
 def title_key(title: str) -> str:
     """Normalise a title so the same paper listed twice gives the same key: its words, as
-    the rule language splits them (topics.analysis)."""
+    the rule language splits them (topics.analysis), seen through notation. TeX math
+    becomes the text it shows ($\\alpha$ -> α, $\\mathcal{O}(n)$ -> O(n)); compatibility
+    forms become their letters (² -> 2, 𝒪 -> O, ﬁ -> fi); sub- and superscripts join their
+    word (SRe$^2$L = SRe^2L = SRe²L = SRe2L); accents fold away in words()."""
+    if "$" in title:
+        parts = _MATH.split(title)
+        for index in range(1, len(parts), 2):  # odd parts are $...$
+            parts[index] = _MATH_TEXT.latex_to_text(parts[index].strip("$"))
+        title = "".join(parts)
+    title = _SCRIPT.sub("", unicodedata.normalize("NFKC", title))
     return " ".join(words(title))

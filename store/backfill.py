@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from store.index import ANALYSIS, ANALYSIS_VERSION, clear, insert_rows
+from store.rekey import rekey_titles
 from store.schema import paper_index, papers, state
 
 CHECKPOINT = "index_checked_through"
@@ -45,7 +46,9 @@ class IndexFillStore:
 
     def fill_index(self, steps: Steps | None = None, batch: int = BATCH) -> int:
         """Index every paper that has no index row; how many it indexed. Steps counts the
-        papers past the checkpoint (none: nothing to say)."""
+        papers past the checkpoint (none: nothing to say). Title keys an older title_key
+        wrote are re-keyed first (store.rekey)."""
+        rekey_titles(self.engine)
         with self.engine.connect() as conn:
             analysed = _number(conn, ANALYSIS) == ANALYSIS_VERSION
         if not analysed:

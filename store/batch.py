@@ -35,6 +35,7 @@ class Slot:
     record: StoredPaper | None = None  # None: only the keys were read
     new: bool = False
     gone: bool = False  # merged into another record
+    into: Slot | None = None  # the record it was merged into
     dirty: bool = False  # to be written
     changed_again: bool = False  # new in the batch and changed by a later paper of it
     sequence: int = 0
@@ -138,6 +139,7 @@ class Batch:
             # or DOI): the records merge into the first, which keeps the oldest GUID.
             record = merge(record, _record(other))
             other.gone = True
+            other.into = existing
             self._unindex(other)
             if not other.new:
                 outcome.merged.append(other)

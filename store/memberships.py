@@ -1,8 +1,12 @@
 """Topic memberships: which papers belong to which topic, and why; topic fingerprints and
 generations.
 
-A membership carries its paper's first_seen, so a topic feed reads its newest members from
-the index (topic, first_seen, paper_id) without sorting the topic. Every write that can
+A membership carries when its paper entered the topic (first_seen): the paper's first_seen
+when it matched from its first sighting, the moment of the change that made it match when
+that came later (upvotes crossing a range, a corrected title). It is the item's date and
+the feed's order, read from the index (topic, first_seen, paper_id) without sorting the
+topic, so a late entry leads its feed. A paper keeps its entry for as long as it stays in
+the topic. Every write that can
 change a topic's feed (a member added, dropped, re-explained or edited) bumps that topic's
 generation in the same transaction, so web processes re-render only those feeds.
 """
@@ -25,7 +29,7 @@ from store.schema import memberships, papers, topics
 from topics.search import Hit
 
 MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field], ...]
-# A membership: what matched, its paper's first_seen, how well it matches (the score).
+# A membership: what matched, when it entered the topic, how well it matches (the score).
 Row = tuple[MatchedPairs, datetime, float | None]
 Entered = tuple[datetime, datetime] | None  # when papers entered a topic: [since, until)
 
@@ -46,15 +50,21 @@ class MembershipStore(Transactions):
 
     def set_topic(self, name: str, fingerprint: str, hits: Iterable[Hit]) -> int:
         """Replace every membership of one topic (its rule changed) with the papers its
-        query matches now, and record its fingerprint."""
-        new = {
-            (name, hit.paper_id): (_pairs(hit.matched), hit.first_seen, _score(hit.matched))
-            for hit in hits
-        }
+        query matches now, and record its fingerprint. A paper that stays keeps its entry; one
+        that a new rule brings in enters as of its first sighting (a whole topic entering at
+        once would give every item one date)."""
         with self.transaction() as conn:
             old = {
                 (row.topic, row.paper_id): (row.matched, row.first_seen, row.score)
                 for row in conn.execute(sa.select(memberships).where(memberships.c.topic == name))
+            }
+            new = {
+                (name, hit.paper_id): (
+                    _pairs(hit.matched),
+                    _entry_date(old.get((name, hit.paper_id)), hit.first_seen),
+                    _score(hit.matched),
+                )
+                for hit in hits
             }
             changed = _apply_membership_diff(conn, old, new)
             updated = conn.execute(
@@ -88,14 +98,19 @@ class MembershipStore(Transactions):
         order: str = "newest",
         entered: Entered = None,
     ) -> list[StoredPaper]:
-        """A topic's papers, newest first (by first_seen), or by order (one of
-        topic_orders(): relevance, the best scored first; upvotes, most first; unscored or
-        unvoted last, then newest); entered: only those that entered it from since until
-        before until; offset for paging."""
+        """A topic's papers, latest entry first (when each entered the topic), or by order
+        (one of topic_orders(): relevance, the best scored first; upvotes, most first;
+        unscored or unvoted last, then latest); entered: only those that entered it from
+        since until before until; offset for paging."""
         newest = (memberships.c.first_seen.desc(), memberships.c.paper_id.desc())
         ordering = (*_ORDERS.get(order, _ORDERS["date"])(), *newest)
         query = (
-            sa.select(papers, memberships.c.matched, memberships.c.score)
+            sa.select(
+                papers,
+                memberships.c.matched,
+                memberships.c.score,
+                memberships.c.first_seen.label("entered"),
+            )
             .join(memberships, memberships.c.paper_id == papers.c.id)
             .where(memberships.c.topic == topic, *_entered(entered))
             .order_by(*ordering)
@@ -104,7 +119,7 @@ class MembershipStore(Transactions):
         )
         with self.engine.connect() as conn:
             return [
-                replace(stored_paper(row, row.matched), score=row.score)
+                replace(stored_paper(row, row.matched, row.entered), score=row.score)
                 for row in conn.execute(query)
             ]
 
@@ -190,13 +205,15 @@ def replace_memberships(
     conn: Connection,
     ids: list[int],
     matches: Matches,
-    first_seen: Mapping[int, datetime] | None = None,
+    changed_at: Mapping[int, datetime] | None = None,
     fresh: Collection[int] = (),
 ) -> int:
     """Make the memberships of these (new or changed) papers what matches says; return rows
-    changed. Every topic that holds one of them gets a new generation: its feed shows them.
-    first_seen: the papers' own, when the caller has them (else read); fresh: papers just
-    inserted, which have no memberships to read."""
+    changed. A membership that stays keeps its entry; a new one enters as of the paper's
+    change that made it match (its updated: its first sighting, for a new paper). Every
+    topic that holds one of them gets a new generation: its feed shows them. changed_at:
+    the papers' updated, when the caller has them (else read); fresh: papers just inserted,
+    which have no memberships to read."""
     changed = 0
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
@@ -209,9 +226,13 @@ def replace_memberships(
                 else ()
             )
         }
-        seen = dict(first_seen) if first_seen is not None else _first_seen(conn, chunk)
+        seen = dict(changed_at) if changed_at is not None else _changed_at(conn, chunk)
         new = {
-            (topic, pid): (_pairs(matched), seen[pid], _score(matched))
+            (topic, pid): (
+                _pairs(matched),
+                _entry_date(old.get((topic, pid)), seen[pid]),
+                _score(matched),
+            )
             for pid in chunk
             if pid in seen
             for topic, matched in matches.get(pid, {}).items()
@@ -221,8 +242,19 @@ def replace_memberships(
     return changed
 
 
-def forget_memberships(conn: Connection, paper_ids: Sequence[int]) -> None:
-    """Drop papers' memberships (each was merged into another) and bump their topics."""
+def forget_memberships(
+    conn: Connection, paper_ids: Sequence[int], into: Mapping[int, int] | None = None
+) -> None:
+    """Drop papers' memberships (each was merged into another, into[id]) and bump their
+    topics. Those of topics the other record is not in move to it, with their entry: the
+    merged paper entered the topic then, whichever record it was."""
+    for paper_id, target in (into or {}).items():
+        held = sa.select(memberships.c.topic).where(memberships.c.paper_id == target)
+        conn.execute(
+            sa.update(memberships)
+            .where(memberships.c.paper_id == paper_id, memberships.c.topic.not_in(held))
+            .values(paper_id=target)
+        )
     gone = conn.execute(
         sa.delete(memberships)
         .where(memberships.c.paper_id.in_(list(paper_ids)))
@@ -240,12 +272,18 @@ def bump_topics(conn: Connection, names: set[str]) -> None:
         )
 
 
-def _first_seen(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+def _entry_date(old: Row | None, now: datetime) -> datetime:
+    """When a paper entered a topic: as before if it was in it, else now."""
+    return old[1] if old is not None else now
+
+
+def _changed_at(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+    """When each paper last changed: a membership it gains dates from then."""
     found: dict[int, datetime] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        query = sa.select(papers.c.id, papers.c.first_seen).where(papers.c.id.in_(chunk))
-        found.update((row.id, row.first_seen) for row in conn.execute(query))
+        query = sa.select(papers.c.id, papers.c.updated).where(papers.c.id.in_(chunk))
+        found.update((row.id, row.updated) for row in conn.execute(query))
     return found
 
 

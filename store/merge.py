@@ -3,20 +3,31 @@
 It serves both ways two descriptions meet: a listing's sighting merged into the stored
 record, and two stored records found to be one paper (a title-keyed record that later
 arrives with an arXiv id). Identity never moves backwards: the older GUID and first_seen
-survive, whichever record is kept.
+survive, whichever record is kept (an arXiv GUID that readers have is never given up).
+
+Upstream data changes, and sources disagree. One rule covers both: the record remembers
+which source gave its title, abstract, authors and counts (origins); a newer value from
+that same source corrects it, while a value from another source settles by a rule that
+does not depend on which came last (the longer abstract, the higher count, the first
+title). So re-reading listings that bring nothing new changes nothing, and makes no new
+generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from parsing.model import Paper, column_fields, new_guid
+from parsing.model import ANNOUNCE_TYPES, Paper, arxiv_id_month, column_fields, new_guid
 from store.records import StoredPaper, ordered_links
 
 _KEPT = column_fields(Paper)  # what a record keeps of a listing's Paper
+# The fields whose source the record remembers: a newer value of that source corrects them.
+ORIGIN_FIELDS = ("title", "abstract", "authors", "upvotes", "comments")
+# A v1 is announced in its id's month or soon after: a later date is a later version's.
+_V1_WINDOW = timedelta(days=62)
 
 
 def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
@@ -25,6 +36,9 @@ def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
     values.update(
         sources=tuple(sorted({source} | set(paper.sources))),
         links=ordered_links(dict(paper.links)),
+        origins=tuple(
+            (name, source) for name in ORIGIN_FIELDS if getattr(paper, name) not in (None, "", ())
+        ),
     )
     return StoredPaper(**values, id=None, guid=new_guid(paper), first_seen=now, updated=now)
 
@@ -36,9 +50,20 @@ class _Meeting:
     kept: StoredPaper
     other: StoredPaper
     older: StoredPaper
-    fresher: StoredPaper
-    staler: StoredPaper
     takes_text: bool  # other's title (and abstract, when it has one) replace kept's
+    newer_version: StoredPaper | None  # the record of the later arXiv version; None: same
+
+    def corrects(self, name: str) -> bool:
+        """Does other hold a newer value of name from the source that gave kept's, about
+        the same paper (the same identity: not another item of that title)?"""
+        source = dict(self.kept.origins).get(name)
+        return (
+            source is not None
+            and self.kept.identity == self.other.identity
+            and source == dict(self.other.origins).get(name)
+            and getattr(self.other, name) not in (None, "", ())
+            and self.other.updated >= self.kept.updated
+        )
 
 
 def _older(a: StoredPaper, b: StoredPaper) -> StoredPaper:
@@ -51,20 +76,25 @@ def _older(a: StoredPaper, b: StoredPaper) -> StoredPaper:
 def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) -> StoredPaper:
     """kept (whose id survives) with what other adds; kept itself when other adds nothing.
 
-    - guid and first_seen: the older record's, so readers never see the paper twice;
-    - title: kept's, unless other supersedes it (an arXiv 'replace' announcement), which
-      also brings its abstract; otherwise the longer abstract wins;
-    - a record known only by its listing's item id (no arXiv id, no DOI) takes the title
-      and abstract of a newer sighting of the same item: the listing corrected them;
+    - guid and first_seen: the older record's, so readers never see the paper twice; of
+      two stored records, the one whose GUID is the paper's arXiv URN keeps it;
+    - title, abstract, authors, upvotes, comments: other's when it is a newer value from
+      the source that gave kept's (a correction); otherwise title and authors stay kept's,
+      the longer abstract and the higher count win;
+    - title and abstract: other's too when other supersedes kept (an arXiv 'replace'
+      announcement), or when kept is known only by its listing's item id and other is a
+      newer sighting of that item (the listing corrected them);
     - links: kept's, and other's of the kinds kept lacks;
     - categories and sources: both, kept's first;
-    - published: the earlier date;
-    - upvotes, comments and license: the more recently updated record's, when it has them;
+    - published: the v1 date: the earliest date within two months of the arXiv id's
+      month, else that month (an RSS listing of a later version gives only that), else
+      the earliest date;
+    - version: the later; announce type, withdrawn, journal ref, comments line and license
+      go with it (for one version: the primary announcement, withdrawn if either says so,
+      kept's notes else other's);
     - versions: every version either knows, with the more precise date;
-    - every other field (authors, url, arxiv_id, doi, item_id): kept's when it has one,
-      else other's.
+    - every other field (url, arxiv_id, doi, item_id): kept's when it has one, else other's.
     """
-    fresher, staler = (other, kept) if other.updated >= kept.updated else (kept, other)
     corrected = (
         kept.arxiv_id is None
         and kept.doi is None
@@ -72,11 +102,22 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
         and kept.item_id == other.item_id
         and other.updated >= kept.updated
     )
+    kept_version, other_version = kept.version or 0, other.version or 0
     meeting = _Meeting(
-        kept, other, _older(kept, other), fresher, staler, takes_text=supersedes or corrected
+        kept,
+        other,
+        _older(kept, other),
+        # A replacement brings its text once: re-read, the same version supersedes nothing.
+        takes_text=(supersedes and (other.version is None or other_version > kept_version))
+        or corrected,
+        newer_version=None
+        if kept_version == other_version
+        else (other if other_version > kept_version else kept),
     )
-    merged = StoredPaper(**{name: rule(meeting, name) for name, rule in _FIELD_RULES})
-    if merged == replace(kept, matched=()):
+    values = {name: rule(meeting, name) for name, rule in _FIELD_RULES}
+    values["origins"] = _origins(meeting, values)
+    merged = StoredPaper(**values)
+    if merged == replace(kept, matched=(), entered=None):
         return kept
     return replace(merged, updated=max(kept.updated, other.updated))
 
@@ -97,20 +138,97 @@ def _of_older(meeting: _Meeting, name: str) -> Any:
     return getattr(meeting.older, name)
 
 
-def _of_fresher(meeting: _Meeting, name: str) -> Any:
-    value = getattr(meeting.fresher, name)
-    return value if value is not None else getattr(meeting.staler, name)
+def _guid(meeting: _Meeting, name: str) -> Any:
+    kept, other = meeting.kept, meeting.other
+    arxiv_id = kept.arxiv_id or other.arxiv_id
+    if other.id is not None and arxiv_id and other.guid == f"urn:arxiv:{arxiv_id}":
+        return other.guid  # both were published: the arXiv URN is the one to keep
+    if arxiv_id and kept.guid == f"urn:arxiv:{arxiv_id}":
+        return kept.guid
+    return meeting.older.guid
 
 
 def _title(meeting: _Meeting, name: str) -> Any:
-    return meeting.other.title if meeting.takes_text else meeting.kept.title
+    if meeting.takes_text or meeting.corrects(name):
+        return meeting.other.title
+    return meeting.kept.title
 
 
 def _abstract(meeting: _Meeting, name: str) -> Any:
     kept, other = meeting.kept.abstract, meeting.other.abstract
-    if meeting.takes_text:
+    if meeting.takes_text or meeting.corrects(name):
         return other or kept
     return other if len(other) > len(kept) else kept
+
+
+def _authors(meeting: _Meeting, name: str) -> Any:
+    if meeting.corrects(name):
+        return meeting.other.authors
+    return _kept_else_other(meeting, name)
+
+
+def _count(meeting: _Meeting, name: str) -> Any:
+    if meeting.corrects(name):
+        return getattr(meeting.other, name)
+    counts = [
+        c for c in (getattr(meeting.kept, name), getattr(meeting.other, name)) if c is not None
+    ]
+    return max(counts) if counts else None
+
+
+def _origins(meeting: _Meeting, values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Which source gave each value the merged record holds: kept's where the value is
+    kept's and its source known, other's where it is other's."""
+    kept, other = dict(meeting.kept.origins), dict(meeting.other.origins)
+    found = {}
+    for name in ORIGIN_FIELDS:
+        value = values[name]
+        if name in kept and value == getattr(meeting.kept, name):
+            found[name] = kept[name]
+        elif name in other and value == getattr(meeting.other, name):
+            found[name] = other[name]
+        elif name in kept:
+            found[name] = kept[name]
+    return tuple(sorted(found.items()))
+
+
+def _published(meeting: _Meeting, name: str) -> Any:
+    dates = [d for d in (meeting.kept.published, meeting.other.published) if d is not None]
+    month = arxiv_id_month(meeting.kept.arxiv_id or meeting.other.arxiv_id)
+    if month is not None:
+        within = [d for d in dates if month < d < month + _V1_WINDOW]
+        if within:
+            return min(within)
+        if month in dates:
+            return month
+    return min(dates) if dates else None
+
+
+def _version(meeting: _Meeting, name: str) -> Any:
+    return max(meeting.kept.version or 0, meeting.other.version or 0) or None
+
+
+def _of_newer_version(meeting: _Meeting, name: str) -> Any:
+    if meeting.newer_version is not None:
+        return getattr(meeting.newer_version, name)
+    return _kept_else_other(meeting, name)
+
+
+def _announce_type(meeting: _Meeting, name: str) -> Any:
+    if meeting.newer_version is not None:
+        return meeting.newer_version.announce_type
+    # One version, two announcements (new in one archive, cross in another): the primary.
+    kinds = [k for k in (meeting.kept.announce_type, meeting.other.announce_type) if k]
+    return min(kinds, key=lambda kind: (_ANNOUNCE_RANK.get(kind, 2), kind)) if kinds else None
+
+
+_ANNOUNCE_RANK = {kind: ANNOUNCE_TYPES.index(kind) % 2 for kind in ANNOUNCE_TYPES}
+
+
+def _withdrawn(meeting: _Meeting, name: str) -> Any:
+    if meeting.newer_version is not None:
+        return meeting.newer_version.withdrawn
+    return meeting.kept.withdrawn or meeting.other.withdrawn
 
 
 def _both(meeting: _Meeting, name: str) -> Any:
@@ -123,13 +241,6 @@ def _both_sorted(meeting: _Meeting, name: str) -> Any:
 
 def _links(meeting: _Meeting, name: str) -> Any:
     return ordered_links({**dict(meeting.other.links), **dict(meeting.kept.links)})
-
-
-def _earliest(meeting: _Meeting, name: str) -> Any:
-    dates = [
-        d for d in (getattr(meeting.kept, name), getattr(meeting.other, name)) if d is not None
-    ]
-    return min(dates) if dates else None
 
 
 def _versions(meeting: _Meeting, name: str) -> Any:
@@ -147,23 +258,35 @@ def _nothing(meeting: _Meeting, name: str) -> Any:
     return ()
 
 
+def _none(meeting: _Meeting, name: str) -> Any:
+    return None
+
+
 # The fields with a rule of their own; any other field is kept's when it has one, else other's.
 RULES: dict[str, _Rule] = {
     "id": _kept,
     "updated": _kept,  # moves on only when the merge changes something (merge, above)
-    "guid": _of_older,
+    "guid": _guid,
     "first_seen": _of_older,
     "title": _title,
     "abstract": _abstract,
+    "authors": _authors,
     "links": _links,
     "categories": _both,
     "sources": _both_sorted,
-    "published": _earliest,
-    "upvotes": _of_fresher,
-    "comments": _of_fresher,
+    "published": _published,
+    "upvotes": _count,
+    "comments": _count,
+    "version": _version,
+    "announce_type": _announce_type,
+    "withdrawn": _withdrawn,
+    "journal_ref": _of_newer_version,
+    "author_comments": _of_newer_version,
+    "license": _of_newer_version,  # a later version may come under another license
     "versions": _versions,
-    "license": _of_fresher,  # a later version may come under another license
+    "origins": _nothing,  # worked out from the merged values (_origins)
     "matched": _nothing,  # read through a topic, never part of the record
+    "entered": _none,
 }
 # Every field with its rule, worked out once: a merge runs for every paper of every refresh.
 _FIELD_RULES = tuple((f.name, RULES.get(f.name, _kept_else_other)) for f in fields(StoredPaper))

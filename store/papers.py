@@ -57,7 +57,7 @@ class PaperStore(Transactions):
         with self.transaction() as conn:
             matched = _matched(conn, listed, source, now, result)
             gone = [slot.keys["id"] for slot in matched.slots if slot.gone and not slot.new]
-            _delete(conn, gone)
+            _delete(conn, gone, _merged_into(matched))
             changed = matched.changed()
             if changed:
                 conn.execute(_UPDATE, [_update_values(slot.record) for slot in changed])
@@ -81,7 +81,7 @@ class PaperStore(Transactions):
                     conn,
                     [p.id for p in written if p.id is not None],
                     topics.of_papers(written, docs),
-                    {p.id: p.first_seen for p in written if p.id is not None},
+                    {p.id: p.updated for p in written if p.id is not None},
                     fresh=fresh,
                 )
             if checkpoint is not None:
@@ -207,11 +207,21 @@ def _read_records(conn: Connection, matched: Batch, listed: list[Paper], hashes:
         wanted[record.id].describe(record)  # type: ignore[index]
 
 
-def _delete(conn: Connection, ids: list[int]) -> None:
+def _merged_into(matched: Batch) -> dict[int, int]:
+    """Stored records merged away -> the stored record each went into (its memberships'
+    entries move there)."""
+    return {
+        slot.keys["id"]: slot.into.keys["id"]
+        for slot in matched.slots
+        if slot.gone and not slot.new and slot.into is not None and not slot.into.new
+    }
+
+
+def _delete(conn: Connection, ids: list[int], into: dict[int, int]) -> None:
     """Delete records merged into others, and their memberships (bumping their topics)."""
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        forget_memberships(conn, chunk)
+        forget_memberships(conn, chunk, {i: into[i] for i in chunk if i in into})
         conn.execute(sa.delete(papers).where(papers.c.id.in_(chunk)))
 
 

@@ -18,16 +18,25 @@ class StoredPaper(Paper):
     """A paper as the store keeps it: the Paper's fields (links in LINK_KINDS order;
     supersedes, a listing's word to the merge, always False) and the record's own: id (None
     until inserted), the GUID and times, and the words that put it in a topic when read
-    through one. Its title_key, like a Paper's, is its title's."""
+    through one, and when it entered that topic. Its title_key, like a Paper's, is its title's."""
 
     id: int | None = None
     guid: str
     first_seen: datetime
     updated: datetime
+    # (field, source): the source whose value of a field the record holds (store.merge).
+    origins: tuple[tuple[str, str], ...] = ()
     matched: Match = field(default=(), metadata=NO_COLUMN)
     score: float | None = field(default=None, metadata=NO_COLUMN)  # read through a topic
     # (kind, url) links a like topic's items carry: "more" / "less" like this (web.feedback)
     feedback: tuple[tuple[str, str], ...] = field(default=(), metadata=NO_COLUMN)
+    # Read through a topic: when the paper entered it (the item's date and the feed's order).
+    entered: datetime | None = field(default=None, metadata=NO_COLUMN)
+
+    @property
+    def item_date(self) -> datetime:
+        """An item's date: when the paper entered the feed's topic, else when first seen."""
+        return self.entered or self.first_seen
 
     @cached_property  # asked when a sighting is compared, and again when it is written
     def content_hash(self) -> str:

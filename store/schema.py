@@ -62,6 +62,13 @@ papers = sa.Table(
     # A digest of what the record says (StoredPaper.content_hash): a listing's paper whose
     # digest is the same is already stored as it is, and costs no read of the row.
     sa.Column("content_hash", sa.String(32), nullable=True),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("announce_type", sa.String(20), nullable=True),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("journal_ref", sa.Text, nullable=True),
+    sa.Column("author_comments", sa.Text, nullable=True),
+    # {field: source}: which source gave the title, abstract and authors kept (store.merge).
+    sa.Column("origins", Json, nullable=False, default=dict, server_default=sa.text("'{}'")),
 )
 
 memberships = sa.Table(
@@ -72,7 +79,8 @@ memberships = sa.Table(
         "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("matched", Json, nullable=False, default=list),
-    # The paper's first_seen, copied so a feed reads its newest members straight off the index.
+    # When the paper entered the topic (its item date, and the feed's order): the paper's
+    # first_seen when it matched from the start, later when it qualified later.
     sa.Column("first_seen", UtcDateTime, nullable=False),
     # How well it matches (topics.query: rule clauses and like: similarity): ?order=relevance.
     sa.Column("score", sa.Float, nullable=True),

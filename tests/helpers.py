@@ -199,12 +199,15 @@ def start_gunicorn(env: dict[str, str], log: Any, *options: str) -> subprocess.P
     )
 
 
-def newsboat_reload(folder: Path, url: str) -> Path:
-    """Have newsboat (a real reader) reload url with its own home and cache in folder;
-    return the path of its cache, an SQLite file with one row per item it keeps."""
+def newsboat_reload(folder: Path, url: str | list[str]) -> Path:
+    """Have newsboat (a real reader) reload url (or every url of a list, into one cache)
+    with its own home and cache in folder; return the path of its cache, an SQLite file
+    with one row per item it keeps."""
     newsboat = need_tool("newsboat")
     (folder / "home").mkdir(parents=True, exist_ok=True)
-    (folder / "urls").write_text(url + "\n")
+    (folder / "urls").write_text(
+        "".join(f"{u}\n" for u in ([url] if isinstance(url, str) else url))
+    )
     (folder / "config").write_text("download-timeout 30\n")
     result = subprocess.run(
         [newsboat, "-u", str(folder / "urls"), "-c", str(folder / "cache.db")]

@@ -306,7 +306,7 @@ SEPARATOR = "|"  # never produced by terms(), so it equals no query word (nor is
 
 
 TEXT_FIELDS = ("title", "abstract", "author", "source", "category")
-NUMERIC_FIELDS = ("upvotes", "comments")
+NUMERIC_FIELDS = ("upvotes", "comments", "version")
 IDENTITY_FIELDS = ("id", "doi")  # the arXiv id, the DOI: matched whole (topics.identifiers)
 DEFAULT_FIELDS = ("title", "abstract")
 # The paper attribute each field is read from.
@@ -320,6 +320,8 @@ PAPER_ATTRIBUTES = {
     "comments": "comments",
     "id": "arxiv_id",
     "doi": "doi",
+    "version": "version",
+    "announce": "announce_type",
 }
 
 
@@ -330,6 +332,8 @@ class Document:
     fields: dict[str, FieldText]
     numbers: dict[str, int | None]
     ids: dict[str, str | None] = field(default_factory=dict)  # of IDENTITY_FIELDS
+    # Values matched whole, not as words: announce (new, cross, replace, replace-cross).
+    labels: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -372,8 +376,10 @@ class Document:
             numbers={
                 "upvotes": getattr(paper, "upvotes", None),
                 "comments": getattr(paper, "comments", None),
+                "version": getattr(paper, "version", None),
             },
             ids={"id": getattr(paper, "arxiv_id", None), "doi": getattr(paper, "doi", None)},
+            labels={"announce": getattr(paper, "announce_type", None)},
         )
 
     def vocabulary(self) -> set[str]:

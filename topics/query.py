@@ -80,6 +80,8 @@ _FIELD_ALIASES = {
     "id": "id",
     "arxiv": "id",
     "doi": "doi",
+    "version": "version",
+    "announce": "announce",
 }
 # luqum's parser is a module-level PLY parser with state: one parse at a time.
 _PARSE_LOCK = threading.Lock()
@@ -424,6 +426,32 @@ class Range(Node):
 
     def reads(self) -> frozenset[str]:
         return frozenset((self.field,))
+
+
+@dataclass(frozen=True)
+class Announce(Node):
+    """announce:new (cross, replace, replace-cross): how arXiv last announced the paper."""
+
+    kind: str
+
+    def matches(self, doc: Document) -> bool:
+        return doc.labels.get("announce") == self.kind
+
+    def explain(self, doc: Document, found: Match) -> None:
+        if self.matches(doc):
+            found.append((f"announce={self.kind}", "announce"))
+
+    def describe(self) -> str:
+        return f"announced by arXiv as {self.kind}"
+
+    def canonical(self) -> str:
+        return f"announce:{self.kind}"
+
+    def reads(self) -> frozenset[str]:
+        return frozenset(("announce",))
+
+
+ANNOUNCE_KINDS = ("new", "cross", "replace", "replace-cross")
 
 
 @dataclass(frozen=True)
@@ -1059,6 +1087,10 @@ class _Compiler:
 
     def text_fields(self, node: Any, fields: tuple[str, ...] | None) -> tuple[str, ...]:
         fields = fields or DEFAULT_FIELDS
+        if "announce" in fields:
+            raise QueryError(
+                f"announce takes one word: {', '.join(ANNOUNCE_KINDS)}", self.column(node)
+            )
         if any(f in NUMERIC_FIELDS for f in fields):
             raise QueryError(
                 f"'{fields[0]}' is a number: compare it with a range such as {fields[0]}:>=10 "
@@ -1069,6 +1101,13 @@ class _Compiler:
 
     def words(self, node: Any, value: str, fields: tuple[str, ...] | None, phrase: bool) -> Node:
         self.count_term(node)
+        if fields == ("announce",):
+            if value.lower() not in ANNOUNCE_KINDS:
+                raise QueryError(
+                    f"announce is one of {', '.join(ANNOUNCE_KINDS)} ('{value}')",
+                    self.column(node),
+                )
+            return Announce(value.lower())
         if value == "*" and not phrase:
             return Everything()
         if fields and fields[0] in IDENTITY_FIELDS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable
 from urllib.parse import urlencode
 
@@ -78,7 +79,8 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
     if asked.is_search:
         text = asked.text
         return FeedInfo(
-            key="search",
+            # Each search is a feed of its own: its items' GUIDs are its own too.
+            key=f"search-{hashlib.sha1(text.encode()).hexdigest()[:12]}",
             title=f"{text} — paperfeed search",
             description=f"Papers matching {text}",
             self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}"

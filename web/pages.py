@@ -18,7 +18,14 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from feeds import render
-from feeds.items import LINK_LABELS, authors_line, best_link, paper_links, shown_authors
+from feeds.items import (
+    LINK_LABELS,
+    authors_line,
+    best_link,
+    paper_links,
+    shown_authors,
+    version_mark,
+)
 from feeds.math import readable
 from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
@@ -191,6 +198,7 @@ def paper_card(paper: StoredPaper, marker: Highlighter, why_url: str) -> dict[st
         "links": [(LINK_LABELS.get(kind, kind), url) for kind, url in links.items()],
         "date": paper.published or paper.first_seen,
         "date_label": "published" if paper.published else "first seen",
+        "version_mark": version_mark(paper),
         "matched": format_matches(list(paper.matched)),
         "why_url": why_url,
     }

@@ -32,6 +32,11 @@ def record(paper: Paper) -> dict[str, object]:
         "item_id": paper.item_id,
         "links": dict(paper.links),
         "supersedes": paper.supersedes,
+        "version": paper.version,
+        "announce_type": paper.announce_type,
+        "withdrawn": paper.withdrawn,
+        "journal_ref": paper.journal_ref,
+        "author_comments": paper.author_comments,
         # Fields only arXiv OAI-PMH fills: listed when filled, so the other files stay as
         # they were written.
         **({"versions": [v._asdict() for v in paper.versions]} if paper.versions else {}),

@@ -57,7 +57,8 @@ BY_ARXIV = record(
     ids=["title-record-first", "arxiv-record-first"],
 )
 def test_two_stored_records_become_one_and_nothing_is_lost(first, second) -> None:
-    # Whichever record came first, the arXiv-keyed one (id 2) is kept.
+    # Whichever record came first, the arXiv-keyed one (id 2) is kept, and so is its GUID:
+    # both were in feeds, and the arXiv URN is the one every later listing names.
     if first is BY_ARXIV:
         older_arxiv = replace(BY_ARXIV, first_seen=T0 - timedelta(hours=1))
         kept, gone = older_arxiv, BY_TITLE
@@ -66,7 +67,7 @@ def test_two_stored_records_become_one_and_nothing_is_lost(first, second) -> Non
     merged = merge(kept, gone)
     oldest = min((kept, gone), key=lambda r: r.first_seen)
     assert merged.id == 2
-    assert (merged.guid, merged.first_seen) == (oldest.guid, oldest.first_seen)
+    assert (merged.guid, merged.first_seen) == ("urn:arxiv:2401.00001", oldest.first_seen)
     assert merged.url == "https://example.org/a"
     assert (merged.upvotes, merged.comments) == (7, 2)
     assert merged.authors == ("Ada", "Alan")

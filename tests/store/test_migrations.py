@@ -27,7 +27,7 @@ from topics import search
 from topics.query import parse
 
 RELEASES = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
-HEAD = "0010"
+HEAD = "0011"
 NOW = datetime.now(UTC).replace(microsecond=0)
 NAIVE_NOW = NOW.replace(tzinfo=None)  # as the store writes times
 

@@ -104,10 +104,12 @@ def test_title_record_and_arxiv_record_seen_apart_merge_keeping_the_oldest_guid(
     assert merged is not None and merged.guid == old.guid and merged.first_seen == T0
 
 
-def test_two_stored_records_becoming_one_keep_url_counts_and_the_oldest_guid(
+def test_two_stored_records_becoming_one_keep_url_counts_and_the_arxiv_guid(
     store: Store,
 ) -> None:
-    """A title-keyed record and an arXiv-keyed record, both stored, turn out to be one paper."""
+    """A title-keyed record and an arXiv-keyed record, both stored, turn out to be one paper:
+    the arXiv GUID that readers have stays (the arXiv id is what every later listing names),
+    with the oldest first_seen."""
     by_title = make_paper(
         title="Scaling Laws", url="https://example.org/scaling", upvotes=7, comments=2
     )
@@ -122,7 +124,8 @@ def test_two_stored_records_becoming_one_keep_url_counts_and_the_oldest_guid(
     assert store.count_papers() == 1 and result.merged_away == [1]
     merged = store.find_paper("2001.08361")
     assert merged is not None
-    assert (merged.guid, merged.first_seen) == (oldest.guid, T0)
+    assert oldest.guid.startswith("urn:paperfeed:title:")
+    assert (merged.guid, merged.first_seen) == ("urn:arxiv:2001.08361", T0)
     assert merged.url == "https://example.org/scaling"
     assert (merged.upvotes, merged.comments) == (7, 2)
     assert merged.sources == ("api", "page", "rss")

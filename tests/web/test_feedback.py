@@ -40,7 +40,9 @@ def test_feedback_links_confirm_then_write_once_and_rerank(make_app, write_confi
     app = like_app(make_app, write_config)
     client = app.test_client()
     svc = app.extensions["paperfeed"]
-    before = [i["id"] for i in json.loads(client.get("/feeds/splat.json").data)["items"]]
+    before = [
+        i["_paperfeed"]["urn"] for i in json.loads(client.get("/feeds/splat.json").data)["items"]
+    ]
     less = links(client, "Less like this")
     assert len(less) == len(before)
     target = less[1]  # the paper ranked second: push it away
@@ -66,7 +68,9 @@ def test_feedback_links_confirm_then_write_once_and_rerank(make_app, write_confi
 
     refresh(app)  # the next refresh re-scores with the paper pushed away
     svc.invalidate()
-    after = [i["id"] for i in json.loads(client.get("/feeds/splat.json").data)["items"]]
+    after = [
+        i["_paperfeed"]["urn"] for i in json.loads(client.get("/feeds/splat.json").data)["items"]
+    ]
     pushed = next(p for p in before if ref.replace("%3A", ":") == p)
     assert pushed not in after[:2] and after != before
     assert b"undo" in client.get("/topics/splat").data

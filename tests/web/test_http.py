@@ -210,12 +210,15 @@ def test_every_format_has_what_a_reader_shows(make_app, httpserver, write_config
         entry = next(e for e in parsed.entries if "Poincar" in e.title)
         assert entry.title == "Poincaré Embeddings <b>for</b> Hyperbolic Vision & Language"
         assert entry.link == "https://huggingface.co/papers/2310.12345"
-        assert entry.id == "urn:arxiv:2310.12345"
+        # The item is the paper within this feed; the paper's own URN is its dc:identifier.
+        assert entry.id == "urn:arxiv:2310.12345#all"
+        assert entry.dc_identifier == "urn:arxiv:2310.12345"
         assert "Upvotes: 0" in entry.description and "Comments: 1" in entry.description
         assert "Ana Núñez" in " ".join(a.get("name", "") for a in entry.authors)
     raw_atom = client.get("/feeds/all.atom").get_data(as_text=True)
     assert "<b>for</b>" not in raw_atom  # escaped, never markup
-    item = next(i for i in feed["items"] if i["id"] == "urn:arxiv:2310.12345")
+    item = next(i for i in feed["items"] if i["_paperfeed"]["urn"] == "urn:arxiv:2310.12345")
+    assert item["id"] == "urn:arxiv:2310.12345#all"
     assert item["_paperfeed"]["upvotes"] == 0 and item["authors"][0]["name"] == "Ana Núñez"
     assert all(e.get("author") for e in atom.entries)  # Atom requires an author
 

@@ -116,7 +116,7 @@ def test_migrations_build_exactly_the_schema_the_code_uses(request, tmp_path, ba
         diff = compare_metadata(context, metadata)
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == "0010"  # the newest revision in migrations/versions
+    assert version == "0011"  # the newest revision in migrations/versions
     store.dispose()
 
 

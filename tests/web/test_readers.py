@@ -82,6 +82,26 @@ def test_newsboat_sees_every_item_once_and_exactly_the_new_ones(
             assert set(guids) - {g for g, _ in first[url]} == added[url]
 
 
+@pytest.mark.slow
+def test_newsboat_with_three_overlapping_topics_shows_every_item_of_every_feed(
+    tmp_path, app
+) -> None:
+    """One newsboat, three topics that share papers: each feed shows all its items
+    (newsboat keeps one item per GUID across its feeds; each feed has GUIDs of its own)."""
+    refresh(app)
+    with live_server(app) as base:
+        urls = [f"{base}/feeds/{t}.rss?limit=500" for t in TOPICS]
+        expected = {url: feed_titles(url) for url in urls}
+        shared = set.intersection(*({e.split("#")[0] for e in ids} for ids in expected.values()))
+        cache = newsboat_reload(tmp_path / "newsboat", urls)
+    with sqlite3.connect(cache) as db:
+        rows = db.execute("SELECT feedurl, guid, title FROM rss_item").fetchall()
+    assert shared, "the topics overlap"
+    for url in urls:
+        shown = {guid: title for feed, guid, title in rows if feed == url}
+        assert shown == expected[url], url
+
+
 class _Dom(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

@@ -27,7 +27,7 @@ min_similarity = 0.2
     body = json.loads(client.get("/feeds/splat.json").data)
     scores = [item["_paperfeed"]["score"] for item in body["items"]]
     assert len(scores) >= 3 and scores == sorted(scores, reverse=True)
-    assert {item["id"] for item in body["items"][:2]} == set(seeds)
+    assert {item["_paperfeed"]["urn"] for item in body["items"][:2]} == set(seeds)
     reason = body["items"][2]["_paperfeed"]["matched"][0]["term"]
     assert reason.startswith("like '") and "): " in reason
     newest = json.loads(client.get("/feeds/splat.json?order=newest").data)
@@ -39,10 +39,10 @@ min_similarity = 0.2
 
 def test_a_like_search_and_its_mistakes(loaded) -> None:  # type: ignore[no-untyped-def]
     ours = json.loads(loaded.get("/feeds/search.json?q=splatting").data)
-    seed = ours["items"][0]["id"]
+    seed = ours["items"][0]["_paperfeed"]["urn"]
     found = loaded.get(f'/feeds/search.json?q=like:"{seed}"&order=relevance')
     items = json.loads(found.data)["items"]
-    assert found.status_code == 200 and items[0]["id"] == seed
+    assert found.status_code == 200 and items[0]["_paperfeed"]["urn"] == seed
     scores = [item["_paperfeed"]["score"] for item in items]
     assert scores == sorted(scores, reverse=True)
     unknown = loaded.get("/feeds/search.json?q=like:2401.99999")

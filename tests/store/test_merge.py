@@ -159,12 +159,17 @@ def test_sighting_turns_a_paper_into_a_new_record() -> None:
     assert seen.title_key == "deep residual learning" and seen.upvotes == 4
 
 
-def test_versions_are_united_with_the_more_precise_date_and_the_fresher_license() -> None:
+def test_versions_are_united_with_the_more_precise_date_and_the_newer_versions_license() -> None:
     from parsing.model import Version
 
-    kept = record(versions=(Version(1, "2008-01-25"),), license="http://arxiv.org/licenses/a/1.0/")
+    kept = record(
+        versions=(Version(1, "2008-01-25"),),
+        version=1,
+        license="http://arxiv.org/licenses/a/1.0/",
+    )
     later = record(
         id=None,
+        version=2,
         versions=(Version(1, "2008-01-25T10:00:00+00:00"), Version(2, "2008-03-01T09:00:00+00:00")),
         license="http://creativecommons.org/licenses/by/4.0/",
         updated=T0 + timedelta(days=1),

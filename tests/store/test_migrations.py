@@ -322,7 +322,7 @@ def test_paperfeed_migrate_indexes_the_papers_with_progress(
     assert "database schema is up to date" in result.stdout
     lines = result.stderr.splitlines()
     assert [line for line in lines if line.startswith("migrating")] == [
-        f"migrating the database: {done}/6" for done in range(7)
+        f"migrating the database: {done}/8" for done in range(9)
     ]
     assert [line for line in lines if line.startswith("indexing")] == [
         "indexing papers: 0/30",

@@ -25,7 +25,7 @@ def test_a_pasted_title_with_a_colon_finds_its_paper_and_says_how_it_was_read() 
     first = hints[0]
     assert first.column == text.index("V2") + 1 and first.suggestion == "V2"
     assert first.message.startswith("'V2:' is not a field, so 'V2' is searched as a word")
-    assert "fields are abstract, author" in first.message
+    assert "fields are abstract, announce, author" in first.message
 
 
 def test_known_fields_keep_their_meaning_beside_unknown_ones() -> None:

@@ -25,7 +25,7 @@ from store import Store
 from tests.helpers import PAPERFEED, synthetic_rss, toml_sources
 
 pytestmark = pytest.mark.slow
-PAPERS = 4000
+PAPERS = 20_000  # several lease periods of writing, now that a batch is written at once
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -107,6 +107,24 @@ class TopicConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    """The [email] table: mail each listed topic's digest of the last complete period by
+    SMTP. The password is read from the environment variable password_env names, so no
+    secret sits in the file; it is never shown (repr=False)."""
+
+    host: str
+    sender: str
+    to: tuple[str, ...]
+    topics: tuple[str, ...]
+    period: str = "day"
+    port: int = 587
+    security: str = "starttls"  # starttls, ssl (SMTPS) or none (a local relay)
+    username: str | None = None
+    password_env: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything one running paperfeed is told: where the config came from, its sources
     and topics, and every setting (each declared once below, with its type and help)."""
@@ -114,6 +132,7 @@ class Config:
     path: Path = DEFAULT_CONFIG
     sources: tuple[SourceConfig, ...] = ()
     topics: Mapping[str, TopicConfig] = field(default_factory=dict)
+    email: EmailConfig | None = None  # None: no [email] table, or enabled = false
 
     database_url: str = setting(
         "sqlite:///paperfeed.db",
@@ -274,7 +293,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return number
 
 
-_TOP_LEVEL_KEYS = {"service", "sources", "topics"}
+_TOP_LEVEL_KEYS = {"service", "sources", "topics", "email"}
 _SOURCE_KEYS = {
     "name",
     "kind",
@@ -324,7 +343,7 @@ def load_config(
     for key in sorted(set(document) - _TOP_LEVEL_KEYS):
         problems.append(
             f"{config_path}: unknown table or key {key!r}{_did_you_mean(key, _TOP_LEVEL_KEYS)}: "
-            "use [service], [[sources]] and [topics.NAME]"
+            "use [service], [[sources]], [topics.NAME] and [email]"
         )
     values = {s.name: s.default for s in SETTINGS}
     service = document.get("service", {})
@@ -380,6 +399,9 @@ def load_config(
             f"{config_path}: {names.count(name)} sources are named {name!r}: "
             "each source needs its own name (its state is kept under it)"
         )
+    email = collect(
+        _email, config_path, document.get("email"), set(raw_topics), values["base_url"], environ
+    )
     if problems:
         # Say at once what the first refresh would trip on too, not after the rest is fixed.
         problems += _missing_paths(config_path, [s for s in sources if s is not None])
@@ -388,6 +410,7 @@ def load_config(
         path=config_path,
         sources=tuple(s for s in sources if s is not None),
         topics={n: t for n, t in topics.items() if t is not None},
+        email=email,
         **values,
     )
 
@@ -722,6 +745,116 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
         unlike=unlike,
         min_similarity=None if floor is None else float(floor),
         rule=raw.get("query"),
+    )
+
+
+_EMAIL_KEYS = {
+    "enabled",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "from",
+    "to",
+    "topics",
+    "period",
+}
+_SECURITY = {"starttls": 587, "ssl": 465, "none": 25}  # and the port each uses by default
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def _email(
+    config_path: Path, raw: Any, topics: set[str], base_url: str, environ: Mapping[str, str]
+) -> EmailConfig | None:
+    """The [email] table, or None when it is absent or enabled = false."""
+    if raw is None:
+        return None
+    where = f"{config_path}: [email]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(raw) - _EMAIL_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown keys {', '.join(sorted(unknown))} "
+            f"{_hints(unknown, _EMAIL_KEYS)}(known: {', '.join(sorted(_EMAIL_KEYS))})"
+        )
+    if not _enabled(where, raw.get("enabled", True)):
+        return None
+    problems = []
+    host = raw.get("host")
+    if not isinstance(host, str) or not host.strip():
+        problems.append(f'{where}: needs host = "smtp.example.org"')
+    security = raw.get("security", "starttls")
+    if security not in _SECURITY:
+        problems.append(
+            f"{where}: security = {security!r} is not one of starttls, ssl, none"
+            f"{_did_you_mean(str(security), _SECURITY)}"
+        )
+        security = "starttls"
+    port = raw.get("port", _SECURITY[security])
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        problems.append(f"{where}: port = {port!r} must be a whole number from 1 to 65535")
+    sender = raw.get("from")
+    if not isinstance(sender, str) or not _ADDRESS.match(sender.strip()):
+        problems.append(f'{where}: needs from = "paperfeed@example.org" (one address)')
+    to = raw.get("to")
+    if isinstance(to, str):
+        to = [to]
+    if (
+        not isinstance(to, list)
+        or not to
+        or not all(isinstance(a, str) and _ADDRESS.match(a.strip()) for a in to)
+    ):
+        problems.append(f'{where}: to is a list of addresses: to = ["you@example.org"]')
+        to = []
+    named = raw.get("topics")
+    if not isinstance(named, list) or not named or not all(isinstance(t, str) for t in named):
+        problems.append(f'{where}: topics is a list of topic names: topics = ["llm"]')
+        named = []
+    for name in named:
+        if name not in topics:
+            problems.append(
+                f"{where}: topics: no topic {name!r}{_did_you_mean(name, topics)} "
+                f"(topics: {', '.join(sorted(topics)) or 'none'})"
+            )
+    period = raw.get("period", "day")
+    if period not in ("day", "week"):
+        problems.append(f'{where}: period is "day" or "week", not {period!r}')
+    username, password_env = raw.get("username"), raw.get("password_env")
+    if username is not None and (not isinstance(username, str) or not username):
+        problems.append(f"{where}: username must be a string")
+    password = None
+    if password_env is not None:
+        if not isinstance(password_env, str) or not _VARIABLE_NAME.match(password_env):
+            problems.append(
+                f"{where}: password_env must name an environment variable, like SMTP_PASSWORD"
+            )
+        elif not environ.get(password_env):
+            state = "is empty" if password_env in environ else "is not set"
+            problems.append(f"{where}: password_env: ${password_env} {state}")
+        else:
+            password = environ[password_env]
+    if bool(username) != bool(password_env):
+        problems.append(f"{where}: give username and password_env together (or neither)")
+    if not base_url:
+        problems.append(
+            f"{where}: needs base_url in [service] (or $PAPERFEED_BASE_URL): a mail's links "
+            "must say where the service is"
+        )
+    if problems:
+        raise ConfigError(*problems)
+    return EmailConfig(
+        host=str(host).strip(),
+        sender=str(sender).strip(),
+        to=tuple(a.strip() for a in to),
+        topics=tuple(dict.fromkeys(named)),
+        period=period,
+        port=port,
+        security=security,
+        username=username,
+        password_env=password_env,
+        password=password,
     )
 
 

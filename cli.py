@@ -568,6 +568,64 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest_mail(args: argparse.Namespace) -> int:
+    """Mail each [email] topic's digest of the last complete day or week (the item its
+    ?digest= feed shows), as text and HTML, by SMTP. A period is mailed once (the store
+    remembers it) and a period with no paper sends nothing, so this can run from cron as
+    often as you like. --dry-run prints the messages instead and remembers nothing."""
+    import smtplib
+
+    from web.digest_mail import prepare, send_digests
+
+    config = _config(args)
+    if config.email is None:
+        raise UsageError(
+            f"{config.path} has no [email] table (or it says enabled = false); "
+            "see the README's 'Digests by e-mail'"
+        )
+    topics = config.email.topics
+    if args.topic:
+        unknown = [t for t in args.topic if t not in topics]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], topics, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"topic {unknown[0]!r} is not in [email] topics ({', '.join(topics)}){hint}"
+            )
+        topics = tuple(args.topic)
+    store = _store(config)
+    with _database_errors(config.database_url):
+        if args.dry_run:
+            now = datetime.now(UTC)
+            outcomes = [prepare(config, store, topic, now) for topic in topics]
+        else:
+            try:
+                outcomes = send_digests(config, store, topics)
+            except (smtplib.SMTPException, OSError) as error:
+                raise UsageError(
+                    f"mail server {config.email.host}:{config.email.port}: "
+                    f"{_first_line(error) or type(error).__name__}; check [email] host, port, "
+                    "security and the login"
+                ) from None
+    for outcome in outcomes:
+        if outcome.message is None:
+            print(f"{outcome.topic}: nothing to send: {outcome.why}")
+        elif args.dry_run:
+            print(_readable(outcome.message))
+        else:
+            print(f"{outcome.topic}: mailed {outcome.period.name} to {outcome.message['To']}")
+    return 0
+
+
+def _readable(message: Any) -> str:
+    """A message as a person reads it: headers decoded, then each part's text."""
+    headers = "".join(f"{name}: {value}\n" for name, value in message.items())
+    parts = [
+        f"--- {part.get_content_type()}\n{part.get_content()}" for part in message.iter_parts()
+    ]
+    return headers + "\n" + "\n".join(parts)
+
+
 def cmd_clock(args: argparse.Namespace) -> int:
     """Run the refresh scheduler alone (the Procfile's clock process)."""
     from app import make_refresher
@@ -652,6 +710,13 @@ def parser() -> argparse.ArgumentParser:
     add("migrate", cmd_migrate, "apply database migrations")
     forget = add("forget", cmd_forget, "remove a source's papers that no other source lists")
     forget.add_argument("source", metavar="SOURCE", help="a source's name, e.g. samples")
+    mail = add("digest-mail", cmd_digest_mail, "mail the last day's or week's digest ([email])")
+    mail.add_argument(
+        "--topic", action="append", metavar="NAME", help="only this [email] topic (repeatable)"
+    )
+    mail.add_argument(
+        "--dry-run", action="store_true", help="print the messages; send and remember nothing"
+    )
     add("clock", cmd_clock, "run only the refresh scheduler (use with scheduler = off on web)")
     return top
 

@@ -128,6 +128,18 @@ def digest_items(
     return items
 
 
+def period_item(
+    period: Period, info: FeedInfo, entries: Sequence[Entered], period_url: str
+) -> DigestItem | None:
+    """The item of one period (what its digest feed shows for it), or None when no entry
+    falls in it: what a mailed digest sends."""
+    start = datetime.combine(period.start, time(), UTC)
+    end = datetime.combine(period.end, time(), UTC)
+    inside = [e for e in entries if start <= e.at < end]
+    items = digest_items(period.kind, info, inside, period_url)
+    return items[0] if items else None
+
+
 def _html(members: Sequence[Entered], more: int, link: str, info: FeedInfo) -> str:
     rows = []
     for entry in members:

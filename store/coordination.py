@@ -34,6 +34,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _mail_key(key: str) -> str:
+    """The state row of a mailed digest; state keys hold 100 characters, so a long one
+    is named by its hash."""
+    import hashlib
+
+    full = f"mailed:{key}"
+    return full if len(full) <= 100 else "mailed:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 class CoordinationStore(Transactions):
     # ---- sources ------------------------------------------------------------------------
 
@@ -108,6 +117,23 @@ class CoordinationStore(Transactions):
         if row is None:
             return None
         return HarvestState(**{k: v for k, v in row.items() if k != "source"})
+
+    # ---- mailed digests: the last period mailed per topic, so none is mailed twice ------
+
+    def mailed(self, key: str) -> datetime | None:
+        """When the last period mailed under key started (None: nothing mailed yet)."""
+        with self.engine.connect() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                sa.select(state.c.moment).where(state.c.key == _mail_key(key))
+            ).scalar()
+
+    def record_mailed(self, key: str, start: datetime) -> None:
+        with self.transaction() as conn:
+            updated = conn.execute(
+                sa.update(state).where(state.c.key == _mail_key(key)).values(moment=start)
+            )
+            if not updated.rowcount:
+                conn.execute(sa.insert(state).values(key=_mail_key(key), moment=start))
 
     # ---- generation: a number that changes whenever any feed could change ---------------
 

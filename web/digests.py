@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from feeds import digest
 from feeds.render import FeedInfo
+from settings import Config
 from web.cache import CachedFeed
 from web.params import FeedRequest
 from web.service import Service
@@ -25,6 +26,25 @@ def periods(asked: FeedRequest) -> int:
     return asked.limit if asked.explicit_limit else DEFAULT_PERIODS[asked.digest]
 
 
+def topic_info(config: Config, name: str, page: str, self_url: str) -> FeedInfo:
+    """What a topic's feed (and its mailed digest) says about itself; page: the base URL."""
+    topic = config.topics[name]
+    return FeedInfo(
+        key=name,
+        title=f"{topic.title} — paperfeed",
+        description=topic.description or f"Papers matching {topic.query.text}",
+        self_url=self_url,
+        page_url=f"{page}/topics/{name}",
+        ttl_minutes=max(1, round(config.refresh_minutes)),
+        papers_url=f"{page}/papers/",
+    )
+
+
+def period_url(base: str, name: str) -> str:
+    """The topic page of one period ({since} and {until} filled in by feeds.digest)."""
+    return f"{base}/topics/{name}?since={{since}}&until={{until}}"
+
+
 def topic_digest(svc: Service, asked: FeedRequest, info: FeedInfo, base: str) -> CachedFeed:
     """A topic's digest: its papers by when they entered it (memberships.first_seen)."""
     name, kind = asked.name, asked.digest
@@ -34,8 +54,8 @@ def topic_digest(svc: Service, asked: FeedRequest, info: FeedInfo, base: str) ->
         since = digest.since(kind, newest[0][1], periods(asked))
         rows = svc.store.topic_entered(name, since, MOST_PAPERS)
         entries = [digest.Entered(paper, at) for paper, at in rows]
-    period_url = f"{base}/topics/{name}?since={{since}}&until={{until}}"
-    return _feed(kind, asked.fmt, info, digest.digest_items(kind, info, entries, period_url))
+    items = digest.digest_items(kind, info, entries, period_url(base, name))
+    return _feed(kind, asked.fmt, info, items)
 
 
 def search_digest(svc: Service, asked: FeedRequest, info: FeedInfo, base: str) -> CachedFeed:

@@ -90,15 +90,8 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
             papers_url=f"{page}/papers/",
         )
     name = asked.name
-    topic = svc.config.topics[name]
-    return FeedInfo(
-        key=name,
-        title=f"{topic.title} — paperfeed",
-        description=topic.description or f"Papers matching {topic.query.text}",
-        self_url=f"{page}/feeds/{name}.{fmt}" + _self_query(asked),
-        page_url=f"{page}/topics/{name}",
-        ttl_minutes=ttl,
-        papers_url=f"{page}/papers/",
+    return digests.topic_info(
+        svc.config, name, page, f"{page}/feeds/{name}.{fmt}" + _self_query(asked)
     )
 
 

@@ -58,7 +58,7 @@ def _refresh_seconds(folder: Path, papers: int) -> float:
 
 
 def test_a_refresh_killed_twenty_times_keeps_its_batches_and_finishes(tmp_path: Path) -> None:
-    total = 2000
+    total = 8000  # enough that writing big, not starting up, is most of a refresh
     whole = _refresh_seconds(tmp_path / "measured", total)
     listing, config = _big_then_small(tmp_path, total)
     database = tmp_path / "store.db"

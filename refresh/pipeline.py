@@ -446,11 +446,7 @@ class Refresher:
             outcome.health, outcome.health_reason = health.state, health.reason
             values.update(health.values())
         self.store.save_source(source.name, fresh, **values)
-        self.progress(
-            f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
-            f"{outcome.changed} changed, {outcome.skipped} skipped, {outcome.dropped} fields "
-            "dropped" + (f" ({outcome.error})" if outcome.error else "")
-        )
+        self.progress(_summary(outcome))
         self.on_outcome(outcome)
         return outcome, upserted
 
@@ -512,11 +508,7 @@ class Refresher:
         outcome.health, outcome.health_reason = health.state, health.reason
         values.update(health.values())
         self.store.save_source(source.name, None, **values)
-        self.progress(
-            f"{source.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
-            f"{outcome.changed} changed, {outcome.skipped} skipped, {outcome.dropped} fields "
-            "dropped" + (f" ({outcome.error})" if outcome.error else "")
-        )
+        self.progress(_summary(outcome))
         self.on_outcome(outcome)
         return outcome, totals
 
@@ -619,3 +611,12 @@ class Refresher:
                 found = self.topics.members(index, name)
             rows += self.store.set_topic(name, self.topics.queries[name].fingerprint, found)
         return rows
+
+
+def _summary(outcome: SourceOutcome) -> str:
+    """The one line a source's refresh ends with."""
+    return (
+        f"{outcome.name}: {outcome.status}, {outcome.papers} papers read, {outcome.new} new, "
+        f"{outcome.changed} changed, {outcome.skipped} skipped, {outcome.dropped} fields "
+        "dropped" + (f" ({outcome.error})" if outcome.error else "")
+    )

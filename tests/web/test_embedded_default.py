@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from tests.helpers import ROOT, live_server
-from tests.web.test_pages import SCREENSHOTS, WIDTHS, axe_violations, browser  # noqa: F401
+from tests.web.test_pages import SCREENSHOTS, browser, page_problems  # noqa: F401
 
 BUNDLED = ["samples", "samples-hf-api", "samples-arxiv"]
 
@@ -58,18 +58,7 @@ def test_the_default_in_chromium_at_both_widths_passes_axe(default_app, browser)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with live_server(default_app) as base:
-        for width in WIDTHS:
-            for name, path in {"default-index": "/", "default-hot": "/topics/hf-hot"}.items():
-                browser.set_window_size(width, 900)
-                browser.get(base + path)
-                height = browser.execute_script("return document.documentElement.scrollHeight")
-                browser.set_window_size(width, min(int(height) + 120, 8000))
-                browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
-                overflow = browser.execute_script(
-                    "return document.documentElement.scrollWidth - window.innerWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name} at {width}px scrolls sideways by {overflow}px")
-                for violation in axe_violations(browser, ("serious", "critical")):
-                    problems.append(f"{name} at {width}px: {violation}")
+        problems += page_problems(
+            browser, base, {"default-index": "/", "default-hot": "/topics/hf-hot"}
+        )
     assert not problems, "\n".join(problems)

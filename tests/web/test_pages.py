@@ -280,6 +280,28 @@ def axe_violations(browser, impacts: tuple[str, ...]) -> list[str]:  # type: ign
     ]
 
 
+def page_problems(browser, base: str, pages: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each page (name -> path) at both widths: a full-height screenshot kept under
+    test-artifacts/pages, and what is wrong: sideways scrolling, serious or critical axe-core
+    violations."""
+    problems: list[str] = []
+    for width in WIDTHS:
+        for name, path in pages.items():
+            browser.set_window_size(width, 900)
+            browser.get(base + path)
+            height = browser.execute_script("return document.documentElement.scrollHeight")
+            browser.set_window_size(width, min(int(height) + 120, 8000))
+            browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            if overflow > 0:
+                problems.append(f"{name} at {width}px scrolls sideways by {overflow}px")
+            for violation in axe_violations(browser, ("serious", "critical")):
+                problems.append(f"{name} at {width}px: {violation}")
+    return problems
+
+
 @pytest.mark.slow
 def test_pages_in_chromium_at_desktop_and_phone_width_pass_axe(rich_app, browser) -> None:
     """Screenshots of every page kind at both widths (kept under test-artifacts/pages), no
@@ -287,20 +309,7 @@ def test_pages_in_chromium_at_desktop_and_phone_width_pass_axe(rich_app, browser
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with live_server(rich_app) as base:
-        for width in WIDTHS:
-            for name, path in BROWSER_PAGES.items():
-                browser.set_window_size(width, 900)
-                browser.get(base + path)
-                height = browser.execute_script("return document.documentElement.scrollHeight")
-                browser.set_window_size(width, min(int(height) + 120, 8000))
-                browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
-                overflow = browser.execute_script(
-                    "return document.documentElement.scrollWidth - window.innerWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name} at {width}px scrolls sideways by {overflow}px")
-                for violation in axe_violations(browser, ("serious", "critical")):
-                    problems.append(f"{name} at {width}px: {violation}")
+        problems += page_problems(browser, base, BROWSER_PAGES)
     assert not problems, "\n".join(problems)
     assert len(list(SCREENSHOTS.glob("*.png"))) >= len(WIDTHS) * len(BROWSER_PAGES)
 

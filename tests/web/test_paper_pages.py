@@ -13,7 +13,7 @@ from app import create_app
 from feeds.cite import bibtex, cite_key
 from store import StoredPaper
 from tests.helpers import live_server, parser_fixture, refresh, rich_sources, toml_sources
-from tests.web.test_pages import SCREENSHOTS, WIDTHS, axe_violations, browser  # noqa: F401
+from tests.web.test_pages import SCREENSHOTS, browser, page_problems  # noqa: F401
 
 TOPICS = """
 [topics.residual]
@@ -180,18 +180,7 @@ def test_chromium_reads_the_citation_meta_and_the_page_passes_axe(paper_app, bro
         assert ["citation_title", "Deep Residual Learning for Image Recognition"] in found
         assert [c for n, c in found if n == "citation_author"][0] == "Kaiming He"
         assert ["citation_arxiv_id", "1512.03385"] in found
-        for width in WIDTHS:
-            for name, path in {"paper": "/papers/1512.03385", "not-found": "/topics/nope"}.items():
-                browser.set_window_size(width, 900)
-                browser.get(base + path)
-                height = browser.execute_script("return document.documentElement.scrollHeight")
-                browser.set_window_size(width, min(int(height) + 120, 8000))
-                browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
-                overflow = browser.execute_script(
-                    "return document.documentElement.scrollWidth - window.innerWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name} at {width}px scrolls sideways by {overflow}px")
-                for violation in axe_violations(browser, ("serious", "critical")):
-                    problems.append(f"{name} at {width}px: {violation}")
+        problems += page_problems(
+            browser, base, {"paper": "/papers/1512.03385", "not-found": "/topics/nope"}
+        )
     assert not problems, "\n".join(problems)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import migrations
 import parsing
@@ -441,10 +441,7 @@ class Refresher:
         if fetched_any:
             values.update(papers_seen=outcome.papers, skipped=outcome.skipped)
         if bodies or not errors:  # a source failing throughout says nothing of its listing
-            every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
-            health = judge(source, bodies, self.store.source_state(source.name), now, every)
-            outcome.health, outcome.health_reason = health.state, health.reason
-            values.update(health.values())
+            self._judge_health(source, bodies, now, outcome, values)
         self.store.save_source(source.name, fresh, **values)
         self.progress(_summary(outcome))
         self.on_outcome(outcome)
@@ -502,15 +499,25 @@ class Refresher:
             values.update(last_error=error, last_error_at=now)
         else:
             values.update(last_success=now)
-        every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
-        bodies = [parsing.ParseResult(suspect=suspect)]
-        health = judge(source, bodies, self.store.source_state(source.name), now, every)
-        outcome.health, outcome.health_reason = health.state, health.reason
-        values.update(health.values())
+        self._judge_health(source, [parsing.ParseResult(suspect=suspect)], now, outcome, values)
         self.store.save_source(source.name, None, **values)
         self.progress(_summary(outcome))
         self.on_outcome(outcome)
         return outcome, totals
+
+    def _judge_health(
+        self,
+        source: SourceConfig,
+        bodies: list[parsing.ParseResult],
+        now: datetime,
+        outcome: SourceOutcome,
+        values: dict[str, Any],
+    ) -> None:
+        """Whether the source looks suspect or stale now, on its outcome and its saved state."""
+        every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
+        health = judge(source, bodies, self.store.source_state(source.name), now, every)
+        outcome.health, outcome.health_reason = health.state, health.reason
+        values.update(health.values())
 
     def store_location(
         self,

@@ -178,6 +178,23 @@ def synthetic_rss(count: int, first: int = 0) -> str:
     return f"{head}{items}</channel></rss>"
 
 
+def public_bind_env(config: Path, database: Path) -> dict[str, str]:
+    """The environment of a web process told to listen on every interface with no base_url
+    or allowed_hosts (which it must refuse), on this config and SQLite store."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PAPERFEED_BASE_URL", "PAPERFEED_ALLOWED_HOSTS")
+    }
+    env.update(
+        HOST="0.0.0.0",
+        PORT=str(free_port()),
+        PAPERFEED_CONFIG=str(config),
+        DATABASE_URL=f"sqlite:///{database}",
+    )
+    return env
+
+
 def start_gunicorn(env: dict[str, str], log: Any, *options: str) -> subprocess.Popen[bytes]:
     """The Procfile's web process: gunicorn with gunicorn.conf.py, serving app:app; on
     127.0.0.1 unless env says HOST (a public address needs base_url or allowed_hosts)."""

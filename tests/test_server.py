@@ -4,7 +4,6 @@ log keeps, and that a public bind without a canonical host stops it in one line.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import time
 import pytest
 
 import server
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, public_bind_env
 from web.limits import MAX_BODY_BYTES
 
 
@@ -53,17 +52,7 @@ def test_binds_are_written_as_the_canonical_host_check_reads_them(host, bind) ->
 def test_the_procfile_web_process_stops_in_one_line_without_base_url(
     tmp_path, write_config
 ) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PAPERFEED_BASE_URL", "PAPERFEED_ALLOWED_HOSTS")
-    }
-    env.update(
-        HOST="0.0.0.0",
-        PORT=str(free_port()),
-        PAPERFEED_CONFIG=str(write_config()),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
-    )
+    env = public_bind_env(write_config(), tmp_path / "p.db")
     web = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].split()
     assert web == ["python", "-m", "server"]
     started = time.monotonic()

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from settings import ConfigError, load_config, require_canonical_host
-from tests.helpers import ROOT, free_port, run, start_gunicorn
+from tests.helpers import ROOT, free_port, public_bind_env, run, start_gunicorn
 
 REFUSED = "refusing to serve on"
 
@@ -136,17 +136,7 @@ def test_the_one_click_deploy_asks_for_the_base_url() -> None:
 def test_the_procfile_web_process_stops_in_one_line_without_base_url(
     tmp_path, write_config
 ) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PAPERFEED_BASE_URL", "PAPERFEED_ALLOWED_HOSTS")
-    }
-    env.update(
-        HOST="0.0.0.0",
-        PORT=str(free_port()),
-        PAPERFEED_CONFIG=str(write_config()),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
-    )
+    env = public_bind_env(write_config(), tmp_path / "p.db")
     with (tmp_path / "web.log").open("wb") as log:
         web = start_gunicorn(env, log)
         started = time.monotonic()

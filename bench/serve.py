@@ -10,7 +10,13 @@ machine slows both alike; the ratios are of medians over the rounds:
 The floors get the same request headers (they answer 200 with the whole body).
 Then the peak RSS of a granian worker after 1,000 topics' feeds were requested.
 
-    python bench/serve.py [--seconds 3] [--rounds 3] [--connections 32] [--workers 1 2]
+wrk runs on the same cores as the servers, so once the servers and wrk fill the machine a
+ratio can be no more than granian's raw floor over gunicorn's Flask floor (printed as "the
+ceiling"): no WSGI app under granian outruns a bare callable. --pin keeps the load
+generator off the servers' cores (wrk on the first CPU, both servers on the others), as a
+load generator on another machine would be: what is compared is then the servers' own cost.
+
+    python bench/serve.py [--seconds 3] [--rounds 3] [--connections 32] [--workers 1 2] [--pin]
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ sys.path.insert(0, str(ROOT))
 SERVERS = ("granian", "gunicorn")
 KINDS = ("200", "304", "gzip")
 APPS = {"ours": "/feeds/residual.rss", "flask": "/bench/constant", "raw": "/bench/raw"}
+
+
+# CPU lists for taskset when --pin is given: (wrk's, the servers'); empty: no pinning.
+PINNED: tuple[list[str], list[str]] = ([], [])
+
+
+def pinning(cpus: int) -> tuple[list[str], list[str]]:
+    """taskset prefixes that put wrk on CPU 0 and the servers on the rest."""
+    if cpus < 2 or not shutil.which("taskset"):
+        sys.exit("--pin needs taskset and at least two CPUs")
+    return ["taskset", "-c", "0"], ["taskset", "-c", f"1-{cpus - 1}"]
 
 
 def start_server(
@@ -65,7 +82,7 @@ def start_server(
         command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
         command.append("bench.serve_app:app")
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        PINNED[1] + command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     for _ in range(1200):
         try:
@@ -85,7 +102,7 @@ def wrk(url: str, seconds: int, connections: int, header: str | None = None) -> 
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url]
     if header:
         command[1:1] = ["-H", header]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(PINNED[0] + command, capture_output=True, text=True, check=True).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"{url}: {non_2xx.group(1)} error responses")
@@ -112,9 +129,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--port", type=int, default=18731)
     parser.add_argument("--no-memory", action="store_true", help="skip the 1,000-topic RSS")
+    parser.add_argument(
+        "--pin", action="store_true", help="wrk on CPU 0, the servers on the other CPUs"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
+    if args.pin:
+        PINNED[0][:], PINNED[1][:] = pinning(os.cpu_count() or 1)
 
     from migrations import upgrade
     from refresh.pipeline import Refresher
@@ -133,6 +155,7 @@ def main() -> None:
     print(
         f"wrk -t2 -c{args.connections}, {args.rounds} rounds x {args.seconds} s per request "
         "kind and server, interleaved; req/s medians (per-round values)"
+        + ("; wrk on CPU 0, the servers on the others" if args.pin else "")
     )
     for workers in args.workers:
         ports = {name: args.port + i for i, name in enumerate(SERVERS)}
@@ -189,6 +212,10 @@ def report(rates: dict[tuple[str, str, str], list[float]], workers: int) -> None
             f"{kind} {median[(server, 'ours', kind)] / floor[kind]:.2f}x" for kind in KINDS
         )
         print(f"{server} ours / gunicorn Flask floor: {line}   (target under granian: >= 5x)")
+    line = ", ".join(
+        f"{kind} {median[('granian', 'raw', kind)] / floor[kind]:.2f}x" for kind in KINDS
+    )
+    print(f"the ceiling, granian raw floor / gunicorn Flask floor: {line}")
     for server in SERVERS:
         line = ", ".join(
             f"{kind} {median[(server, 'ours', kind)] / median[(server, 'raw', kind)]:.2f}x"

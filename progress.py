@@ -10,6 +10,8 @@ from tqdm import tqdm
 
 # Off a terminal only long tasks print lines: a quiet console for the everyday refresh.
 PLAIN_LINES_FROM = 1000
+# Off a terminal, a task of unknown size prints a line each time this many more are done.
+COUNT_LINES_EVERY = 10_000
 
 
 class ProgressBars:
@@ -23,22 +25,33 @@ class ProgressBars:
         self._task: str | None = None
         self._last_tenth = -1
 
-    def __call__(self, task: str, done: int, total: int) -> None:
-        if total <= 0:
+    def __call__(self, task: str, done: int, total: int | None) -> None:
+        """total None: not known (a listing streamed to the store): a count, not a bar."""
+        if total is not None and total <= 0:
             return
         if self.terminal:
             self._draw(task, done, total)
+        elif total is None:
+            self._count(task, done)
         elif total >= PLAIN_LINES_FROM:
             self._line(task, done, total)
 
-    def _draw(self, task: str, done: int, total: int) -> None:
+    def _draw(self, task: str, done: int, total: int | None) -> None:
         if task != self._task or self._bar is None:
             self.close()
             self._bar = tqdm(total=total, desc=task, unit="", file=self.stream, leave=True)
             self._task = task
         self._bar.update(done - self._bar.n)
-        if done >= total:
+        if total is not None and done >= total:
             self.close()
+
+    def _count(self, task: str, done: int) -> None:
+        """Every COUNT_LINES_EVERY done of a task of unknown size."""
+        if task != self._task:
+            self._task, self._last_tenth = task, 0
+        if done // COUNT_LINES_EVERY > self._last_tenth:
+            self._last_tenth = done // COUNT_LINES_EVERY
+            print(f"{task}: {done}", file=self.stream, flush=True)
 
     def _line(self, task: str, done: int, total: int) -> None:
         """Start, every tenth and the end, so a 45k-paper refresh says it is alive."""

@@ -31,6 +31,7 @@ bench/search.py does), then a refresh of --new new papers: the time per new pape
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -305,8 +306,10 @@ def big(args: argparse.Namespace, workdir: Path) -> None:
     del rows
     empty_store(url).dispose()
     topics = make_topics(5, words, random.Random(args.seed))
+    rules = json.dumps(topics)  # the child makes no words of its own: its RSS is the refresh's
     child = subprocess.run(
-        [sys.executable, __file__, "--child-refresh", str(listing), "--database-url", url],
+        [sys.executable, __file__, "--child-refresh", str(listing), "--database-url", url]
+        + ["--child-topics", rules],
         check=True,
         capture_output=True,
         text=True,
@@ -364,11 +367,9 @@ def disk_size(store: Store, url: str) -> str:
     return f"{(size or 0) / 2**20:.0f} MiB"
 
 
-def child_refresh(listing: Path, url: str) -> None:
-    """One refresh (5 topics) in this fresh process; print its time and peak RSS."""
-    _, words = synthetic_papers(10, 7)
+def child_refresh(listing: Path, url: str, topics: dict[str, tuple[str, list[str]]]) -> None:
+    """One refresh (of these topics) in this fresh process; print its time and peak RSS."""
     store = Store(url)
-    topics = make_topics(5, words, random.Random(7))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds = timed(lambda: Refresher(config(url, listing, topics), store).run(force=True))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -418,9 +419,10 @@ def main() -> None:
     parser.add_argument("--growth", default="", help="store sizes, e.g. 10000,50000,200000")
     parser.add_argument("--new", type=int, default=2000, help="new papers a growth refresh adds")
     parser.add_argument("--child-refresh", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--child-topics", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_refresh:
-        child_refresh(Path(args.child_refresh), args.database_url)
+        child_refresh(Path(args.child_refresh), args.database_url, json.loads(args.child_topics))
         return
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:

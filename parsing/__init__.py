@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
+from typing import BinaryIO
 
 from parsing import arxiv, feed, hf_api, hf_html, hf_text, oai
 from parsing.errors import ParseError, ParseResult
 from parsing.model import Paper
 
-__all__ = ["KINDS", "Paper", "ParseError", "ParseResult", "parse"]
+__all__ = ["KINDS", "Paper", "ParseError", "ParseResult", "parse", "read"]
 
 log = logging.getLogger("paperfeed.parsing")
 
@@ -23,6 +24,28 @@ KINDS: dict[str, Callable[[bytes], ParseResult]] = {
     "feed": feed.parse,
     "oai": oai.parse,
 }
+
+
+def read(kind: str, body: BinaryIO, result: ParseResult) -> Iterator[Paper]:
+    """Yield the papers of a body (a seekable binary file) as they are read, for a listing too
+    big to hold with its papers: a "feed" body is streamed, any other kind (pages of a few
+    hundred records) is parsed whole. What parse returns besides papers lands in result,
+    which keeps no papers (result.read counts them). Only ParseError escapes, as in parse."""
+    result.keep = False
+    if kind != "feed":
+        whole = parse(kind, body.read())
+        result.skipped, result.dropped, result.suspect = whole.skipped, whole.dropped, whole.suspect
+        result.read, result.streamed = len(whole.papers), whole.identities()
+        yield from whole.papers
+        return
+    try:
+        yield from feed.read(body, result)
+    except ParseError:
+        raise
+    except Exception as error:  # as in parse: a parser's bug costs this body only
+        log.warning("parser %s failed on a body", kind, exc_info=True)
+        raise ParseError(f"unreadable {kind} body ({type(error).__name__}: {error})") from None
+    _judge_refusals(result)
 
 
 def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
@@ -40,10 +63,14 @@ def parse(kind: str, body: bytes, *, today: date | None = None) -> ParseResult:
         # never the refresh: atheris found feedparser raising OverflowError on "&#9999...;".
         log.warning("parser %s failed on a %d-byte body", kind, len(body), exc_info=True)
         raise ParseError(f"unreadable {kind} body ({type(error).__name__}: {error})") from None
-    if not result.papers and result.skipped and result.suspect is None:
+    _judge_refusals(result)
+    return result
+
+
+def _judge_refusals(result: ParseResult) -> None:
+    if not result.read and result.skipped and result.suspect is None:
         # Records there, none usable: not a quiet day (that is an empty listing).
         result.suspect = (
             f"every one of its {len(result.skipped)} records was refused "
             f"(first: {result.skipped[0]})"
         )
-    return result

@@ -28,6 +28,15 @@ class ParseResult:
     # reader), or one whose every record was refused. Not a ParseError: nothing says the
     # upstream failed, but the source is not giving what it should (refresh.health).
     suspect: str | None = None
+    # False for a streamed read (parsing.read): its papers go to the store as they are read
+    # and only their identities are kept here; `read` counts them either way.
+    keep: bool = True
+    read: int = 0
+    streamed: list[str] = field(default_factory=list)
+
+    def identities(self) -> list[str]:
+        """The identities of the papers read, kept or streamed (refresh.health digests them)."""
+        return [paper.identity for paper in self.papers] if self.keep else self.streamed
 
     @classmethod
     def other_kind(cls, what: str) -> ParseResult:
@@ -54,5 +63,9 @@ class ParseResult:
             message = f"{where}: {note}"
             self.dropped.append(message)
             log.warning("dropped field %s", message)
-        self.papers.append(paper)
+        self.read += 1
+        if self.keep:
+            self.papers.append(paper)
+        else:
+            self.streamed.append(paper.identity)
         return paper

@@ -4,16 +4,17 @@ read with feedparser where it needs leniency; arXiv ids are picked out of ids an
 from __future__ import annotations
 
 import calendar
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import feedparser
 
 from parsing import feed_stream
 from parsing.errors import ParseError, ParseResult, log
-from parsing.model import arxiv_id_from, doi_from
+from parsing.model import Paper, arxiv_id_from, doi_from
 from parsing.subjects import split_subjects
 from parsing.text import plain_text, safe_link, strip_tag_pairs
 
@@ -44,20 +45,37 @@ def read_feed(body: bytes) -> Any:
 
 
 def parse(body: bytes) -> ParseResult:
-    """Read every entry of a feed as a paper: streamed, or with feedparser where the body
-    needs its leniency (then what the stream read so far is thrown away and read again)."""
+    """Read every entry of a feed as a paper."""
+    result = ParseResult()
+    for _paper in read(io.BytesIO(body), result):
+        pass
+    return result
+
+
+def read(body: BinaryIO, result: ParseResult) -> Iterator[Paper]:
+    """Yield the papers of a feed as they are read, streamed, or with feedparser where the
+    body needs its leniency. A body found to need it midway is read again from its start
+    (what was yielded comes again, in the same order: the same body always gives the same
+    sequence, which a resumed refresh counts on); its skipped and dropped notes start over."""
     try:
-        return _papers(feed_stream.entries(body))
+        yield from _papers(feed_stream.entries(body), result)
+        return
     except feed_stream.NeedsLeniency as reason:
         log.info("feed read with feedparser: %s", reason)
-    return _papers(iter(read_feed(body).entries))
+    result.papers.clear()
+    result.streamed.clear()
+    result.skipped.clear()
+    result.dropped.clear()
+    result.read = 0
+    body.seek(0)
+    yield from _papers(iter(read_feed(body.read()).entries), result)
 
 
-def _papers(entries: Iterator[Any]) -> ParseResult:
-    result = ParseResult()
+def _papers(entries: Iterator[Any], result: ParseResult) -> Iterator[Paper]:
     for index, entry in enumerate(entries):
-        result.add(f"entry {index}", **entry_fields(entry))
-    return result
+        paper = result.add(f"entry {index}", **entry_fields(entry))
+        if paper is not None:
+            yield paper
 
 
 def entry_fields(entry: Any) -> dict[str, Any]:

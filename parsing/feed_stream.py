@@ -16,7 +16,7 @@ import functools
 import io
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from feedparser.datetimes import _parse_date  # feedparser's own date reading: one result
 from feedparser.html import _cp1252
@@ -65,12 +65,14 @@ _EMAIL = re.compile(r"[a-zA-Z0-9_\-.+]+@")
 _HTML_TYPES = _MIXIN.html_types
 
 
-def entries(body: bytes) -> Iterator[dict[str, Any]]:
-    """Yield every entry of body as feedparser would give it; raise NeedsLeniency where this
-    reader cannot vouch for that, ParseError for a body that is plainly not a feed."""
-    _check_prolog(body)
+def entries(body: bytes | BinaryIO) -> Iterator[dict[str, Any]]:
+    """Yield every entry of body (bytes, or a seekable binary file read from its start) as
+    feedparser would give it; raise NeedsLeniency where this reader cannot vouch for that,
+    ParseError for a body that is plainly not a feed."""
+    stream = io.BytesIO(body) if isinstance(body, bytes) else body
+    _check_prolog(stream)
     parser = etree.iterparse(
-        io.BytesIO(body),
+        stream,
         events=("end",),
         tag=_ITEMS,
         resolve_entities=False,
@@ -105,12 +107,40 @@ def check_kind(body: bytes) -> None:
         raise ParseError("an HTML page, not an RSS or Atom feed")
 
 
-def _check_prolog(body: bytes) -> None:
-    check_kind(body)
-    if b"<!DOCTYPE" in body[:4096] or b"<!ENTITY" in body[:4096]:
+def _check_prolog(stream: BinaryIO) -> None:
+    """What must be known before the first entry is handed over; stream is left at its start."""
+    head = stream.read(4096)
+    check_kind(head)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise NeedsLeniency("a document type declaration")
-    if b"xml:base" in body:
+    if _contains(stream, b"xml:base"):
         raise NeedsLeniency("xml:base")  # feedparser resolves links against it
+    # A body cut off mid-transfer goes to feedparser, which refuses it whole (ParseError),
+    # before any of its entries is handed over to be stored.
+    stream.seek(max(0, stream.seek(0, io.SEEK_END) - _TAIL_BYTES))
+    if not _ENDS_WHOLE.search(stream.read()):
+        raise NeedsLeniency("the body does not end with its root element's end tag")
+    stream.seek(0)
+
+
+# The end of a whole feed: its root's end tag (rss, rdf:RDF, feed), then only space/comments.
+_ENDS_WHOLE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|RDF|feed)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
+_TAIL_BYTES = 4096
+
+
+def _contains(stream: BinaryIO, needle: bytes, chunk: int = 1 << 16) -> bool:
+    """Whether needle occurs in stream, read from its start in chunks (a big body is never
+    held whole); the stream is left at its start."""
+    stream.seek(0)
+    carried = b""  # the end of the chunk before: needle may straddle two
+    try:
+        while block := stream.read(chunk):
+            if needle in block or needle in carried + block[: len(needle) - 1]:
+                return True
+            carried = block[-(len(needle) - 1) :]
+        return False
+    finally:
+        stream.seek(0)
 
 
 class _Reader:

@@ -1,4 +1,4 @@
-"""Fetch listing bytes: one requests Session with timeouts, retries, conditional GET, a size cap,
+"""Fetch listings: one requests Session with timeouts, retries, conditional GET, a size cap,
 and one wall-clock deadline per fetch.
 
 The deadline covers everything a fetch can wait on: connecting, each redirect, each retry and
@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
+import os
 import socket
+import tempfile
 import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -44,18 +47,45 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class Fetched:
-    """What one fetch gave: a body, or not_modified when the validators still hold."""
+    """What one fetch gave: a body, or not_modified when the validators still hold.
+
+    The body is a file, never wholly in memory once it is big (a temporary file past
+    SPOOL_BYTES, or the local file itself, opened once), so that a listing of a year of papers
+    is streamed from disk to the store (parsing.read); body reads it whole, for small pages.
+    close() (or a with block) lets it go."""
 
     location: str
-    body: bytes = b""
+    spool: BinaryIO | None = None
+    digest: str = hashlib.sha256(b"").hexdigest()  # of the body
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
     status: int = 200
 
+    def open(self) -> BinaryIO:
+        """The body from its start (one reader at a time)."""
+        if self.spool is None:
+            return io.BytesIO(b"")
+        self.spool.seek(0)
+        return self.spool
+
     @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
+    def body(self) -> bytes:
+        return self.open().read()
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+    def __enter__(self) -> Fetched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# A body up to this size stays in memory; a bigger one goes to a temporary file as it arrives.
+SPOOL_BYTES = 4 * 1024 * 1024
 
 
 _ARXIV_HOSTS = ("arxiv.org",)
@@ -263,18 +293,28 @@ class Fetcher:
         return replace(fetched, location=str(location))
 
     def _read_file(self, location: str, etag: str | None) -> Fetched:
+        """The file, opened once: what is hashed is what is parsed, even if it is replaced
+        meanwhile (a writer renaming a new version into place)."""
         path = Path(location.removeprefix("file://"))
         try:
-            size = path.stat().st_size
-            if size > self.max_bytes:
-                raise FetchError(f"{path}: {size} bytes is over the {self.max_bytes}-byte cap")
-            body = path.read_bytes()
+            body = path.open("rb")
         except OSError as error:
             raise FetchError(f"{path}: {error.strerror or error}") from None
-        digest = hashlib.sha256(body).hexdigest()
+        try:
+            size = os.fstat(body.fileno()).st_size
+            if size > self.max_bytes:
+                raise FetchError(f"{path}: {size} bytes is over the {self.max_bytes}-byte cap")
+            digest = hashlib.file_digest(body, "sha256").hexdigest()
+        except OSError as error:
+            body.close()
+            raise FetchError(f"{path}: {error.strerror or error}") from None
+        except BaseException:
+            body.close()
+            raise
         if etag == digest:
-            return Fetched(location, not_modified=True, etag=digest, status=304)
-        return Fetched(location, body=body, etag=digest)
+            body.close()
+            return Fetched(location, digest=digest, not_modified=True, etag=digest, status=304)
+        return Fetched(location, spool=body, digest=digest, etag=digest)
 
     def _pace_arxiv(self, host: str) -> None:
         """arXiv asks API users for no more than one request every 3 seconds."""
@@ -341,36 +381,47 @@ class Fetcher:
                 raise FetchError(
                     f"{shown}: body of {declared} bytes is over the {self.max_bytes}-byte cap"
                 )
-            body = self._read_capped(shown, response, deadline)
+            body, digest = self._read_capped(shown, response, deadline)
             return Fetched(
                 url,
-                body=body,
+                spool=body,
+                digest=digest,
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
                 status=response.status_code,
             )
 
-    def _read_capped(self, url: str, response: requests.Response, deadline: Deadline) -> bytes:
-        """Read the (decompressed) body, stopping at the size cap and the deadline (whose
-        timer shuts the socket down, ending a read that a trickling body holds)."""
-        chunks: list[bytes] = []
+    def _read_capped(
+        self, url: str, response: requests.Response, deadline: Deadline
+    ) -> tuple[BinaryIO, str]:
+        """Read the (decompressed) body into a spool, stopping at the size cap and the
+        deadline (whose timer shuts the socket down, ending a read that a trickling body
+        holds). Returns the spool and the body's digest."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (Fetched owns it)
+        digest = hashlib.sha256()
         size = 0
         try:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise FetchError(
-                        f"{url}: body cut off at the {self.max_bytes}-byte cap (compressed or not)"
-                    )
-                if deadline.remaining() <= 0:
-                    break
-                chunks.append(chunk)
-        except requests.RequestException as error:
-            if deadline.remaining() > 0:
-                raise FetchError(f"{url}: {_reason(error)}") from None
-        if deadline.remaining() <= 0:
-            raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
-        return b"".join(chunks)
+            try:
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise FetchError(
+                            f"{url}: body cut off at the {self.max_bytes}-byte cap "
+                            "(compressed or not)"
+                        )
+                    if deadline.remaining() <= 0:
+                        break
+                    spool.write(chunk)
+                    digest.update(chunk)
+            except requests.RequestException as error:
+                if deadline.remaining() > 0:
+                    raise FetchError(f"{url}: {_reason(error)}") from None
+            if deadline.remaining() <= 0:
+                raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
+        except BaseException:
+            spool.close()
+            raise
+        return spool, digest.hexdigest()  # type: ignore[return-value]
 
 
 def _reason(error: Exception) -> str:

@@ -151,7 +151,7 @@ def judge(
         return Health(SUSPECT, reason, previous.batch_digest, previous.batch_since)
     digest, since = previous.batch_digest, previous.batch_since
     if bodies:
-        identities = [paper.identity for body in bodies for paper in body.papers]
+        identities = [identity for body in bodies for identity in body.identities()]
         if not identities:
             return Health()  # a quiet day: nothing is served again
         current = batch_digest(identities)

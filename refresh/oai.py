@@ -84,7 +84,8 @@ def pages(
     current, restarted = start, False
     while True:
         try:
-            page = parse_page(fetcher.fetch(page_url(source, current)).body)
+            with fetcher.fetch(page_url(source, current)) as fetched:
+                page = parse_page(fetched.body)
         except OaiError as error:
             if error.code != BAD_TOKEN or not current.token or restarted:
                 raise

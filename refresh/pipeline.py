@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -168,8 +169,9 @@ class _LeaseKeeper:
 
 
 Progress = Callable[[str], None]
-# (task, done, total): long steps report how far they are; the CLI draws it as a bar.
-Steps = Callable[[str, int, int], None]
+# (task, done, total): long steps report how far they are; the CLI draws it as a bar (a
+# count when total is None: not known yet).
+Steps = Callable[[str, int, int | None], None]
 
 
 def counted(items: Iterable[T], task: str, steps: Steps, total: int | None = None) -> Iterator[T]:
@@ -402,10 +404,7 @@ class Refresher:
             self.progress(f"{source.name}: reading {redact_url(location)}")
             try:
                 fetched = self.fetcher.fetch(location, etag=etag, last_modified=last_modified)
-                if fetched.not_modified:
-                    continue
-                result = parsing.parse(source.kind, fetched.body)
-            except (FetchError, parsing.ParseError) as error:
+            except FetchError as error:
                 errors.append(str(error))
                 log.warning("source %s: %s", source.name, error)
                 continue
@@ -415,17 +414,29 @@ class Refresher:
                     "source %s: unexpected error reading %s", source.name, redact_url(location)
                 )
                 continue
+            if fetched.not_modified:
+                continue
+            result = parsing.ParseResult()
+            with fetched:
+                before_write()  # fetching can take long: is the lease still ours?
+                # Papers go to the store as they are read: a listing of any size is held a
+                # batch at a time (a body that is not what its kind reads stores nothing).
+                papers = parsing.read(source.kind, fetched.open(), result)
+                try:
+                    stored, refused = self.store_location(
+                        source.name, location, fetched.digest, papers, now, before_write
+                    )
+                except parsing.ParseError as error:
+                    errors.append(str(error))
+                    log.warning("source %s: %s", source.name, error)
+                    continue
             fetched_any = True
             bodies.append(result)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
-            before_write()  # fetching can take long: is the lease still ours?
-            stored, refused = self.store_location(
-                source.name, location, fetched.digest, result.papers, now, before_write
-            )
             upserted.add(stored)
             outcome.skipped += refused
-            outcome.papers += len(result.papers) - refused
+            outcome.papers += result.read - refused
             if result.suspect is None:  # a suspect body is read and judged again next time
                 fresh[location] = (fetched.etag, fetched.last_modified)
         outcome.new, outcome.changed = len(upserted.new), len(upserted.changed)
@@ -524,26 +535,29 @@ class Refresher:
         source: str,
         location: str,
         digest: str,
-        papers: list[parsing.Paper],
+        papers: Iterator[parsing.Paper],
         now: datetime,
         before_write: Callable[[], None],
     ) -> tuple[UpsertResult, int]:
-        """Store one location's papers in batches of WRITE_BATCH, each committed with how
-        far it got; start after what a killed refresh committed of this same body."""
+        """Store one location's papers, as they are read, in batches of WRITE_BATCH, each
+        committed with how far it got; start after what a killed refresh committed of this
+        same body (the same body gives the same papers in the same order)."""
         done = self.store.checkpoint(source, location, digest)
         if done:
             self.progress(f"{source}: resuming after the {done} papers stored before")
-        total, refused = UpsertResult(), 0
+        total, refused, end = UpsertResult(), 0, done
         task = f"{source}: storing papers"
-        for start in range(done, len(papers), WRITE_BATCH):
-            self.steps(task, start, len(papers))
+        remaining = itertools.islice(papers, done, None)
+        self.steps(task, done, None)  # how many the listing holds is known at its end
+        while batch := list(itertools.islice(remaining, WRITE_BATCH)):
+            end += len(batch)
             before_write()
-            end = min(start + WRITE_BATCH, len(papers))
             checkpoint = Checkpoint(location, digest, end)
-            stored, lost = self.store_papers(source, papers[start:end], now, checkpoint)
+            stored, lost = self.store_papers(source, batch, now, checkpoint)
             total.add(stored)
             refused += lost
-        self.steps(task, len(papers), len(papers))
+            self.steps(task, end, None)
+        self.steps(task, end, end)
         return total, refused
 
     def store_papers(

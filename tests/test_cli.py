@@ -409,6 +409,19 @@ def test_refresh_prints_plain_progress_lines_for_long_steps_off_a_terminal() -> 
     assert len(lines) == 11  # the start and every tenth; short tasks stay quiet
 
 
+def test_a_task_of_unknown_size_prints_a_count_then_its_total() -> None:
+    out = io.StringIO()
+    bars = ProgressBars(out, terminal=False)
+    for done in range(0, 25_001, 500):  # a listing streamed to the store, 500 a batch
+        bars("samples: storing papers", done, None)
+    bars("samples: storing papers", 25_000, 25_000)
+    assert out.getvalue().splitlines() == [
+        "samples: storing papers: 10000",
+        "samples: storing papers: 20000",
+        "samples: storing papers: 25000/25000",
+    ]
+
+
 @pytest.mark.parametrize(
     "url", ["postgresql://reader:s3cret@127.0.0.1:9/db", "postgres://reader:s3cret@host:port/db"]
 )

@@ -233,8 +233,8 @@ def test_local_paths_and_only_http_urls_are_read(tmp_path: Path) -> None:
     fetcher = Fetcher()
     target = tmp_path / "x.txt"
     target.write_text("hello")
-    first = fetcher.fetch(str(target))
-    assert first.body == b"hello"
+    with fetcher.fetch(str(target)) as first:
+        assert first.body == b"hello"
     assert fetcher.fetch(str(target), etag=first.etag).not_modified
     for bad in ("ftp://example.org/x", "gopher://x", "javascript:alert(1)"):
         with pytest.raises(FetchError, match="only http"):
@@ -253,10 +253,10 @@ def test_requests_to_arxiv_hosts_are_spaced_out() -> None:
         mock.get("https://export.arxiv.org/api/query", body=b"<feed/>")
         mock.get("https://huggingface.co/api/daily_papers", body=b"[]")
         started = time.monotonic()
-        fetcher.fetch("https://export.arxiv.org/api/query")
-        fetcher.fetch("https://huggingface.co/api/daily_papers")  # other hosts: not paced
+        fetcher.fetch("https://export.arxiv.org/api/query").close()
+        fetcher.fetch("https://huggingface.co/api/daily_papers").close()  # not paced
         assert time.monotonic() - started < 0.4
-        fetcher.fetch("https://export.arxiv.org/api/query")
+        fetcher.fetch("https://export.arxiv.org/api/query").close()
         assert time.monotonic() - started >= 0.5
 
 

@@ -67,12 +67,15 @@ class UpsertResult:
 
     @property
     def touched(self) -> list[int]:
-        return self.new + [i for i in self.changed if i not in self.new]
+        new = set(self.new)
+        return self.new + [i for i in self.changed if i not in new]
 
     def add(self, other: UpsertResult) -> None:
-        """Count other's papers in too (one refresh writes several batches)."""
+        """Count other's papers in too (one refresh writes several batches). Sets, not list
+        scans: a re-read that corrects 45,000 papers would otherwise compare them pairwise."""
         self.new += other.new
-        self.changed += [i for i in other.changed if i not in self.changed]
+        changed = set(self.changed)
+        self.changed += [i for i in other.changed if i not in changed]
         self.merged_away += other.merged_away
         self.unchanged += other.unchanged
         self.memberships_changed += other.memberships_changed

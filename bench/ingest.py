@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -367,12 +366,19 @@ def disk_size(store: Store, url: str) -> str:
     return f"{(size or 0) / 2**20:.0f} MiB"
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS since it started (VmHWM). Not ru_maxrss: Linux carries that
+    over exec from the forking parent, whose pages the fork shared (the bench's 500 MiB)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
 def child_refresh(listing: Path, url: str, topics: dict[str, tuple[str, list[str]]]) -> None:
     """One refresh (of these topics) in this fresh process; print its time and peak RSS."""
     store = Store(url)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_kib()
     seconds = timed(lambda: Refresher(config(url, listing, topics), store).run(force=True))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(
         f"refresh {seconds:.1f} s ({store.count_papers() / seconds:.0f} papers/s); peak RSS "
         f"{peak / 1024:.0f} MiB (before the refresh {before / 1024:.0f} MiB)"
@@ -390,11 +396,21 @@ def growth(args: argparse.Namespace, workdir: Path) -> None:
     for size in (int(n) for n in args.growth.split(",")):
         rows, _ = synthetic_papers(size, args.seed)
         times = []
+        template = workdir / f"grown-{size}.db"
         for _ in range(args.rounds):
-            store = empty_store(url)
-            bulk_load(store, rows)
+            if args.database_url:
+                store = empty_store(url)
+                bulk_load(store, rows)
+            else:  # built once, copied for each round (a 200k build takes minutes)
+                if not template.exists():
+                    built = empty_store(f"sqlite:///{template}")
+                    bulk_load(built, rows)
+                    built.dispose()
+                shutil.copyfile(template, workdir / "bench.db")
+                store = Store(url)
             times.append(timed(refresh_of(config(url, listing, topics), store)))
             store.dispose()
+        template.unlink(missing_ok=True)
         per_paper[size] = min(times) / args.new * 1000
         print(
             f"  store of {size}: {args.new} new papers in {min(times):.2f} s (min), "

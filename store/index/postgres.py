@@ -139,7 +139,7 @@ def _lexeme_sets(tokens: dict[str, list[str]], day: int) -> tuple[set[str], set[
             words.add(f"{tag.upper()}!")
         else:
             paired = f"{tag.upper()}:"
-            pairs.update([paired + a + "_" + b for a, b in zip(sequence, sequence[1:])])
+            pairs.update([paired + a + "_" + b for a, b in pairwise(sequence)])
     return words, pairs
 
 

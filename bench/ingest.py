@@ -8,8 +8,14 @@ A synthetic RSS listing (Zipf words as bench/search.py makes them, an arXiv id, 
 and a category an item) is written to a file and read by a `kind = "feed"` source.
 
 The floor: lxml reads each item's title, link and description, and one transaction inserts
-them with executemany into a plain table and an FTS5 table (SQLite; on PostgreSQL, COPY
-into a plain table). Then, interleaved, for each round, each on an empty store:
+them into a plain table and into a table with a full-text index: on SQLite with executemany,
+the index an FTS5 table; on PostgreSQL with COPY, the index its counterpart, a generated
+tsvector column (to_tsvector('simple', title || ' ' || description)) with a GIN index at
+its defaults, present while the rows go in as FTS5's is. On PostgreSQL the floor this
+benchmark used before, COPY into the plain table alone, is measured too and printed as a
+second line ("floor, plain COPY (no index)"): it has no text index, so it is about ten
+times cheaper a paper, and ratios against it are printed for comparison only.
+Then, interleaved, for each round, each on an empty store:
 
   floor                 as above
   ours, 5 topics        a first refresh of the listing (fetch, parse, store, match, index)
@@ -21,7 +27,8 @@ into a plain table). Then, interleaved, for each round, each on an empty store:
 
 and prints min / median of the rounds, in CPU seconds (this process's and, on PostgreSQL, its
 server processes': the machine is shared, and wall time would measure the neighbours too),
-with the ratios of the minimums.
+then in wall seconds (meaningful on a quiet machine: the load average is printed), with
+the ratios of the minimums of each.
 --big: one refresh of that many papers in a process of its own (its peak RSS), then the
 search cases of bench/search.py, cold, against the same FTS5 floor: every paper of the
 import shares one first_seen second. --growth: stores of each size (bulk-loaded as
@@ -127,26 +134,45 @@ def floor_sqlite(path: Path, workdir: Path) -> None:
     conn.close()
 
 
-def floor_postgres(path: Path, url: str) -> float:
-    """CPU seconds of the floor on PostgreSQL (its connection counted while still open)."""
+# The PostgreSQL floor's tables: the rows as listed, and their text with a full-text index,
+# PostgreSQL's counterpart of the SQLite floor's FTS5 table (a tsvector of the words, GIN).
+_FLOOR_TABLES = (
+    "CREATE TABLE bench_floor (title text, link text, description text)",
+    "CREATE TABLE bench_floor_words (title text, description text, words tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', title || ' ' || description)) STORED)",
+    "CREATE INDEX bench_floor_words_gin ON bench_floor_words USING gin (words)",
+)
+
+
+def floor_postgres(path: Path, url: str, text_index: bool = True) -> tuple[float, float]:
+    """CPU and wall seconds of the floor on PostgreSQL (its connection counted while still
+    open): one transaction COPYs the rows into a plain table and, with text_index, their
+    title and description into the table with a full-text index (as the SQLite floor's FTS5
+    table); without, the plain table alone (the floor this benchmark used before)."""
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_floor")
-        conn.execute("CREATE TABLE bench_floor (title text, link text, description text)")
+        conn.execute("DROP TABLE IF EXISTS bench_floor, bench_floor_words")
+        for statement in _FLOOR_TABLES:
+            conn.execute(statement)
         conn.commit()
 
         def copied() -> None:
             items = floor_items(path)
-            with conn.cursor().copy(
-                "COPY bench_floor (title, link, description) FROM STDIN"
-            ) as copy:
-                for item in items:
-                    copy.write_row(item)
+            with conn.cursor() as cursor:
+                with cursor.copy("COPY bench_floor (title, link, description) FROM STDIN") as copy:
+                    for item in items:
+                        copy.write_row(item)
+                if text_index:
+                    with cursor.copy(
+                        "COPY bench_floor_words (title, description) FROM STDIN"
+                    ) as copy:
+                        for title, _, description in items:
+                            copy.write_row((title, description))
             conn.commit()
 
-        seconds = timed(copied)
-        conn.execute("DROP TABLE bench_floor")
+        seconds = timed_both(copied)
+        conn.execute("DROP TABLE bench_floor, bench_floor_words")
         conn.commit()
     return seconds
 
@@ -176,21 +202,29 @@ def config(url: str, listing: Path, topics: dict[str, tuple[str, list[str]]]) ->
     )
 
 
-def refreshed(url: str, listing: Path, topics: dict[str, tuple[str, list[str]]]) -> float:
-    """Seconds of a first refresh of listing on an empty store."""
+def refreshed(
+    url: str, listing: Path, topics: dict[str, tuple[str, list[str]]]
+) -> tuple[float, float]:
+    """CPU and wall seconds of a first refresh of listing on an empty store."""
     store = empty_store(url)
-    seconds = timed(lambda: Refresher(config(url, listing, topics), store).run(force=True))
+    seconds = timed_both(lambda: Refresher(config(url, listing, topics), store).run(force=True))
     store.dispose()
     return seconds
 
 
 def timed(action: Callable[[], object]) -> float:
-    """CPU seconds of action: this process's, and on PostgreSQL its server processes' (the
-    machine is shared: wall time measures the neighbours too). Connections the action
-    opens must still be open when it returns (stores are disposed after)."""
-    started = time.process_time(), server_cpu()
+    """CPU seconds of action (timed_both)."""
+    return timed_both(action)[0]
+
+
+def timed_both(action: Callable[[], object]) -> tuple[float, float]:
+    """CPU and wall seconds of action. CPU: this process's, and on PostgreSQL its server
+    processes' (the machine is shared: wall time measures the neighbours too). Connections
+    the action opens must still be open when it returns (stores are disposed after)."""
+    started = time.process_time(), server_cpu(), time.perf_counter()
     action()
-    return time.process_time() - started[0] + server_cpu() - started[1]
+    cpu = time.process_time() - started[0] + server_cpu() - started[1]
+    return cpu, time.perf_counter() - started[2]
 
 
 # The PostgreSQL database whose server processes timed() counts, when on PostgreSQL.
@@ -236,47 +270,71 @@ def rounds(args: argparse.Namespace, workdir: Path) -> None:
     write_listing(rows, again, built + timedelta(hours=1))  # the same papers, a new body
     body = listing.read_bytes()
     results: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}
 
-    def record(name: str, value: float) -> None:
-        results.setdefault(name, []).append(value)
+    def record(name: str, value: float | tuple[float, float]) -> None:
+        cpu, wall = value if isinstance(value, tuple) else (value, None)
+        results.setdefault(name, []).append(cpu)
+        if wall is not None:
+            walls.setdefault(name, []).append(wall)
 
     for number in range(args.rounds):
         print(f"round {number + 1} ...", flush=True)
         if args.database_url:
             record("floor", floor_postgres(listing, args.database_url))
+            record(
+                "floor, plain COPY (no index)", floor_postgres(listing, args.database_url, False)
+            )
         else:
-            record("floor", timed(lambda: floor_sqlite(listing, workdir)))
-        record("parse only", timed(lambda: parsing.parse("feed", body)))
+            record("floor", timed_both(lambda: floor_sqlite(listing, workdir)))
+        record("parse only", timed_both(lambda: parsing.parse("feed", body)))
         record(f"ours, {len(many)} topics", refreshed(url, listing, many))
         store = empty_store(url)
         first = config(url, listing, few)
-        record("ours, 5 topics", timed(refresh_of(first, store)))
+        record("ours, 5 topics", timed_both(refresh_of(first, store)))
         generation, last_write = store.generation(), latest_update(store)
         outcome: list[Any] = []
-        record("re-read unchanged", timed(refresh_of(config(url, again, few), store, outcome)))
+        again_config = config(url, again, few)
+        record("re-read unchanged", timed_both(refresh_of(again_config, store, outcome)))
         record("re-read new+changed", float(sum(s.new + s.changed for s in outcome[0].sources)))
         wrote = store.generation() != generation or latest_update(store) != last_write
         record("re-read wrote", float(wrote))
         store.dispose()
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\n{args.papers} papers on {engine}; CPU seconds, min / median of {args.rounds}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\n{args.papers} papers on {engine}; min / median of {args.rounds}, CPU seconds "
+        f"(then wall seconds); load average now {load}"
+    )
     for name, values in results.items():
-        print(f"  {name:28s} {min(values):9.2f} {statistics.median(values):9.2f}")
-    best = {name: min(values) for name, values in results.items()}
+        wall = walls.get(name)
+        shown = f" {min(wall):9.2f} {statistics.median(wall):9.2f}" if wall else ""
+        print(f"  {name:28s} {min(values):9.2f} {statistics.median(values):9.2f}{shown}")
+    for label, table in (("CPU", results), ("wall", walls)):
+        best = {name: min(values) for name, values in table.items()}
+        ratios(label, best, len(many))
+    print(f"  re-read wrote or published: {max(results['re-read wrote']) > 0}")
+
+
+def ratios(label: str, best: dict[str, float], many: int) -> None:
+    """The ratios of the minimums (best: by name) against the floor."""
     floor = best["floor"]
-    print("ratios (of the minimums):")
+    print(f"ratios of the minimums, {label}:")
     print(f"  ours, 5 topics / floor                {best['ours, 5 topics'] / floor:.2f}x")
     store_part = best["ours, 5 topics"] - best["parse only"]
     print(f"  ours less parsing, 5 topics / floor   {store_part / floor:.2f}x")
     print(
-        f"  {len(many)} topics / 5 topics              "
-        f"{best[f'ours, {len(many)} topics'] / best['ours, 5 topics']:.2f}x"
+        f"  {many} topics / 5 topics              "
+        f"{best[f'ours, {many} topics'] / best['ours, 5 topics']:.2f}x"
     )
     print(f"  re-read unchanged / floor             {best['re-read unchanged'] / floor:.2f}x")
     reread_store = best["re-read unchanged"] - best["parse only"]
     print(f"  re-read less parsing / floor          {reread_store / floor:.2f}x")
-    print(f"  re-read wrote or published: {max(results['re-read wrote']) > 0}")
+    plain = best.get("floor, plain COPY (no index)")
+    if plain:
+        print(f"  ours, 5 topics / plain COPY floor     {best['ours, 5 topics'] / plain:.2f}x")
+        print(f"  re-read unchanged / plain COPY floor  {best['re-read unchanged'] / plain:.2f}x")
 
 
 def refresh_of(settings: Any, store: Store, reports: list[Any] | None = None) -> Callable[[], None]:

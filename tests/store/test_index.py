@@ -510,3 +510,21 @@ def test_postgres_searches_keep_the_connection_options_of_the_url(pg_url: str) -
         plans = reader._conn.execute(sa.text("SHOW plan_cache_mode")).scalar()
     assert (shown, plans) == ("12345ms", "force_generic_plan")
     store.dispose()
+
+
+def test_postgres_tsvector_text_quotes_every_lexeme_and_escapes_the_rare_ones(pg_url: str) -> None:
+    """Index rows' tsvectors are written as text quoted with one join; a lexeme with a
+    quote or a backslash (no analysed token has one, but the text must still be right)
+    takes the escaping path. PostgreSQL must read back exactly the lexemes given."""
+    to_text = store_index.postgres._tsvector
+    assert to_text(["t:a", "T:a_b"]) == "'t:a' 'T:a_b'"
+    assert to_text([]) == ""
+    odd = ["t:it's", "a:back\\slash", "u:''", "t:plain", "@1:2150"]
+    store = Store(pg_url)
+    with store.engine.connect() as conn:
+        for found in (odd, odd[1:2] + odd[3:], odd[:1] + odd[3:], odd[3:]):
+            read = conn.execute(
+                sa.text("SELECT tsvector_to_array(CAST(:v AS tsvector))"), {"v": to_text(found)}
+            ).scalar()
+            assert sorted(read) == sorted(found)
+    store.dispose()

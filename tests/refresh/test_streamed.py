@@ -84,3 +84,31 @@ def test_a_big_body_over_http_is_spooled_and_read_whole(
     app = make_app(write_config(sources=toml_sources({"name": "big", "kind": "feed", "url": url})))
     assert refresh(app).sources[0].new == 3000
     app.extensions["paperfeed"].close()
+
+
+def test_a_body_found_to_need_feedparser_midway_is_read_again_from_its_start(
+    make_app, write_config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import parsing
+
+    body = synthetic_rss(3 * WRITE_BATCH)
+    broken = body.replace("Synthetic paper 700 on", "Synthetic paper 700 & on")  # a bare &
+    assert broken != body
+    result = parsing.ParseResult()
+    streamed = [p.identity for p in parsing.read("feed", io.BytesIO(broken.encode()), result)]
+    whole = parsing.parse("feed", broken.encode())
+    # The streamed reader handed over the items before the bare & (newest first: 1499..701),
+    # then feedparser everything from the start, in the same order.
+    assert len(streamed) == 799 + 1500 and result.read == 1500
+    assert streamed[799:] == whole.identities() and streamed[:799] == whole.identities()[:799]
+    listing = tmp_path / "broken.rss"
+    listing.write_text(broken)
+    app = make_app(
+        write_config(sources=toml_sources({"name": "b", "kind": "feed", "path": str(listing)}))
+    )
+    outcome = refresh(app).sources[0]
+    assert (outcome.status, outcome.papers, outcome.new) == ("ok", 1500, 1500)
+    assert app.extensions["paperfeed"].store.count_papers() == 1500
+    app.extensions["paperfeed"].close()

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.search import bulk_load, document_frequencies, pick, query_part, synthetic_papers, timed  # noqa: E402
 from migrations import upgrade  # noqa: E402
-from store.schema import papers  # noqa: E402
 from store import Store  # noqa: E402
+from store.schema import papers  # noqa: E402
 from topics.query import parse  # noqa: E402
 
 

@@ -3,11 +3,13 @@ in-memory store (topics.similarity.CountedCorpus stands for the text index's cou
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from topics.analysis import Document
 from topics.query import Like, QueryError, Unbound, format_matches, parse, with_min_similarity
-from topics.similarity import CountedCorpus, Profile, Seed
+from topics.similarity import K1, TITLE_WEIGHT, B, CountedCorpus, Profile, Seed, field_stems
 
 PAPERS = {
     "splat-1": (
@@ -181,10 +183,6 @@ def test_every_paper_that_passes_holds_a_required_word(threshold: float) -> None
 
 def _reference_raw(profile: Profile, doc: Document) -> float:
     """BM25 against the profile, every word counted: what the quick path must equal."""
-    from collections import Counter
-
-    from topics.similarity import B, K1, TITLE_WEIGHT, field_stems
-
     title = Counter(field_stems(doc.fields["title"]))
     abstract = Counter(field_stems(doc.fields["abstract"]))
     length = sum(title.values()) * TITLE_WEIGHT + sum(abstract.values())

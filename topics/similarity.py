@@ -116,9 +116,9 @@ class SampleCounts:
     def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
         self.fields = fields
         self.papers = len(fields)
-        # A stem holds no space: the words are the spaces plus one (a title is never empty).
+        # The index joins stems with one space: a field's words are its spaces plus one.
         total = sum(
-            (title.count(" ") + 1) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
+            (title.count(" ") + bool(title)) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
             for title, abstract in fields
         )
         self.average_length = total / self.papers if self.papers else 1.0

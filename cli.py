@@ -338,6 +338,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         store = _engine_store(config)
     except UsageError as error:
         problems.append(str(error))
+    # Before the readers' feedback is read: that would make a missing SQLite file.
+    unknown, unchecked = _unknown_examples(config, store) if store is not None else ([], "")
+    problems += unknown
     print(f"{config.path}: {len(config.sources)} sources, {len(config.topics)} topics")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
@@ -349,15 +352,52 @@ def cmd_check(args: argparse.Namespace) -> int:
         for hint in hints(topic.query):
             print(f"      hint, column {hint.column}: {hint.message}")
             problems.append(f"{config.path}: topic {name!r}, column {hint.column}: {hint.message}")
-        if store is not None and topic.query.likes():
+        if store is not None and topic.query.likes() and "does not exist" not in unchecked:
             for ref, kind in _feedback(store, name).items():
                 print(f"      readers asked: {'more' if kind == 'like' else 'less'} like {ref}")
+    if unchecked:
+        print(f"  {unchecked}")
     if store is not None:
         store.dispose()
     if problems:
         print(f"paperfeed: {_problems(problems)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _unknown_examples(config: Config, store: Store) -> tuple[list[str], str]:
+    """The like / unlike ids of topics that no stored paper has, one problem each (file,
+    topic, id); or, when the store cannot say (missing, not migrated, empty, unreachable),
+    a note that they were not checked: a new deployment runs check before its first refresh."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store import StoreError
+
+    asked = [
+        (name, like.keyword, ref)
+        for name, topic in config.topics.items()
+        for like in topic.query.likes()
+        for ref in like.ids
+    ]
+    if not asked:
+        return [], ""
+    where = _shown_url(config.database_url)
+    unchecked = f"like / unlike ids not checked: the store {where}"
+    database = store.engine.url.database
+    if store.is_sqlite and database and database != ":memory:" and not Path(database).exists():
+        return [], f"{unchecked} does not exist yet (`paperfeed refresh` makes and fills it)"
+    try:
+        stored = store.count_papers()
+        if not stored:
+            return [], f"{unchecked} is empty (`paperfeed refresh` fills it)"
+        missing = [(n, kind, ref) for n, kind, ref in asked if store.find_paper(ref) is None]
+    except (*StoreError, SQLAlchemyError) as error:
+        return [], f"{unchecked} could not be read ({_first_line(error)})"
+    return [
+        f"{config.path}: topic {name!r}: {kind} id {ref!r} is not a paper in the store "
+        f"({stored} papers; give the arXiv id, DOI or urn:paperfeed: GUID of a stored paper)"
+        for name, kind, ref in missing
+    ], ""
 
 
 def _feedback(store: Store, topic: str) -> dict[str, str]:

@@ -1,6 +1,10 @@
 """Benchmark: a like: search against a keyword search, on a large store.
 
     python bench/like_search.py [--papers 200000] [--rounds 3] [--database-url postgresql://...]
+                                [--store PATH]
+
+--store PATH keeps the SQLite store at PATH and reuses it when it already holds the papers
+(a 200k store takes long to build on a shared machine).
 
 Builds bench/search.py's synthetic store, then, interleaved, per round: the query part
 (search.find, newest 50) of a 1% word and of a common word, and of like:(3 papers):
@@ -17,13 +21,21 @@ import sys
 import tempfile
 from pathlib import Path
 
+import sqlalchemy as sa
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.search import bulk_load, document_frequencies, pick, query_part, synthetic_papers, timed  # noqa: E402  # noqa: E402
+from bench.search import bulk_load, document_frequencies, pick, query_part, synthetic_papers, timed  # noqa: E402
 from migrations import upgrade  # noqa: E402
 from store import Store  # noqa: E402
+from store.schema import papers  # noqa: E402
 from topics.query import parse  # noqa: E402
+
+
+def stored_papers(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
 
 
 def main() -> None:
@@ -31,16 +43,22 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--store", default="", help="a SQLite file to keep and reuse")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-like-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    path = Path(args.store) if args.store else workdir / "bench.db"
+    url = args.database_url or f"sqlite:///{path}"
     rows, _ = synthetic_papers(args.papers, 7)
     freqs = document_frequencies(rows)
     sampled = min(len(rows), 20_000)
     store = Store(url)
     upgrade(store.engine)
-    loaded, built = bulk_load(store, rows)
-    print(f"\n{args.papers} papers: insert {loaded:.0f} s, index {built:.0f} s")
+    if stored_papers(store) == args.papers:
+        print(f"\n{args.papers} papers: reusing {url}")
+    else:
+        loaded, built = bulk_load(store, rows)
+        print(f"\n{args.papers} papers: insert {loaded:.0f} s, index {built:.0f} s")
+    del rows
     seeds = " ".join(f'"bench:{n}"' for n in (args.papers - 10, args.papers - 500, 1000))
     cases = {
         "1% word": parse(pick(freqs, 0.01, sampled)),

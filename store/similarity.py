@@ -10,7 +10,6 @@ papers most similar to the seeds as more examples.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,8 +30,8 @@ from topics.similarity import (
     MAX_DOC_SHARE,
     WIDEN_POOL,
     Profile,
+    SampleCounts,
     Seed,
-    _counts,
 )
 
 _FIELDS = ("title", "abstract")
@@ -51,20 +50,20 @@ class _Counts:
 
     documents: int
     average_length: float
-    sampled: int
-    sample: Counter[str]
+    sample: SampleCounts
     frequencies: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def doc_freq_on(self, conn: Connection, stems: Collection[str]) -> Mapping[str, int]:
         # Past the share cap a word is dropped whatever its count: count no further.
         cap = int(MAX_DOC_SHARE * self.documents) + 1
-        scale = self.documents / max(self.sampled, 1)
+        scale = self.documents / max(self.sample.papers, 1)
         with self.lock:
             missing = [s for s in stems if s not in self.frequencies]
+        held = self.sample.holding(missing)
         found = {
-            stem: round(self.sample[stem] * scale)
-            if self.sample[stem] >= _SAMPLED_ENOUGH
+            stem: round(held[stem] * scale)
+            if held[stem] >= _SAMPLED_ENOUGH
             else len(index.candidates(conn, Term(stem[:MAX_TOKEN], _FIELDS), None, cap, False))
             for stem in missing
         }
@@ -149,13 +148,7 @@ class SimilarityStore:
         counts = self._counts
         if counts is None or not counts.documents <= documents <= counts.documents * _STALE_GROWTH:
             rows = index.candidates(conn, None, None, _SAMPLE, True)
-            sample: Counter[str] = Counter()
-            total = 0.0
-            for row in rows:
-                words, length = _counts(Document.of_stems(row))
-                sample.update(words.keys())
-                total += length
-            average = total / len(rows) if rows else 1.0
-            counts = _Counts(max(documents, 1), average or 1.0, len(rows), sample)
+            sample = SampleCounts([(row.title, row.abstract) for row in rows])
+            counts = _Counts(max(documents, 1), sample.average_length or 1.0, sample)
             self._counts = counts
         return counts

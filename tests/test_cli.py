@@ -557,3 +557,47 @@ def test_a_source_path_that_matches_the_store_never_reads_the_database(tmp_path)
     result = run("--config", str(tmp_path / "paperfeed.toml"), "refresh", cwd=tmp_path)
     assert "the store's own database file; not read" in result.stdout
     assert "store.db-wal" in result.stdout or "store.db:" in result.stdout
+
+
+def test_check_names_a_like_id_the_store_does_not_hold(paperfeed, tmp_path, write_config) -> None:
+    """A like / unlike id of a topic is looked up in the store: an unknown one is a
+    one-line error naming the file, the topic and the id; a stored one passes. A store
+    that is not there yet or empty says the ids were not checked, and check passes (a new
+    deployment runs it before its first refresh)."""
+    from store import Store
+
+    def topics(like: str, unlike: str = "") -> str:
+        return f"[topics.splat]\nquery = 'splatting'\nlike = [{like}]\n" + (
+            f"unlike = [{unlike}]\n" if unlike else ""
+        )
+
+    config = write_config(topics=topics('"2401.99999"'))
+    db = tmp_path / "like.db"
+    url = f"sqlite:///{db}"
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return paperfeed("--config", str(config), "--database-url", url, "check", cwd=tmp_path)
+
+    missing = check()
+    assert missing.returncode == 0, missing.stderr
+    assert f"like / unlike ids not checked: the store {url} does not exist yet" in missing.stdout
+    assert not db.exists()  # check makes no store
+    assert paperfeed("--database-url", url, "migrate", cwd=tmp_path).returncode == 0
+    empty = check()
+    assert empty.returncode == 0 and f"the store {url} is empty" in empty.stdout
+    refreshed = paperfeed("--config", str(config), "--database-url", url, "refresh", cwd=tmp_path)
+    assert refreshed.returncode == 0, refreshed.stderr
+    store = Store(url)
+    stored = store.find_papers_by_title("PreF3R")[0].guid
+    store.dispose()
+    write_config(topics=topics(f'"{stored}", "2401.99999"'))
+    failure = _one_line_failure(check())
+    assert str(config) in failure and "topic 'splat'" in failure
+    assert "like id '2401.99999' is not a paper in the store" in failure
+    assert stored not in failure  # a stored paper passes
+    write_config(topics=topics(f'"{stored}"', '"9999.00001"'))
+    assert "unlike id '9999.00001'" in _one_line_failure(check())
+    write_config(topics=topics(f'"{stored}"'))
+    fine = check()
+    assert fine.returncode == 0, fine.stderr
+    assert "not checked" not in fine.stdout

@@ -520,7 +520,7 @@ class Like(Node):
         return self._bound.score(doc)
 
     def matches(self, doc: Document) -> bool:
-        return self.negative or self.similarity(doc) >= self._bound.threshold
+        return self.negative or self._bound.passes(doc)
 
     def score(self, doc: Document) -> float:
         # Below the threshold too: in `rule OR like:` the similarity ranks the rule's papers.

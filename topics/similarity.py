@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Protocol
 
 from topics.analysis import Document, FieldText
@@ -92,6 +93,45 @@ def _field_counts(doc: Document) -> tuple[Counter[str], Counter[str], float]:
         length = len(title) * TITLE_WEIGHT + len(abstract)
         found = doc.__dict__["_field_counts"] = (Counter(title), Counter(abstract), length)
     return found  # type: ignore[no-any-return]
+
+
+def _field_words(doc: Document) -> tuple[list[str], list[str], float]:
+    """Title and abstract stems as lists, and the weighted length; kept on the document.
+    Scoring a candidate needs the counts of the few profile words it holds only: a set
+    intersection and list.count (in C) spare counting its hundred other words."""
+    found = doc.__dict__.get("_field_words")
+    if found is None:
+        title = field_stems(doc.fields["title"])
+        abstract = field_stems(doc.fields["abstract"])
+        length = len(title) * TITLE_WEIGHT + len(abstract)
+        found = doc.__dict__["_field_words"] = (title, abstract, length)
+    return found  # type: ignore[no-any-return]
+
+
+class SampleCounts:
+    """Some papers of a store (spaced title and abstract stems), standing for it: their mean
+    weighted length, and how many of them hold a word, counted for the words asked only
+    (counting all their words first cost most of a process's first like: search)."""
+
+    def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
+        self.fields = fields
+        self.papers = len(fields)
+        # The index joins stems with one space: a field's words are its spaces plus one.
+        total = sum(
+            (title.count(" ") + bool(title)) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
+            for title, abstract in fields
+        )
+        self.average_length = total / self.papers if self.papers else 1.0
+
+    def holding(self, stems: Collection[str]) -> Counter[str]:
+        """How many of the papers hold each of stems (in title or abstract)."""
+        wanted = frozenset(stems)
+        held: Counter[str] = Counter()
+        if not wanted:
+            return held
+        for title, abstract in self.fields:
+            held.update(wanted.intersection(title.split()) | wanted.intersection(abstract.split()))
+        return held
 
 
 def _useful(stem: str) -> bool:
@@ -183,15 +223,33 @@ class Profile:
         )
         scores = [profile.raw_score(s.document) for s in seeds]
         norm = sum(scores) / len(scores) if scores and sum(scores) > 0 else 1.0
-        return cls(**{**profile.__dict__, "norm": norm})
+        return replace(profile, norm=norm)
+
+    @cached_property
+    def _terms(self) -> frozenset[str]:
+        return frozenset(self.weights)
+
+    @cached_property
+    def _bounds(self) -> dict[str, float]:
+        """Each pulling word's most a paper can get of it: BM25 saturates at (K1 + 1)."""
+        return {t: w * (K1 + 1) for t, w in self.weights.items() if w > 0}
 
     def contributions(self, doc: Document) -> dict[str, float]:
-        title, abstract, length = _field_counts(doc)
+        return self._contributions(doc, self._held(doc))
+
+    def _held(self, doc: Document) -> frozenset[str]:
+        title, abstract, _ = _field_words(doc)
+        return self._terms.intersection(title) | self._terms.intersection(abstract)
+
+    def _contributions(self, doc: Document, present: frozenset[str]) -> dict[str, float]:
+        if not present:
+            return {}
+        title, abstract, length = _field_words(doc)
         scale = K1 * (1 - B + B * length / self.average_length)
         found = {}
-        for t, w in self.weights.items():
-            n = title.get(t, 0) * TITLE_WEIGHT + abstract.get(t, 0)
-            if n:
+        for t, w in self.weights.items():  # the profile's order: the same sums, bit for bit
+            if t in present:
+                n = title.count(t) * TITLE_WEIGHT + abstract.count(t)
                 found[t] = w * n * (K1 + 1) / (n + scale)
         return found
 
@@ -201,6 +259,16 @@ class Profile:
     def score(self, doc: Document) -> float:
         """Similarity: 1.0 is as close as the seeds are on average; clipped to [0, 1]."""
         return min(max(self.raw_score(doc) / self.norm, 0.0), 1.0)
+
+    def passes(self, doc: Document) -> bool:
+        """score(doc) >= threshold, the papers that cannot reach it told first by the words
+        they hold (each at its most, MaxScore's bound): most candidates of a search fail."""
+        held = self._held(doc)
+        bounds = self._bounds
+        if sum(bounds.get(t, 0.0) for t in held) < self.threshold * self.norm:
+            return False
+        raw = sum(self._contributions(doc, held).values())
+        return min(max(raw / self.norm, 0.0), 1.0) >= self.threshold
 
     def explain(self, doc: Document) -> Similar:
         parts = self.contributions(doc)

@@ -287,13 +287,17 @@ def _sort(known: tuple[str, ...]) -> str:
     )
 
 
-def _sort_links(order: str, args: dict[str, str]) -> list[tuple[str, str | None]]:
-    """(label, URL or None for the order shown) for each order a page offers."""
+def _sort_links(
+    order: str, args: dict[str, str], default: str = "date"
+) -> list[tuple[str, str | None]]:
+    """(label, URL or None for the order shown) for each order a page offers. The page's
+    own order (a topic's `order`) goes without ?sort=; another, newest too, is asked for."""
     order = "date" if order == "newest" else order
+    default = "date" if default == "newest" else default
     links: list[tuple[str, str | None]] = []
     for name in ("date", "upvotes", "relevance"):
         query = {k: v for k, v in args.items() if k not in ("sort", "order")} | (
-            {"sort": name} if name != "date" else {}
+            {"sort": name} if name != default else {}
         )
         url = request.path + (f"?{urlencode(query)}" if query else "")
         links.append((SORTS[name], None if name == order else url))
@@ -344,7 +348,7 @@ def topic_page(name: str) -> str:
     marker = Highlighter(topic.query)
     return render_template(
         "topic.html",
-        sorts=_sort_links(order, args),
+        sorts=_sort_links(order, args, topic.order),
         period=period,
         topic=topic,
         cards=[
@@ -372,10 +376,12 @@ def search_page() -> Response | str:
             status=400,
         )
     number = _page_number(last=_search_pages(svc))  # before searching: no page past them
-    order = _sort(("date", "upvotes", "relevance"))
+    # ?sort=date|upvotes|relevance, else ?order=newest|relevance (as on a topic's page)
+    order = _sort(("date", "upvotes", "relevance")) if request.args.get("sort") else "date"
+    order = "relevance" if order == "date" and _order("newest") == "relevance" else order
     start = (number - 1) * PAGE_SIZE
     try:  # through the text index, within the search budget, like the search feed
-        ranked = "relevance" if order == "relevance" else _order("newest")
+        ranked = "relevance" if order == "relevance" else "newest"
         counted = svc.search(query, SEARCH_COUNT_LIMIT + 1, ranked)
     except QueryError as error:  # a like: of a paper the store does not hold
         return Response(render_template("search.html", q=text, error=error, cards=None), status=400)

@@ -68,3 +68,24 @@ def test_papers_stored_later_are_scored_on_the_way_in(store: Store) -> None:
     (paper,) = store.topic_items("splat", 50)[:1]
     assert paper.title == "Gaussian Splatting Again"
     assert paper.score is not None and paper.score >= 0.5  # the rule's prior at least
+
+
+def test_the_counts_a_profile_reads_are_the_stores(store: Store) -> None:
+    """A store smaller than the sample is read whole: its document frequencies and mean
+    length must be what counting every stored paper gives (the words asked only)."""
+    from topics.analysis import Document
+    from topics.similarity import CountedCorpus
+
+    stored(store)
+    exact = CountedCorpus.of(
+        Document.of(title=p.title, abstract=p.abstract or "") for p in store.iter_papers()
+    )
+    seed = Document.of_paper(store.find_papers_by_title("PreF3R")[0])
+    words = sorted(set(seed.fields["title"].stems) | set(seed.fields["abstract"].stems))
+    with store.search_engine.connect() as conn:
+        counts = store._corpus(conn)
+        found = counts.doc_freq_on(conn, words)
+    assert counts.documents == exact.documents
+    assert counts.average_length == pytest.approx(exact.average_length)
+    assert {w: found[w] for w in words} == {w: exact.frequencies.get(w, 0) for w in words}
+    assert any(found[w] >= 20 for w in words) and any(found[w] < 20 for w in words)

@@ -3,11 +3,13 @@ in-memory store (topics.similarity.CountedCorpus stands for the text index's cou
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from topics.analysis import Document
 from topics.query import Like, QueryError, Unbound, format_matches, parse, with_min_similarity
-from topics.similarity import CountedCorpus, Profile, Seed
+from topics.similarity import K1, TITLE_WEIGHT, B, CountedCorpus, Profile, Seed, field_stems
 
 PAPERS = {
     "splat-1": (
@@ -177,3 +179,34 @@ def test_every_paper_that_passes_holds_a_required_word(threshold: float) -> None
         if profile.score(doc) >= threshold:
             assert doc.vocabulary() & required
     assert query.likes()[0].ids == ("splat-1", "splat-2")
+
+
+def _reference_raw(profile: Profile, doc: Document) -> float:
+    """BM25 against the profile, every word counted: what the quick path must equal."""
+    title = Counter(field_stems(doc.fields["title"]))
+    abstract = Counter(field_stems(doc.fields["abstract"]))
+    length = sum(title.values()) * TITLE_WEIGHT + sum(abstract.values())
+    scale = K1 * (1 - B + B * length / profile.average_length)
+    total = 0.0
+    for t, w in profile.weights.items():
+        n = title[t] * TITLE_WEIGHT + abstract[t]
+        total += w * n * (K1 + 1) / (n + scale) if n else 0.0
+    return total
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.05, 0.2, 0.3, 0.6, 1.0, 1.5])
+def test_the_quick_bound_never_changes_what_passes(threshold: float) -> None:
+    """passes() rejects papers by the words they hold before scoring them: it must say what
+    score() >= threshold says, for every paper, and scores must be the full BM25's."""
+    seeds = [Seed(i, PAPERS[i][0], DOCS[i]) for i in ("splat-1", "splat-2")]
+    unlike = [Seed("medical", PAPERS["medical"][0], DOCS["medical"])]
+    profile = Profile.build(seeds, CORPUS, unlike, threshold=threshold)
+    rejected = 0
+    for doc in [*DOCS.values(), *FILLER]:
+        fresh = Document.of(
+            title=doc.fields["title"].original, abstract=doc.fields["abstract"].original
+        )
+        assert profile.raw_score(fresh) == pytest.approx(_reference_raw(profile, fresh))
+        assert profile.passes(fresh) == (profile.score(fresh) >= threshold)
+        rejected += not profile.passes(fresh)
+    assert threshold == 0.0 or rejected  # the bound has something to do

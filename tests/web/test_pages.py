@@ -25,6 +25,10 @@ query = '"residual learning" OR title:resnet*'
 
 [topics.lowercase]
 query = 'diffusion and not medical'
+
+[topics.ranked]
+query = 'imagenet'
+order = "relevance"
 """
 
 
@@ -196,7 +200,7 @@ def test_the_index_is_compact_with_counts_a_weekly_chart_and_subscribe_links(sit
     page = site.get("/").get_data(as_text=True)
     assert '<svg role="img"' in page and "<rect" in page
     assert "Papers per week" in page
-    assert page.count('class="subscribe"') == 3 * 3
+    assert page.count('class="subscribe"') == 4 * 3  # 4 topics, 3 formats
     assert "<script" not in page and "onclick" not in page
     assert "<details>" not in page  # no abstracts on the index
 
@@ -323,3 +327,56 @@ def test_the_accessibility_check_catches_a_serious_violation(browser) -> None:
     )
     found = " ".join(axe_violations(browser, ("serious", "critical")))
     assert "label" in found and "color-contrast" in found
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"order": "relevance"},
+        {"sort": "relevance"},
+        {"sort": "upvotes"},
+        {"order": "newest"},
+        {"order": "relevance", "since": "2000-01-01", "until": "2100-01-01"},
+    ],
+)
+def test_a_topic_pages_links_keep_its_order_and_period(site, asked) -> None:  # type: ignore[no-untyped-def]
+    """Next and previous (the <a> and the <link>) ask for the same order and period as the
+    page they are on, and page 2 shows the papers after page 1's in that order."""
+    query = "&".join(f"{k}={v}" for k, v in asked.items())
+    first = site.get(f"/topics/imagenet?{query}").get_data(as_text=True)
+    following = re.search(r'<a rel="next" href="([^"]+)"', first)
+    head = re.search(r'<link rel="next" href="([^"]+)"', first)
+    assert following and head and following.group(1) == head.group(1)
+    url = following.group(1).replace("&amp;", "&")
+    assert all(f"{k}={v}" in url for k, v in asked.items()) and "page=2" in url
+    second = site.get(url).get_data(as_text=True)
+    back = re.search(r'<a rel="prev" href="([^"]+)"', second)
+    assert back and all(f"{k}={v}" in back.group(1).replace("&amp;", "&") for k, v in asked.items())
+    whole = site.get(f"/topics/imagenet?{query}&page=1").get_data(as_text=True)
+    assert _titles(whole) == _titles(first)
+    assert not set(_titles(first)) & set(_titles(second))
+
+
+def test_a_search_pages_links_keep_its_order(site) -> None:  # type: ignore[no-untyped-def]
+    first = site.get("/search?q=imagenet&order=relevance").get_data(as_text=True)
+    following = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert following, "imagenet fills more than a page"
+    url = following.group(1).replace("&amp;", "&")
+    assert "order=relevance" in url or "sort=relevance" in url
+    assert "q=imagenet" in url and "page=2" in url
+    current = re.search(r'<strong aria-current="true">([^<]+)</strong>', first)
+    assert current and current.group(1) == "most relevant"
+
+
+def test_a_topic_ordered_by_relevance_links_newest_first_explicitly(site) -> None:  # type: ignore[no-untyped-def]
+    """Its own order goes without ?sort=; newest first must be asked for, else the link
+    would show the topic's relevance order again."""
+    page = site.get("/topics/ranked").get_data(as_text=True)
+    current = re.search(r'<strong aria-current="true">([^<]+)</strong>', page)
+    assert current and current.group(1) == "most relevant"
+    newest = re.search(r'<a href="([^"]+)">newest</a>', page)
+    assert newest and "sort=date" in newest.group(1)
+    dated = site.get(newest.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert re.search(r'<strong aria-current="true">newest</strong>', dated)
+    following = re.search(r'<a rel="next" href="([^"]+)"', dated)
+    assert following and "sort=date" in following.group(1)

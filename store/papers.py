@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -54,7 +56,7 @@ class PaperStore(Transactions):
         now = (now or utcnow()).replace(microsecond=0)
         result = UpsertResult()
         listed = list(batch)
-        with self.transaction() as conn:
+        with _collector_paused(), self.transaction() as conn:
             matched = _matched(conn, listed, source, now, result)
             gone = [slot.keys["id"] for slot in matched.slots if slot.gone and not slot.new]
             _delete(conn, gone, _merged_into(matched))
@@ -148,6 +150,23 @@ class PaperStore(Transactions):
         )
         with self.engine.connect() as conn:
             return [stored_paper(row) for row in conn.execute(query)]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch is written. A batch makes a few hundred
+    container objects a paper (records, analysed fields, rows), none of them in a cycle:
+    refcounting frees them all, and the collections they set off (each a walk over the young
+    objects, and now and then over every object of the process: the parsed listing too)
+    cost a third of the write (BENCHMARKS.md, Ingest). It runs again when the batch is done,
+    whatever the outcome; a thread that found it off leaves it to the one that turned it off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 # Built once, their values bound per row (executemany): building a statement per paper (its

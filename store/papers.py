@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
+from store import sqlite_rows
 from store.batch import KEYS, Batch, Slot, Unread
 from store.bulk import insert_rows, new_ids
 from store.coordination import write_checkpoint
@@ -20,7 +21,7 @@ from store.fencing import Transactions
 from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
 from store.merge import sighting
-from store.paper_rows import row_values, stored_paper
+from store.paper_rows import WRITTEN, row_tuple, row_values, stored_paper
 from store.records import Checkpoint, StoredPaper, UpsertResult
 from store.schema import papers
 from topics.analysis import Document
@@ -65,7 +66,7 @@ class PaperStore(Transactions):
                 conn.execute(_UPDATE, [_update_values(slot.record) for slot in changed])
             new = matched.new()
             if new:
-                ids = _insert(conn, [row_values(_record(slot)) for slot in new])
+                ids = _insert(conn, [_record(slot) for slot in new])
                 for slot, paper_id in zip(new, ids, strict=True):
                     slot.describe(replace(_record(slot), id=paper_id))
             _fill_hashes(conn, matched)
@@ -244,10 +245,20 @@ def _delete(conn: Connection, ids: list[int], into: dict[int, int]) -> None:
         conn.execute(sa.delete(papers).where(papers.c.id.in_(chunk)))
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+def _insert(conn: Connection, records: list[StoredPaper]) -> list[int]:
     """Insert new papers' rows; their ids, in order."""
+    if conn.dialect.name == "sqlite":
+        ids = sqlite_rows.next_ids(conn, papers, len(records))
+        sqlite_rows.insert(
+            conn,
+            papers,
+            ("id", *WRITTEN),
+            ((n, *row_tuple(r)) for n, r in zip(ids, records, strict=True)),
+        )
+        return ids
     if conn.dialect.name != "postgresql":  # one multi-row INSERT ... RETURNING a batch
-        return list(conn.execute(_INSERT_RETURNING, rows).scalars())
+        return list(conn.execute(_INSERT_RETURNING, list(map(row_values, records))).scalars())
+    rows = list(map(row_values, records))
     ids = new_ids(conn, papers, len(rows))
     insert_rows(conn, papers, [{"id": n, **row} for n, row in zip(ids, rows, strict=True)])
     return ids

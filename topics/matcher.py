@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from operator import itemgetter
 
 from topics.analysis import Document
 from topics.query import Match, Query
@@ -32,6 +33,7 @@ class TopicMatcher:
             for kind, value in found:
                 (self.by_word if kind == "word" else self.by_prefix)[value].append(name)
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
+        self._heads = [itemgetter(slice(0, n)) for n in self.prefix_lengths]
 
     def candidates(self, doc: Document) -> set[str]:
         """Topics that may match doc: a superset of the topics that do."""
@@ -41,9 +43,10 @@ class TopicMatcher:
             found.update(self.by_word[word])
         if self.prefix_lengths:
             raw = doc.raw_vocabulary()
-            heads = {w[:n] for n in self.prefix_lengths for w in raw if len(w) >= n}
-            for prefix in heads & self.by_prefix.keys():
-                found.update(self.by_prefix[prefix])
+            for head in self._heads:  # each word's first n letters, in C (a shorter word is
+                # itself: it can only meet a prefix it equals, which it starts with)
+                for prefix in self.by_prefix.keys() & set(map(head, raw)):
+                    found.update(self.by_prefix[prefix])
         return found
 
     def match(self, doc: Document) -> dict[str, Match]:

@@ -40,7 +40,9 @@ def executemany(conn: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> No
     """sql (qmark parameters) once for each row: one executemany of the driver."""
     # Through SQLAlchemy's raw-SQL road: its errors (a locked or broken file) are raised as
     # they are for any statement, and its handle_error hooks see them.
-    conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
+    listed = rows if isinstance(rows, list) else list(rows)
+    if listed:  # none: nothing to run (an empty list would run it once, unbound)
+        conn.exec_driver_sql(sql, listed)
 
 
 Converters = tuple[tuple[int, Callable[[Any], Any]], ...]

@@ -184,12 +184,18 @@ def refreshed(url: str, listing: Path, topics: dict[str, tuple[str, list[str]]])
     return seconds
 
 
+# The wall seconds of the last timed() action (printed beside the CPU seconds).
+_WALL = [0.0]
+
+
 def timed(action: Callable[[], object]) -> float:
     """CPU seconds of action: this process's, and on PostgreSQL its server processes' (the
-    machine is shared: wall time measures the neighbours too). Connections the action
-    opens must still be open when it returns (stores are disposed after)."""
-    started = time.process_time(), server_cpu()
+    machine is shared: wall time measures the neighbours too; it is kept in _WALL).
+    Connections the action opens must still be open when it returns (stores are disposed
+    after)."""
+    started = time.process_time(), server_cpu(), time.perf_counter()
     action()
+    _WALL[0] = time.perf_counter() - started[2]
     return time.process_time() - started[0] + server_cpu() - started[1]
 
 
@@ -236,9 +242,13 @@ def rounds(args: argparse.Namespace, workdir: Path) -> None:
     write_listing(rows, again, built + timedelta(hours=1))  # the same papers, a new body
     body = listing.read_bytes()
     results: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}
 
-    def record(name: str, value: float) -> None:
+    def record(name: str, value: float, wall: bool = True) -> None:
+        """value of name; with wall, the wall seconds of the timed() that measured it."""
         results.setdefault(name, []).append(value)
+        if wall:
+            walls.setdefault(name, []).append(_WALL[0])
 
     for number in range(args.rounds):
         print(f"round {number + 1} ...", flush=True)
@@ -254,15 +264,21 @@ def rounds(args: argparse.Namespace, workdir: Path) -> None:
         generation, last_write = store.generation(), latest_update(store)
         outcome: list[Any] = []
         record("re-read unchanged", timed(refresh_of(config(url, again, few), store, outcome)))
-        record("re-read new+changed", float(sum(s.new + s.changed for s in outcome[0].sources)))
+        changed = float(sum(s.new + s.changed for s in outcome[0].sources))
+        record("re-read new+changed", changed, wall=False)
         wrote = store.generation() != generation or latest_update(store) != last_write
-        record("re-read wrote", float(wrote))
+        record("re-read wrote", float(wrote), wall=False)
         store.dispose()
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\n{args.papers} papers on {engine}; CPU seconds, min / median of {args.rounds}")
+    print(
+        f"\n{args.papers} papers on {engine}; CPU seconds, min / median of {args.rounds}; "
+        f"wall seconds, min / median (load average {os.getloadavg()[0]:.1f} at the end)"
+    )
     for name, values in results.items():
-        print(f"  {name:28s} {min(values):9.2f} {statistics.median(values):9.2f}")
+        wall = walls.get(name)
+        beside = f" {min(wall):9.2f} {statistics.median(wall):9.2f}" if wall else ""
+        print(f"  {name:28s} {min(values):9.2f} {statistics.median(values):9.2f}{beside}")
     best = {name: min(values) for name, values in results.items()}
     floor = best["floor"]
     print("ratios (of the minimums):")

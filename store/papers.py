@@ -182,7 +182,8 @@ _SET_HASH = (
 # Ids and keys a query looks up at once (SQLite allows 32,766 parameters a statement).
 _CHUNK = 1000
 # What a lookup reads of each record: its keys, and the hash that spares reading the rest.
-_KEY_COLUMNS = [papers.c[name] for name in (*KEYS, "first_seen", "id", "content_hash")]
+_KEY_NAMES = (*KEYS, "first_seen", "id", "content_hash")
+_KEY_COLUMNS = [papers.c[name] for name in _KEY_NAMES]
 
 
 def _matched(
@@ -213,7 +214,7 @@ def _keys_found(conn: Connection, listed: list[Paper]) -> Iterator[dict[str, Any
             chunk = values[start : start + _CHUNK]
             query = sa.select(*_KEY_COLUMNS).where(papers.c[key].in_(chunk))
             for row in conn.execute(query):
-                yield dict(row._mapping)
+                yield dict(zip(_KEY_NAMES, row, strict=True))  # cheaper than row._mapping
 
 
 def _read_records(conn: Connection, matched: Batch, listed: list[Paper], hashes: list[str]) -> None:

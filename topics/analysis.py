@@ -386,10 +386,18 @@ class Document:
     def vocabulary(self) -> set[str]:
         """Every stem in every text field: what the prefilter looks up. (One set from the
         fields' lists: a set a field, then their union, cost the prefilter most of its time.)"""
-        return set(chain.from_iterable(self.fields[name].stems for name in TEXT_FIELDS))
+        return set(self.stems())
 
     def raw_vocabulary(self) -> set[str]:
-        return set(chain.from_iterable(self.fields[name].raw for name in TEXT_FIELDS))
+        return set(self.raw_words())
+
+    def stems(self) -> Iterator[str]:
+        """Every stem of every text field, in order, repeats and all."""
+        return chain.from_iterable(self.fields[name].stems for name in TEXT_FIELDS)
+
+    def raw_words(self) -> Iterator[str]:
+        """Every word of every text field, as terms() split it."""
+        return chain.from_iterable(self.fields[name].raw for name in TEXT_FIELDS)
 
 
 class _LazyFields(dict[str, FieldText]):

@@ -198,7 +198,7 @@ class _InFields(Node):
         # Loops, not any(generator): matching a batch against a thousand topics runs these
         # millions of times, and a generator's setup cost as much as the test.
         fields = doc.fields
-        for name in self.fields:
+        for name in self.fields:  # noqa: SIM110
             if self._in(fields[name]):
                 return True
         return False
@@ -621,7 +621,7 @@ class And(_Compound):
         return super().of(children)
 
     def matches(self, doc: Document) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 (a loop: see _InFields.matches)
             if not child.matches(doc):
                 return False
         return True
@@ -660,7 +660,7 @@ class And(_Compound):
 @dataclass(frozen=True)
 class Or(_Compound):
     def matches(self, doc: Document) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 (a loop: see _InFields.matches)
             if child.matches(doc):
                 return True
         return False

@@ -249,14 +249,7 @@ def _delete(conn: Connection, ids: list[int], into: dict[int, int]) -> None:
 def _insert(conn: Connection, records: list[StoredPaper]) -> list[int]:
     """Insert new papers' rows; their ids, in order."""
     if conn.dialect.name == "sqlite":
-        ids = sqlite_rows.next_ids(conn, papers, len(records))
-        sqlite_rows.insert(
-            conn,
-            papers,
-            ("id", *WRITTEN),
-            ((n, *row_tuple(r)) for n, r in zip(ids, records, strict=True)),
-        )
-        return ids
+        return sqlite_rows.insert_new(conn, papers, WRITTEN, list(map(row_tuple, records)))
     if conn.dialect.name != "postgresql":  # one multi-row INSERT ... RETURNING a batch
         return list(conn.execute(_INSERT_RETURNING, list(map(row_values, records))).scalars())
     rows = list(map(row_values, records))

@@ -4,9 +4,7 @@ SQLAlchemy's executemany of dicts (its parameters processed row by row, a multi-
 built for RETURNING) cost more per paper than SQLite spent storing it. Here each value
 is converted by its column's own bind processor, so the stored bytes are the ones
 SQLAlchemy would write (JSON text, times as naive UTC), and the statement runs on the
-connection's cursor, in its transaction. New ids are taken as SQLite would give them (the
-largest id plus one: the tables have no AUTOINCREMENT), in the write transaction, whose
-snapshot is the newest (else SQLite refuses the write: SQLITE_BUSY_SNAPSHOT).
+connection's cursor, in its transaction.
 """
 
 from __future__ import annotations
@@ -19,11 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 
-def next_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
-    """count new ids of table's integer key, in order."""
-    largest = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
-    start = (largest or 0) + 1
-    return list(range(start, start + count))
+def insert_new(
+    conn: Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert rows as insert() does, each given a new id of table's integer key; the ids,
+    in the rows' order. SQLite gives each row the largest id plus one (the tables have no
+    AUTOINCREMENT), and the first insert takes the write lock that this transaction keeps
+    to its end: the rows' ids are the last len(rows) ids, read after them."""
+    if not rows:
+        return []
+    insert(conn, table, names, rows)
+    last = int(conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 def insert(

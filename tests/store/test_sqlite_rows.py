@@ -60,3 +60,18 @@ def test_a_paper_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
         store.dispose()
     assert _raw_rows(ours) == _raw_rows(theirs)
     assert [row[0] for row in _raw_rows(ours)] == [1, 2]
+
+
+def test_a_batch_gets_the_ids_sqlite_gives_in_its_order(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(store.engine)
+    first = store.upsert([make_paper(title="Old", arxiv_id="2611.00001")], "arxiv", NOW)
+    with store.engine.begin() as conn:  # an id above the rest, then a gap below it
+        conn.exec_driver_sql("UPDATE papers SET id = 40 WHERE id = ?", (first.new[0],))
+    batch = [make_paper(title=f"Paper {n}", arxiv_id=f"2611.{n:05d}") for n in range(2, 6)]
+    result = store.upsert(batch, "arxiv", NOW)
+    with store.engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT id, arxiv_id FROM papers").all())
+    assert result.new == [41, 42, 43, 44]
+    assert [stored[i] for i in result.new] == [paper.arxiv_id for paper in batch]
+    store.dispose()

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -118,7 +119,7 @@ class Paper:
     # The arXiv "Comments:" line ("12 pages, accepted at ICLR"); comments counts HF comments.
     author_comments: str | None = None
 
-    @property
+    @cached_property  # a batch asks it of each paper several times (store.batch)
     def title_key(self) -> str:
         return title_key(self.title)
 

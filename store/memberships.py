@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from store import sqlite_rows
 from store.bulk import insert_rows
 from store.fencing import Transactions
 from store.paper_rows import stored_paper
@@ -32,6 +33,10 @@ MatchedPairs = list[list[str]]  # what the matched column holds: [[term, field],
 # A membership: what matched, when it entered the topic, how well it matches (the score).
 Row = tuple[MatchedPairs, datetime, float | None]
 Entered = tuple[datetime, datetime] | None  # when papers entered a topic: [since, until)
+
+
+# A membership row's columns: its key (topic, paper_id), then what the diff compares.
+_COLUMNS = ("topic", "paper_id", "matched", "first_seen", "score")
 
 
 def _pairs(matched: Iterable[tuple[str, str]]) -> MatchedPairs:
@@ -303,19 +308,13 @@ def _apply_membership_diff(
                     memberships.c.paper_id.in_(pids[start : start + 500]),
                 )
             )
-    insert_rows(
-        conn,
-        memberships,
-        [
-            {
-                "topic": t,
-                "paper_id": p,
-                "matched": new[(t, p)][0],
-                "first_seen": new[(t, p)][1],
-                "score": new[(t, p)][2],
-            }
-            for t, p in upserts
-        ],
-    )
+    if conn.dialect.name == "sqlite":  # plain tuples: a topic of thousands of papers
+        sqlite_rows.insert(conn, memberships, _COLUMNS, [(*key, *new[key]) for key in upserts])
+    else:
+        insert_rows(
+            conn,
+            memberships,
+            [dict(zip(_COLUMNS, (*key, *new[key]), strict=True)) for key in upserts],
+        )
     bump_topics(conn, {topic for topic, _ in removed + upserts})
     return len(removed) + len(upserts)

@@ -16,7 +16,7 @@ generation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,10 +116,28 @@ def merge(kept: StoredPaper, other: StoredPaper, *, supersedes: bool = False) ->
     )
     values = {name: rule(meeting, name) for name, rule in _FIELD_RULES}
     values["origins"] = _origins(meeting, values)
-    merged = StoredPaper(**values)
-    if merged == replace(kept, matched=(), entered=None):
+    if _says_what_kept_says(kept, values):
         return kept
-    return replace(merged, updated=max(kept.updated, other.updated))
+    values["updated"] = max(kept.updated, other.updated)
+    return StoredPaper(**values)
+
+
+# The fields a record's equality compares, and what kept's are taken as when the merged
+# values are compared with it (what matched it and when it entered a topic are a read's).
+_COMPARED = tuple(f.name for f in fields(StoredPaper) if f.compare)
+_CLEARED: dict[str, Any] = {"matched": (), "entered": None}
+
+
+def _says_what_kept_says(kept: StoredPaper, values: dict[str, Any]) -> bool:
+    """StoredPaper(**values) == replace(kept, matched=(), entered=None), field by field as
+    the dataclass compares them: building both records to compare them was most of the
+    cost of re-reading a listing whose papers changed nothing."""
+    for name in _COMPARED:
+        mine = _CLEARED[name] if name in _CLEARED else getattr(kept, name)
+        value = values[name]
+        if value is not mine and value != mine:
+            return False
+    return True
 
 
 _Rule = Callable[[_Meeting, str], Any]

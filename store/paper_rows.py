@@ -41,6 +41,11 @@ def row_values(record: StoredPaper) -> dict[str, Any]:
     return {name: _to_column(name, getattr(record, name)) for name in WRITTEN}
 
 
+def row_tuple(record: StoredPaper) -> tuple[Any, ...]:
+    """The values of record's papers row in WRITTEN's order (a positional insert)."""
+    return tuple([_to_column(name, getattr(record, name)) for name in WRITTEN])
+
+
 def stored_paper(row: Any, matched: Any = None, entered: Any = None) -> StoredPaper:
     """A papers row (and, read through a topic, what matched and when it entered) as a
     StoredPaper."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parsing.model import Paper, arxiv_id_from, doi_from
+from store import sqlite_rows
 from store.batch import KEYS, Batch, Slot, Unread
 from store.bulk import insert_rows, new_ids
 from store.coordination import write_checkpoint
@@ -18,7 +21,7 @@ from store.fencing import Transactions
 from store.index import reindex
 from store.memberships import forget_memberships, replace_memberships
 from store.merge import sighting
-from store.paper_rows import row_values, stored_paper
+from store.paper_rows import WRITTEN, row_tuple, row_values, stored_paper
 from store.records import Checkpoint, StoredPaper, UpsertResult
 from store.schema import papers
 from topics.analysis import Document
@@ -54,7 +57,7 @@ class PaperStore(Transactions):
         now = (now or utcnow()).replace(microsecond=0)
         result = UpsertResult()
         listed = list(batch)
-        with self.transaction() as conn:
+        with _collector_paused(), self.transaction() as conn:
             matched = _matched(conn, listed, source, now, result)
             gone = [slot.keys["id"] for slot in matched.slots if slot.gone and not slot.new]
             _delete(conn, gone, _merged_into(matched))
@@ -63,7 +66,7 @@ class PaperStore(Transactions):
                 conn.execute(_UPDATE, [_update_values(slot.record) for slot in changed])
             new = matched.new()
             if new:
-                ids = _insert(conn, [row_values(_record(slot)) for slot in new])
+                ids = _insert(conn, [_record(slot) for slot in new])
                 for slot, paper_id in zip(new, ids, strict=True):
                     slot.describe(replace(_record(slot), id=paper_id))
             _fill_hashes(conn, matched)
@@ -150,6 +153,23 @@ class PaperStore(Transactions):
             return [stored_paper(row) for row in conn.execute(query)]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch is written. A batch makes a few hundred
+    container objects a paper (records, analysed fields, rows), none of them in a cycle:
+    refcounting frees them all, and the collections they set off (each a walk over the young
+    objects, and now and then over every object of the process: the parsed listing too)
+    cost a third of the write (BENCHMARKS.md, Ingest). It runs again when the batch is done,
+    whatever the outcome; a thread that found it off leaves it to the one that turned it off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 # Built once, their values bound per row (executemany): building a statement per paper (its
 # clauses coerced, its cache key computed) cost more than running it.
 _INSERT_RETURNING = sa.insert(papers).returning(papers.c.id, sort_by_parameter_order=True)
@@ -162,7 +182,8 @@ _SET_HASH = (
 # Ids and keys a query looks up at once (SQLite allows 32,766 parameters a statement).
 _CHUNK = 1000
 # What a lookup reads of each record: its keys, and the hash that spares reading the rest.
-_KEY_COLUMNS = [papers.c[name] for name in (*KEYS, "first_seen", "id", "content_hash")]
+_KEY_NAMES = (*KEYS, "first_seen", "id", "content_hash")
+_KEY_COLUMNS = [papers.c[name] for name in _KEY_NAMES]
 
 
 def _matched(
@@ -193,7 +214,7 @@ def _keys_found(conn: Connection, listed: list[Paper]) -> Iterator[dict[str, Any
             chunk = values[start : start + _CHUNK]
             query = sa.select(*_KEY_COLUMNS).where(papers.c[key].in_(chunk))
             for row in conn.execute(query):
-                yield dict(row._mapping)
+                yield dict(zip(_KEY_NAMES, row, strict=True))  # cheaper than row._mapping
 
 
 def _read_records(conn: Connection, matched: Batch, listed: list[Paper], hashes: list[str]) -> None:
@@ -225,10 +246,13 @@ def _delete(conn: Connection, ids: list[int], into: dict[int, int]) -> None:
         conn.execute(sa.delete(papers).where(papers.c.id.in_(chunk)))
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+def _insert(conn: Connection, records: list[StoredPaper]) -> list[int]:
     """Insert new papers' rows; their ids, in order."""
+    if conn.dialect.name == "sqlite":
+        return sqlite_rows.insert_new(conn, papers, WRITTEN, list(map(row_tuple, records)))
     if conn.dialect.name != "postgresql":  # one multi-row INSERT ... RETURNING a batch
-        return list(conn.execute(_INSERT_RETURNING, rows).scalars())
+        return list(conn.execute(_INSERT_RETURNING, list(map(row_values, records))).scalars())
+    rows = list(map(row_values, records))
     ids = new_ids(conn, papers, len(rows))
     insert_rows(conn, papers, [{"id": n, **row} for n, row in zip(ids, rows, strict=True)])
     return ids

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from store import sqlite_rows
 from store.index.layout import FIELDS, ID_MASK, MAX_TOKEN, Entry
 from store.schema import UtcDateTime, paper_index
 from topics.plan import Lookup, Phrase, Term
@@ -34,17 +35,21 @@ def forget(conn: Connection, paper_ids: Sequence[int]) -> None:
 
 
 def insert(conn: Connection, entries: Sequence[Entry]) -> None:
-    conn.execute(
-        sa.insert(paper_index),
-        [{"paper_id": pid, "order_key": key} for key, pid, _, _ in entries],
+    # Plain tuples on SQLite's cursor (store.sqlite_rows): both tables' values need no
+    # conversion, and SQLAlchemy's handling of each row's dict cost more than the insert.
+    sqlite_rows.insert(
+        conn, paper_index, ("paper_id", "order_key"), [(pid, key) for key, pid, _, _ in entries]
     )
-    conn.execute(
-        sa.text(
-            "INSERT INTO paper_words (rowid, title, abstract, author) "
-            "VALUES (:key, :title, :abstract, :author)"
-        ),
+    sqlite_rows.executemany(
+        conn,
+        "INSERT INTO paper_words (rowid, title, abstract, author) VALUES (?, ?, ?, ?)",
         [
-            {"key": key, **{field: " ".join(found) for field, found in tokens.items()}}
+            (
+                key,
+                " ".join(tokens["title"]),
+                " ".join(tokens["abstract"]),
+                " ".join(tokens["author"]),
+            )
             for key, _, tokens, _ in entries
         ],
     )

@@ -67,6 +67,24 @@ def test_parser_gives_the_expected_records(case: Path) -> None:
     assert got == expected
 
 
+@pytest.mark.parametrize("case", parser_cases(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_streamed_read_gives_the_same_records(case: Path) -> None:
+    """parsing.read (a refresh's path: papers handed over as they are read, from a file)
+    gives each case's expected records, skipped and dropped notes, or error."""
+    expected = expected_outcome(case)
+    result = parsing.ParseResult()
+    with case.open("rb") as body:
+        try:
+            papers = [record(p) for p in parsing.read(expected["kind"], body, result)]
+        except parsing.ParseError as error:
+            assert expected == {"kind": expected["kind"], "error": str(error)}
+            return
+    got = {"kind": expected["kind"], "papers": papers}
+    got |= {"skipped": result.skipped, "dropped": result.dropped}
+    assert got == expected
+    assert result.read == len(papers) and result.papers == []  # handed over, not kept
+
+
 def test_every_case_has_its_expectation() -> None:
     for case in parser_cases():
         assert expected_path(case).exists(), case.name

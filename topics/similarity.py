@@ -14,11 +14,13 @@ document frequency of the words asked for).
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from topics.analysis import Document, FieldText
 
@@ -134,6 +136,55 @@ class SampleCounts:
         return held
 
 
+class Vectors:
+    """Some papers' term counts, an index's forward list held in memory and turned into
+    postings: each word's papers (their positions in rows) with its weighted count in each
+    (a title word counting TITLE_WEIGHT), and each paper's weighted length. Any profile
+    scores them from its own words' postings (Profile.passing), without reading or splitting
+    their text again. rows: papers as the text index keeps them (Document.of_stems)."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.rows = rows
+        self.lengths: list[float] = []
+        papers: dict[str, list[int]] = {}
+        counts: dict[str, list[float]] = {}
+        for at, row in enumerate(rows):
+            title, abstract, length = _field_words(Document.of_stems(row))
+            self.lengths.append(length)
+            found: dict[str, float] = Counter(abstract)  # type: ignore[assignment]
+            for stem, k in Counter(title).items():
+                # As _contributions counts it, so a score is the same bit for bit.
+                found[stem] = k * TITLE_WEIGHT + found.get(stem, 0)
+            for stem, n in found.items():
+                if stem in papers:
+                    papers[stem].append(at)
+                    counts[stem].append(n)
+                else:
+                    papers[stem], counts[stem] = [at], [n]
+        self.postings: dict[str, tuple[array[int], array[float]]] = {
+            stem: (array("I", held), array("d", counts[stem])) for stem, held in papers.items()
+        }
+        text = sum(len(getattr(row, name)) for row in rows for name in ("title", "abstract"))
+        self.size = (  # bytes, roughly: the arrays, the words, the rows and their text
+            sum(12 * len(held) + 250 for held in papers.values())
+            + sum(sys.getsizeof(stem) for stem in papers)
+            + 8 * len(self.lengths)
+            + text
+            + 400 * len(rows)
+        )
+        self._scales: dict[float, list[float]] = {}
+
+    def scales(self, average_length: float) -> list[float]:
+        """BM25's length part of each paper (K1 * (1 - B + B * length / average_length)),
+        as _contributions computes it; kept for the store's mean length, which every
+        profile of a store shares."""
+        found = self._scales.get(average_length)
+        if found is None:
+            found = [K1 * (1 - B + B * length / average_length) for length in self.lengths]
+            self._scales = {average_length: found}
+        return found
+
+
 def _useful(stem: str) -> bool:
     return len(stem) > 1 and stem not in STOP_WORDS and not stem.isdigit()
 
@@ -235,7 +286,13 @@ class Profile:
         return {t: w * (K1 + 1) for t, w in self.weights.items() if w > 0}
 
     def contributions(self, doc: Document) -> dict[str, float]:
-        return self._contributions(doc, self._held(doc))
+        """Each profile word's part of doc's score; kept on the document, which a search
+        asks several times (matches, explain, score)."""
+        kept = doc.__dict__.setdefault("_contributions", {})
+        found = kept.get(id(self))
+        if found is None or found[0] is not self:
+            found = kept[id(self)] = (self, self._contributions(doc, self._held(doc)))
+        return found[1]  # type: ignore[no-any-return]
 
     def _held(self, doc: Document) -> frozenset[str]:
         title, abstract, _ = _field_words(doc)
@@ -267,8 +324,36 @@ class Profile:
         bounds = self._bounds
         if sum(bounds.get(t, 0.0) for t in held) < self.threshold * self.norm:
             return False
-        raw = sum(self._contributions(doc, held).values())
+        return self._reaches(sum(self.contributions(doc).values()))
+
+    def _reaches(self, raw: float) -> bool:
         return min(max(raw / self.norm, 0.0), 1.0) >= self.threshold
+
+    def raw_scores(self, vectors: Vectors) -> dict[int, float]:
+        """raw_score() of each paper of vectors that holds a profile word, by position: the
+        same sums in the same order, bit for bit, from the profile words' postings only."""
+        scales = vectors.scales(self.average_length)
+        raw: dict[int, float] = {}
+        for t, w in self.weights.items():  # the profile's order, as _contributions sums
+            posting = vectors.postings.get(t)
+            if posting is not None:
+                for at, n in zip(*posting, strict=True):
+                    raw[at] = raw.get(at, 0.0) + w * n * (K1 + 1) / (n + scales[at])
+        return raw
+
+    def passing(self, vectors: Vectors) -> set[int]:
+        """The positions in vectors of the papers that pass: passes() of each (the same sums
+        in the same order; passes' bound only spares work, it never turns a paper away that
+        reaches the threshold), from the profile words' postings only: a paper holding none
+        of them is never looked at."""
+        raw = self.raw_scores(vectors)
+        norm, threshold = self.norm, self.threshold
+        if 0 < threshold <= 1:  # _reaches without its clipping, which cannot change it here
+            return {at for at, total in raw.items() if total / norm >= threshold}
+        found = {at for at, total in raw.items() if self._reaches(total)}
+        if self._reaches(0.0):  # a threshold of 0: the papers without its words too
+            found.update(at for at in range(len(vectors.lengths)) if at not in raw)
+        return found
 
     def explain(self, doc: Document) -> Similar:
         parts = self.contributions(doc)

@@ -1,0 +1,76 @@
+"""The newest papers' term vectors, kept in memory for one store generation.
+
+A like: search scores the newest papers first (topics.search): read from the text index
+each time, the 2,000 or so of them that hold a profile word cost most of it (BENCHMARKS.md,
+a like: search's cost). Here they are read and counted once, a slice at a time as searches
+reach further back, into topics.similarity.Vectors, until BUDGET bytes; below the last
+slice the index answers as before. A refresh that wrote papers publishes a new generation,
+and the slices are read again: a search never scores a paper as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from store import index
+from store.schema import paper_index, state
+from topics.similarity import Vectors
+
+BUDGET = 32 << 20  # bytes, roughly (Vectors.size); about 15,000 papers of 130 words
+SLICE = 2000  # papers read and counted at a time
+
+
+class RecentPapers:
+    """Slices of the newest papers' vectors, newest first, for the generation they were
+    read at. Shared by the searches of one process (thread-safe)."""
+
+    def __init__(self, budget: int = BUDGET, size: int = SLICE) -> None:
+        self.budget, self.size = budget, size
+        self._lock = threading.Lock()
+        self._generation: tuple[int, int] | None = None
+        self._slices: list[Vectors] = []
+        self._complete = False  # the slices hold every paper of the store
+
+    def slices(self, conn: Connection) -> Iterator[Vectors]:
+        """The slices, newest first: those kept, then more read on conn while a search asks
+        for them and the budget allows."""
+        generation = stamp(conn)
+        with self._lock:
+            if generation != self._generation:
+                self._generation, self._slices, self._complete = generation, [], False
+        at, before = 0, None
+        while True:
+            with self._lock:
+                ours = generation == self._generation
+                kept = self._slices[at] if ours and at < len(self._slices) else None
+                full = self._complete or sum(v.size for v in self._slices) >= self.budget
+            if kept is None:
+                if full:
+                    return
+                rows = index.candidates(conn, None, before, self.size, True)
+                kept = Vectors(rows)
+                with self._lock:
+                    # Another search read this slice meanwhile, or a new generation came:
+                    # the kept ones stay, and this one serves this search only.
+                    if generation == self._generation and len(self._slices) == at:
+                        self._slices.append(kept)
+                        self._complete = len(rows) < self.size
+            yield kept
+            if len(kept.rows) < self.size:
+                return
+            before = kept.rows[-1].key
+            at += 1
+
+
+def stamp(conn: Connection) -> tuple[int, int]:
+    """The store's generation and its newest order key, in one statement: a refresh
+    publishes a new generation; papers written outside one (a test, a bulk load) are seen
+    by the newest key."""
+    generation = sa.select(state.c.number).where(state.c.key == "generation").scalar_subquery()
+    newest = sa.select(sa.func.max(paper_index.c.order_key)).scalar_subquery()
+    found = conn.execute(sa.select(generation, newest)).one()
+    return int(found[0] or 0), int(found[1] or 0)

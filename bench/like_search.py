@@ -81,9 +81,8 @@ def main() -> None:
         results.setdefault("like: new generation", []).append(
             timed(lambda: query_part(store, store.bind(like)))
         )
-        other = parse(
-            f'like:("bench:{args.papers - 20 - round_number}" "bench:{2000 + round_number}")'
-        )
+        shifted = (args.papers - 11 - round_number, args.papers - 501 - round_number, 1001)
+        other = parse("like:(" + " ".join(f'"bench:{n}"' for n in shifted) + ")")
         results.setdefault("like: new seeds", []).append(
             timed(lambda q=other: query_part(store, store.bind(q)))
         )

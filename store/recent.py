@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from store import index
-from store.schema import paper_index, state
 from topics.similarity import Vectors
 
 BUDGET = 32 << 20  # bytes, roughly (Vectors.size); about 15,000 papers of 130 words
@@ -47,10 +46,10 @@ class RecentPapers:
             with self._lock:
                 ours = generation == self._generation
                 kept = self._slices[at] if ours and at < len(self._slices) else None
-                full = self._complete or sum(v.size for v in self._slices) >= self.budget
             if kept is None:
-                if full:
-                    return
+                with self._lock:
+                    if self._complete or sum(v.size for v in self._slices) >= self.budget:
+                        return
                 rows = index.candidates(conn, None, before, self.size, True)
                 kept = Vectors(rows)
                 with self._lock:
@@ -66,11 +65,15 @@ class RecentPapers:
             at += 1
 
 
+# One statement, written out: building it with SQLAlchemy cost more than running it.
+_STAMP = sa.text(
+    "SELECT (SELECT number FROM state WHERE key = 'generation'), "
+    "(SELECT max(order_key) FROM paper_index)"
+)
+
+
 def stamp(conn: Connection) -> tuple[int, int]:
-    """The store's generation and its newest order key, in one statement: a refresh
-    publishes a new generation; papers written outside one (a test, a bulk load) are seen
-    by the newest key."""
-    generation = sa.select(state.c.number).where(state.c.key == "generation").scalar_subquery()
-    newest = sa.select(sa.func.max(paper_index.c.order_key)).scalar_subquery()
-    found = conn.execute(sa.select(generation, newest)).one()
-    return int(found[0] or 0), int(found[1] or 0)
+    """The store's generation and its newest order key: a refresh publishes a new
+    generation; papers written outside one (a test, a bulk load) are seen by the newest key."""
+    generation, newest = conn.execute(_STAMP).one()
+    return int(generation or 0), int(newest or 0)

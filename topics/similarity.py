@@ -14,6 +14,7 @@ document frequency of the words asked for).
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -145,16 +146,19 @@ class Vectors:
             # What _field_words reads of Document.of_stems(row), without making the document.
             title, abstract = row.title.split(), row.abstract.split()
             self.lengths.append(len(title) * TITLE_WEIGHT + len(abstract))
-            counts: dict[str, float] = Counter(abstract)  # type: ignore[assignment]
-            for stem, k in Counter(title).items():
+            # Interned: the papers' counts share one string per word (half their memory).
+            counts: dict[str, float] = Counter(map(sys.intern, abstract))  # type: ignore[assignment]
+            for stem, k in Counter(map(sys.intern, title)).items():
                 # As _contributions counts it, so a score is the same bit for bit.
                 counts[stem] = k * TITLE_WEIGHT + counts.get(stem, 0)
             self._counts.append(counts)
         self._postings: dict[str, tuple[array[int], array[float]]] = {}
         self._scales: dict[float, list[float]] = {}
-        # Bytes, roughly: a dict entry is about 50, a row about 400 beside its text.
-        self._size = sum(50 * len(counts) + 250 for counts in self._counts)
-        self._size += sum(len(row.title) + len(row.abstract) + 400 for row in rows)
+        # Bytes, roughly: the counts' tables, the rows' text and 2,000 a row beside (its
+        # objects, the counts' words and floats): 12.4 MB measured for 2,000 papers of
+        # 110-170 words (tracemalloc), 12.3 MB by this.
+        self._size = sum(sys.getsizeof(counts) for counts in self._counts)
+        self._size += sum(len(row.title) + len(row.abstract) + 2000 for row in rows)
 
     @property
     def size(self) -> int:

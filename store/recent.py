@@ -4,8 +4,10 @@ A like: search scores the newest papers first (topics.search): read from the tex
 each time, the 2,000 or so of them that hold a profile word cost most of it (BENCHMARKS.md,
 a like: search's cost). Here they are read and counted once, a slice at a time as searches
 reach further back, into topics.similarity.Vectors, until BUDGET bytes; below the last
-slice the index answers as before. A refresh that wrote papers publishes a new generation,
-and the slices are read again: a search never scores a paper as it was.
+slice the index answers as before. The slices are read again when the store's stamp
+changes: its generation (a refresh publishes one once it has written) or its newest order
+key (papers written outside a refresh). A paper rewritten in place is scored as it was
+until the refresh's generation, as the web process's cached feeds show it until then.
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@
 Builds bench/search.py's synthetic store, then, interleaved, per round: the query part
 (search.find, newest 50) of a 1% word and of a common word, and of like:(3 papers):
 binding its profile (the seeds looked up, their words' document frequencies read from
-the text index: counted once per process, "cold", then cached, "warm") plus the same
-search.find. Prints min / median in ms and the ratios to the keyword searches.
+the text index) plus the same search.find, which scores the newest papers from their term
+vectors held in memory (store.recent). "cold": a process's first like: search (counts
+and vectors read); "new generation": the first after a refresh published one (vectors read
+again); "new seeds": other seeds in a warm process (their words counted); "warm": the
+same like: again. Prints min / median in ms and the ratios to the keyword searches.
 """
 
 from __future__ import annotations
@@ -70,8 +73,18 @@ def main() -> None:
         for label, query in cases.items():
             results.setdefault(label, []).append(timed(lambda q=query: query_part(store, q)))
         store._counts = None  # type: ignore[attr-defined]  # a process's first like: search
+        store._recent = None  # type: ignore[attr-defined]
         results.setdefault("like: cold", []).append(
             timed(lambda: query_part(store, store.bind(like)))
+        )
+        store.bump_generation()  # as a refresh does
+        results.setdefault("like: new generation", []).append(
+            timed(lambda: query_part(store, store.bind(like)))
+        )
+        shifted = (args.papers - 11 - round_number, args.papers - 501 - round_number, 1001)
+        other = parse("like:(" + " ".join(f'"bench:{n}"' for n in shifted) + ")")
+        results.setdefault("like: new seeds", []).append(
+            timed(lambda q=other: query_part(store, store.bind(q)))
         )
         results.setdefault("like: warm", []).append(
             timed(lambda: query_part(store, store.bind(like)))
@@ -80,7 +93,7 @@ def main() -> None:
     print(f"\n{args.papers} papers on {store.engine.dialect.name}; ms, min / median")
     for name, values in results.items():
         print(f"  {name:20s} {min(values):9.1f} {statistics.median(values):9.1f}")
-    for name in ("like: cold", "like: warm"):
+    for name in ("like: cold", "like: new generation", "like: new seeds", "like: warm"):
         for base in cases:
             ratio = min(results[name]) / max(min(results[base]), 1e-3)
             print(f"  {name} / {base}: {ratio:.1f}x")

@@ -121,18 +121,8 @@ class PaperStore(Transactions):
 
     def find_paper(self, ref: str) -> StoredPaper | None:
         """Look a paper up by arXiv id, DOI, GUID or database id."""
-        conditions = [papers.c.guid == ref]
-        doi = doi_from(ref)
-        if doi:
-            conditions.append(papers.c.doi == doi)
-        arxiv_id = arxiv_id_from(ref)
-        if arxiv_id:
-            conditions.append(papers.c.arxiv_id == arxiv_id)
-        if ref.isdigit():
-            conditions.append(papers.c.id == int(ref))
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
-        return stored_paper(row) if row else None
+            return find_paper_on(conn, ref)
 
     def paper_dates_since(self, since: datetime) -> list[datetime]:
         """Each paper's own date (first_seen when unknown) from since on: the activity chart."""
@@ -298,3 +288,18 @@ def papers_by_ids(conn: Connection, wanted: list[int]) -> list[StoredPaper]:
             map(stored_paper, conn.execute(sa.select(papers).where(papers.c.id.in_(chunk))))
         )
     return found
+
+
+def find_paper_on(conn: Connection, ref: str) -> StoredPaper | None:
+    """A paper by arXiv id, DOI, GUID or database id, read on conn."""
+    conditions = [papers.c.guid == ref]
+    doi = doi_from(ref)
+    if doi:
+        conditions.append(papers.c.doi == doi)
+    arxiv_id = arxiv_id_from(ref)
+    if arxiv_id:
+        conditions.append(papers.c.arxiv_id == arxiv_id)
+    if ref.isdigit():
+        conditions.append(papers.c.id == int(ref))
+    row = conn.execute(sa.select(papers).where(sa.or_(*conditions))).first()
+    return stored_paper(row) if row else None

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from store import index, papers
+from store.recent import RecentPapers
 from store.records import StoredPaper
 from store.schema import paper_index
 from store.schema import papers as papers_table
 from topics.plan import IndexShape, Lookup
+from topics.similarity import Vectors
 
 
 class SearchReader:
@@ -28,8 +30,9 @@ class SearchReader:
 
     shape: IndexShape = index.SHAPE
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, recent: RecentPapers | None = None) -> None:
         self._conn = conn
+        self._recent = recent
 
     def split_key(self, key: int) -> tuple[int, int]:
         return index.split_key(key)
@@ -44,6 +47,10 @@ class SearchReader:
 
     def papers_by_ids(self, ids: Iterable[int]) -> list[StoredPaper]:
         return papers.papers_by_ids(self._conn, list(ids))
+
+    def recent(self) -> Iterator[Vectors]:
+        """The newest papers' vectors the store keeps in memory (none without a cache)."""
+        return self._recent.slices(self._conn) if self._recent is not None else iter(())
 
     def identified(self, known: Collection[tuple[str, str]]) -> list[sa.Row[Any]]:
         """Papers with one of these identifiers ("id": arXiv id, "doi"), newest first, with
@@ -62,9 +69,13 @@ class SearchReader:
 
 class ReaderStore:
     search_engine: Engine
+    _recent: RecentPapers | None = None
 
     @contextmanager
     def searching(self) -> Iterator[SearchReader]:
-        """What a search reads, on one connection held for the block."""
+        """What a search reads, on one connection held for the block; a like: search scores
+        the newest papers from this process's vectors of them (store.recent)."""
+        if self._recent is None:
+            self._recent = RecentPapers()
         with self.search_engine.connect() as conn:
-            yield SearchReader(conn.execution_options(isolation_level="AUTOCOMMIT"))
+            yield SearchReader(conn.execution_options(isolation_level="AUTOCOMMIT"), self._recent)

@@ -18,7 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from store import index
 from store.index.layout import MAX_TOKEN
+from store.papers import find_paper_on
 from store.reader import SearchReader
+from store.recent import stamp
 from store.records import StoredPaper
 from store.schema import paper_index
 from topics import search
@@ -51,6 +53,7 @@ class _Counts:
     documents: int
     average_length: float
     sample: SampleCounts
+    generation: tuple[int, int]  # the store's stamp (store.recent) when counted
     frequencies: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,9 +106,9 @@ class SimilarityStore:
         likes = query.likes()
         if not likes:
             return query
-        unlike = [self._seed(ref) for node in likes if node.negative for ref in node.ids]
         rest = query.without_similarity()
         with self.search_engine.connect() as conn:
+            unlike = [self._seed(conn, ref) for node in likes if node.negative for ref in node.ids]
             corpus = _BoundCorpus(self._corpus(conn), conn)
             rule_papers = self._rule_papers(conn, rest) if rest is not None else []
             profiles = {
@@ -118,13 +121,13 @@ class SimilarityStore:
     def _profile(
         self, node: Like, corpus: _BoundCorpus, unlike: Sequence[Seed], rule: Sequence[Document]
     ) -> Profile:
-        seeds = [self._seed(ref) for ref in node.ids]
+        seeds = [self._seed(corpus.conn, ref) for ref in node.ids]
         threshold = DEFAULT_THRESHOLD if node.threshold is None else node.threshold
         profile = Profile.build(seeds, corpus, unlike, threshold)
         return profile.widened(seeds, corpus, rule, unlike) if rule else profile
 
-    def _seed(self, ref: str) -> Seed:
-        paper = self.find_paper(ref)
+    def _seed(self, conn: Connection, ref: str) -> Seed:
+        paper = find_paper_on(conn, ref)
         if paper is None:
             raise QueryError(
                 f"like: no stored paper has the id {ref!r} (an arXiv id, a DOI or a "
@@ -142,13 +145,18 @@ class SimilarityStore:
         return [Document.of_paper(p) for p in reader.papers_by_ids([h.paper_id for h in hits])]
 
     def _corpus(self, conn: Connection) -> _Counts:
+        generation = stamp(conn)
+        counts = self._counts
+        if counts is not None and counts.generation == generation:
+            return counts  # no refresh since the count: the store is as counted
         documents = int(
             conn.execute(sa.select(sa.func.count()).select_from(paper_index)).scalar_one()
         )
-        counts = self._counts
         if counts is None or not counts.documents <= documents <= counts.documents * _STALE_GROWTH:
             rows = index.candidates(conn, None, None, _SAMPLE, True)
             sample = SampleCounts([(row.title, row.abstract) for row in rows])
-            counts = _Counts(max(documents, 1), sample.average_length or 1.0, sample)
+            counts = _Counts(max(documents, 1), sample.average_length or 1.0, sample, generation)
             self._counts = counts
+        else:
+            counts.generation = generation
         return counts

@@ -49,7 +49,7 @@ from topics.plan import (
     prefix_lookup,
     prefix_phrase_lookup,
 )
-from topics.similarity import RULE_PRIOR, Profile, Similar
+from topics.similarity import RULE_PRIOR, Profile, Similar, Vectors
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
@@ -178,6 +178,11 @@ class Node:
     def decided_by_stems(self, shape: IndexShape) -> bool:
         """Does the node mean the same on the stems the index keeps as on the text?"""
         return False
+
+    def within(self, vectors: Vectors) -> set[int] | None:
+        """The positions of vectors' papers that the node may match (every one it matches
+        among them); None: it cannot tell without reading them."""
+        return None
 
     def spans(self, field: str, text: TextTokens, matched: Collection[Anchor] | None) -> list[Span]:
         """Where in text (of field) the node's positive terms are; with matched (the
@@ -578,6 +583,9 @@ class Like(Node):
     def decided_by_stems(self, shape: IndexShape) -> bool:
         return shape.covers(_LIKE_FIELDS)
 
+    def within(self, vectors: Vectors) -> set[int] | None:
+        return None if self.negative else self._bound.passing(vectors)
+
 
 @dataclass(frozen=True)
 class _Compound(Node):
@@ -626,6 +634,10 @@ class And(_Compound):
                 return False
         return True
 
+    def within(self, vectors: Vectors) -> set[int] | None:
+        told = [found for found in (c.within(vectors) for c in self.children) if found is not None]
+        return set.intersection(*told) if told else None
+
     def explain(self, doc: Document, found: Match) -> None:
         for child in self.children:
             child.explain(doc, found)
@@ -664,6 +676,10 @@ class Or(_Compound):
             if child.matches(doc):
                 return True
         return False
+
+    def within(self, vectors: Vectors) -> set[int] | None:
+        told = [child.within(vectors) for child in self.children]
+        return None if None in told else set().union(*told)  # type: ignore[arg-type]
 
     def explain(self, doc: Document, found: Match) -> None:
         for child in self.children:

@@ -24,6 +24,7 @@ from typing import NamedTuple, Protocol, TypeVar
 from topics.analysis import PAPER_ATTRIBUTES, Document
 from topics.plan import IndexShape, Lookup
 from topics.query import Match, Query
+from topics.similarity import Vectors
 
 
 def plan(query: Query, shape: IndexShape) -> Lookup | None:
@@ -103,6 +104,11 @@ class TextIndex(Protocol[P]):  # type: ignore[misc]
         IDENTITY_FIELDS), newest first, each with its order key (.key)."""
         ...
 
+    def recent(self) -> Iterable[Vectors]:
+        """The newest papers' term vectors, newest first, a slice at a time, as candidates
+        with stems are (rows with .key): as far as the store keeps them in memory."""
+        ...
+
 
 def find(
     index: TextIndex[P], query: Query, limit: int | None = None, budget: Budget | None = None
@@ -157,6 +163,17 @@ def _candidates(
     known = query.root.identities()  # id:, doi: the store finds those papers by them
     if known is not None:
         stems, chunk = False, 1 << 62
+    if stems and known is None and query.likes():
+        # A like: scores the newest papers from their term vectors held in memory and reads
+        # only those it may match; the index answers below them.
+        for vectors in index.recent():
+            admitted = query.root.within(vectors)
+            if admitted is None:
+                break
+            for at in sorted(admitted):
+                yield vectors.rows[at].key, vectors.rows[at], Document.of_stems
+            if vectors.rows:
+                before = vectors.rows[-1].key
     while True:
         if known is not None:
             found = index.identified(known)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import parsing
-from store import Store
+from store import SearchReader, Store
+from store.recent import RecentPapers
 from tests.helpers import LISTINGS, SEED_COUNTS
 from topics.membership import Topics
-from topics.query import QueryError, parse
+from topics.query import Query, QueryError, parse
+from topics.search import find
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -89,3 +91,50 @@ def test_the_counts_a_profile_reads_are_the_stores(store: Store) -> None:
     assert counts.average_length == pytest.approx(exact.average_length)
     assert {w: found[w] for w in words} == {w: exact.frequencies.get(w, 0) for w in words}
     assert any(found[w] >= 20 for w in words) and any(found[w] < 20 for w in words)
+
+
+def _like_hits(store: Store, query: Query, recent: RecentPapers | None) -> list[tuple[object, ...]]:
+    with store.search_engine.connect() as conn:
+        reader = SearchReader(conn, recent)
+        return [
+            (h.paper_id, h.first_seen, list(h.matched), h.matched.score)
+            for h in find(reader, query, limit=40)
+        ]
+
+
+def test_a_like_search_scored_from_vectors_in_memory_finds_what_the_index_finds(
+    store: Store,
+) -> None:
+    """The newest papers scored from their vectors held in memory (store.recent), a few
+    slices of them and the index below: the same papers, the same matches and scores as the
+    index alone; a paper stored later is found once it is published (a new generation)."""
+    stored(store)
+    seeds = [guid(store, "PreF3R"), guid(store, "Self-Calibrating Gaussian Splatting")]
+    query = store.bind(parse(f'like:("{seeds[0]}" "{seeds[1]}") AND NOT medical'))
+    recent = RecentPapers(budget=1, size=7)  # one slice of 7 papers kept; the index below
+    alone = _like_hits(store, query, None)
+    assert len(alone) >= 5
+    assert _like_hits(store, query, recent) == alone
+    assert _like_hits(store, query, recent) == alone  # from the kept slice
+    assert _like_hits(store, query, RecentPapers(size=7)) == alone  # every paper in memory
+    with store.search_engine.connect() as conn:
+        kept = list(recent.slices(conn))
+    assert len(kept) == 1 and len(kept[0].rows) == 7
+
+    batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
+    (paper,) = store.find_papers_by_title("PreF3R")
+    late = batch[0].__class__(
+        **{
+            **batch[0].__dict__,
+            "title": paper.title + " Again",
+            "abstract": paper.abstract,
+            "arxiv_id": "2611.00002",
+        }
+    )
+    store.upsert([late], "samples", T0 + timedelta(days=2))
+    store.bump_generation()
+    found = _like_hits(store, query, recent)
+    assert found == _like_hits(store, query, None)
+    assert len(found) == len(alone) + 1 and found[0][0] not in {hit[0] for hit in alone}
+    with store.search_engine.connect() as conn:
+        assert next(recent.slices(conn)) is not kept[0]  # read again for the new generation

@@ -4,12 +4,22 @@ in-memory store (topics.similarity.CountedCorpus stands for the text index's cou
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
 from topics.analysis import Document
 from topics.query import Like, QueryError, Unbound, format_matches, parse, with_min_similarity
-from topics.similarity import K1, TITLE_WEIGHT, B, CountedCorpus, Profile, Seed, field_stems
+from topics.similarity import (
+    K1,
+    TITLE_WEIGHT,
+    B,
+    CountedCorpus,
+    Profile,
+    Seed,
+    Vectors,
+    field_stems,
+)
 
 PAPERS = {
     "splat-1": (
@@ -210,3 +220,43 @@ def test_the_quick_bound_never_changes_what_passes(threshold: float) -> None:
         assert profile.passes(fresh) == (profile.score(fresh) >= threshold)
         rejected += not profile.passes(fresh)
     assert threshold == 0.0 or rejected  # the bound has something to do
+
+
+def _indexed(key: int, doc: Document) -> SimpleNamespace:
+    """doc as the text index hands a candidate out: its order key and spaced stems."""
+    title, abstract = (" ".join(field_stems(doc.fields[name])) for name in ("title", "abstract"))
+    return SimpleNamespace(key=key, title=title, abstract=abstract)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.05, 0.3, 0.6, 1.0, 1.5])
+def test_scores_from_term_vectors_are_the_full_computations(threshold: float) -> None:
+    """A like: search scores the newest papers from their postings (Profile.raw_scores over
+    Vectors): each score must equal raw_score() bit for bit, and what passes, passes()."""
+    seeds = [Seed(i, PAPERS[i][0], DOCS[i]) for i in ("splat-1", "splat-2")]
+    unlike = [Seed("medical", PAPERS["medical"][0], DOCS["medical"])]
+    profile = Profile.build(seeds, CORPUS, unlike, threshold=threshold)
+    rows = [_indexed(key, doc) for key, doc in enumerate([*DOCS.values(), *FILLER])]
+    vectors = Vectors(rows)
+    scores = profile.raw_scores(vectors)
+    passing = profile.passing(vectors)
+    assert len(scores) >= 3
+    for at, row in enumerate(rows):
+        doc = Document.of_stems(row)
+        if at in scores:
+            assert scores[at] == profile.raw_score(doc)  # exactly: same sums, same order
+        else:
+            assert profile.contributions(doc) == {}
+        assert (at in passing) == profile.passes(Document.of_stems(row)), at
+    assert threshold > 1 or passing  # something passes below an impossible threshold
+
+
+def test_a_query_tells_which_papers_of_vectors_it_may_match() -> None:
+    rows = [_indexed(key, doc) for key, doc in enumerate([*DOCS.values(), *FILLER])]
+    vectors = Vectors(rows)
+    like = bound("like:(splat-1 splat-2)").root
+    similar = like.within(vectors)
+    assert similar == {at for at, row in enumerate(rows) if like.matches(Document.of_stems(row))}
+    assert bound("like:(splat-1 splat-2) AND NOT medical").root.within(vectors) == similar
+    assert bound("like:(splat-1) OR like:(splat-2)").root.within(vectors) is not None
+    assert bound("like:(splat-1 splat-2) OR medical").root.within(vectors) is None
+    assert parse("gaussian").root.within(vectors) is None

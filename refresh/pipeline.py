@@ -422,19 +422,18 @@ class Refresher:
                 # Papers go to the store as they are read: a listing of any size is held a
                 # batch at a time (a body that is not what its kind reads stores nothing).
                 papers = parsing.read(source.kind, fetched.open(), result)
-                try:
-                    stored, refused = self.store_location(
-                        source.name, location, fetched.digest, papers, now, before_write
-                    )
-                except parsing.ParseError as error:
-                    errors.append(str(error))
-                    log.warning("source %s: %s", source.name, error)
-                    continue
+                stored, refused, unreadable = self.store_location(
+                    source.name, location, fetched.digest, papers, now, before_write
+                )
+            upserted.add(stored)  # batches committed before a ParseError count too
+            if unreadable is not None:
+                errors.append(str(unreadable))
+                log.warning("source %s: %s", source.name, unreadable)
+                continue
             fetched_any = True
             bodies.append(result)
             outcome.skipped += len(result.skipped)
             outcome.dropped += len(result.dropped)
-            upserted.add(stored)
             outcome.skipped += refused
             outcome.papers += result.read - refused
             if result.suspect is None:  # a suspect body is read and judged again next time
@@ -538,10 +537,12 @@ class Refresher:
         papers: Iterator[parsing.Paper],
         now: datetime,
         before_write: Callable[[], None],
-    ) -> tuple[UpsertResult, int]:
+    ) -> tuple[UpsertResult, int, parsing.ParseError | None]:
         """Store one location's papers, as they are read, in batches of WRITE_BATCH, each
         committed with how far it got; start after what a killed refresh committed of this
-        same body (the same body gives the same papers in the same order)."""
+        same body (the same body gives the same papers in the same order). Returns what was
+        stored, how many records the store refused, and the ParseError that ended the
+        reading, if one did (the batches before it stay stored)."""
         done = self.store.checkpoint(source, location, digest)
         if done:
             self.progress(f"{source}: resuming after the {done} papers stored before")
@@ -549,16 +550,19 @@ class Refresher:
         task = f"{source}: storing papers"
         remaining = itertools.islice(papers, done, None)
         self.steps(task, done, None)  # how many the listing holds is known at its end
-        while batch := list(itertools.islice(remaining, WRITE_BATCH)):
-            end += len(batch)
-            before_write()
-            checkpoint = Checkpoint(location, digest, end)
-            stored, lost = self.store_papers(source, batch, now, checkpoint)
-            total.add(stored)
-            refused += lost
-            self.steps(task, end, None)
+        try:
+            while batch := list(itertools.islice(remaining, WRITE_BATCH)):
+                end += len(batch)
+                before_write()
+                checkpoint = Checkpoint(location, digest, end)
+                stored, lost = self.store_papers(source, batch, now, checkpoint)
+                total.add(stored)
+                refused += lost
+                self.steps(task, end, None)
+        except parsing.ParseError as error:
+            return total, refused, error
         self.steps(task, end, end)
-        return total, refused
+        return total, refused, None
 
     def store_papers(
         self,

@@ -112,3 +112,27 @@ def test_a_body_found_to_need_feedparser_midway_is_read_again_from_its_start(
     assert (outcome.status, outcome.papers, outcome.new) == ("ok", 1500, 1500)
     assert app.extensions["paperfeed"].store.count_papers() == 1500
     app.extensions["paperfeed"].close()
+
+
+def test_batches_stored_before_a_body_turns_out_unreadable_are_published(
+    make_app, write_config, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    body = synthetic_rss(3 * WRITE_BATCH).replace("paper 700 on", "paper 700 & on")
+    listing = tmp_path / "bad.rss"
+    listing.write_text(body)
+
+    def unreadable(body: bytes) -> None:
+        raise parsing.feed.ParseError("not a readable feed: (as feedparser might say)")
+
+    monkeypatch.setattr(parsing.feed, "read_feed", unreadable)  # the fallback fails too
+    source = {"name": "bad", "kind": "feed", "path": str(listing)}
+    app = make_app(write_config(sources=toml_sources(source)))
+    store = app.extensions["paperfeed"].store
+    before = store.generation()
+    outcome = refresh(app).sources[0]
+    assert outcome.status == "error" and "not a readable feed" in (outcome.error or "")
+    # The stream handed over 799 items before the bare &: one whole batch was committed,
+    # and it is published (a new generation), not left unseen until another refresh.
+    assert store.count_papers() == WRITE_BATCH
+    assert store.generation() > before
+    app.extensions["paperfeed"].close()

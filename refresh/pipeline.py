@@ -385,8 +385,9 @@ class Refresher:
         Each batch commits with how far it got through its location's body, so a refresh
         killed midway resumes after its last committed batch when the body is the same."""
         started = time.monotonic()
-        now = datetime.now(UTC).replace(microsecond=0)  # first_seen: whole seconds (order keys)
-        self.store.save_source(source.name, last_started=now)  # the others go first next time
+        started_at = datetime.now(UTC)  # when it was read: the due check's clock
+        now = started_at.replace(microsecond=0)  # first_seen: whole seconds (order keys)
+        self.store.save_source(source.name, last_started=started_at)  # the others go first
         validators = self.store.validators(source.name)
         fresh: dict[str, tuple[str | None, str | None]] = {}
         outcome = SourceOutcome(source.name, "not_modified")
@@ -440,7 +441,8 @@ class Refresher:
                 fresh[location] = (fetched.etag, fetched.last_modified)
         outcome.new, outcome.changed = len(upserted.new), len(upserted.changed)
         outcome.seconds = time.monotonic() - started
-        values: dict[str, object] = {"last_attempt": now}
+        # Not the whole second: a due check against it would come up to a second early.
+        values: dict[str, object] = {"last_attempt": started_at}
         if errors:
             # Stored and shown on / and /status: no credentials or query strings of URLs.
             outcome.status, outcome.error = "error", redact_text("; ".join(errors))[:2000]

@@ -90,7 +90,8 @@ def test_a_refresh_killed_twenty_times_keeps_its_batches_and_finishes(tmp_path: 
 
 def test_every_source_gets_its_turn_when_refreshes_keep_dying(tmp_path: Path) -> None:
     """The source a killed refresh was writing goes last next time, so the others are read."""
-    _, config = _big_then_small(tmp_path, 4000)
+    big = 20_000  # a few seconds of writing now that batches are written at once
+    _, config = _big_then_small(tmp_path, big)
     database = tmp_path / "store.db"
     command = [PAPERFEED, "--config", str(config), "refresh"]
     started_before = None
@@ -98,14 +99,14 @@ def test_every_source_gets_its_turn_when_refreshes_keep_dying(tmp_path: Path) ->
         process = subprocess.Popen(
             command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        # Killed inside "big" (4,000 papers take far longer than starting it).
+        # Killed inside "big" (its papers take far longer than starting it).
         started_before = wait_for(
             partial(_big_started_again, database, started_before), 60, "a start of big"
         )
         time.sleep(0.5)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-    assert _stored(database) < 4003, "the refresh was not killed inside big"
+    assert _stored(database) < big + 3, "the refresh was not killed inside big"
     with sqlite3.connect(database) as conn:
         small_papers = conn.execute(
             "SELECT count(*) FROM papers WHERE item_id LIKE 'urn:synthetic:1000__'"

@@ -6,13 +6,22 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
 import pytest
 from werkzeug import Request, Response
 
-from tests.helpers import LISTINGS, free_port, parser_fixture, refresh, serve_file, toml_sources
+from tests.helpers import (
+    LISTINGS,
+    free_port,
+    parser_fixture,
+    refresh,
+    serve_file,
+    synthetic_rss,
+    toml_sources,
+)
 
 FAST = "retries = 2\nbackoff_seconds = 0.01\nconnect_timeout = 2\nread_timeout = 1\n"
 
@@ -283,3 +292,27 @@ def test_connection_errors_fail_at_once_without_retries(where: str, says: str) -
     assert elapsed < 1.5, f"took {elapsed:.1f} s: retried with backoff"
     message = str(caught.value)
     assert message == f"{url}: could not connect ({says})", message
+
+
+def test_a_source_is_due_again_a_whole_interval_after_it_was_read(
+    make_app, write_config, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """first_seen is kept in whole seconds (the index's order); when the source was read is
+    not, or the due check would come up to a second early (two refreshes 2 s apart with an
+    interval of 3 s, seen in CI)."""
+    listing = tmp_path / "l.rss"
+    listing.write_text(synthetic_rss(3))
+    source = {"name": "s", "kind": "feed", "path": str(listing), "every_minutes": 1}
+    app = make_app(write_config(sources=toml_sources(source)))
+    svc = app.extensions["paperfeed"]
+    while not 100_000 <= datetime.now(UTC).microsecond <= 400_000:  # mid-second
+        time.sleep(0.01)
+    before = datetime.now(UTC)
+    refresh(app)
+    read_at = svc.store.source_state("s").last_attempt
+    assert read_at >= before  # not the whole second before it
+    config = svc.refresher.config
+    (due,) = [s for s in config.sources if s.name == "s"]
+    assert not svc.refresher.is_due(due)
+    assert read_at + timedelta(minutes=0.9) > datetime.now(UTC)
+    app.extensions["paperfeed"].close()

@@ -156,7 +156,10 @@ class SimilarityStore:
             rows = index.candidates(conn, None, None, _SAMPLE, True)
             sample = SampleCounts([(row.title, row.abstract) for row in rows])
             counts = _Counts(max(documents, 1), sample.average_length or 1.0, sample, generation)
-            self._counts = counts
         else:
-            counts.generation = generation
+            # The sample still stands for the store, but the words counted in the index were
+            # counted in the store as it was: a seed's rare word counted once (below
+            # MIN_DOC_FREQ, so left out of every profile) may have similar papers now.
+            counts = _Counts(max(documents, 1), counts.average_length, counts.sample, generation)
+        self._counts = counts
         return counts

@@ -138,3 +138,28 @@ def test_a_like_search_scored_from_vectors_in_memory_finds_what_the_index_finds(
     assert len(found) == len(alone) + 1 and found[0][0] not in {hit[0] for hit in alone}
     with store.search_engine.connect() as conn:
         assert next(recent.slices(conn)) is not kept[0]  # read again for the new generation
+
+
+def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store) -> None:
+    """A seed's rare word counted once, then papers holding it stored (the store grew by
+    far less than a new sample needs): the next profile must see the new count, or a word
+    left out for being too rare stays out until the process restarts."""
+    stored(store)
+    word = "wombatgraph"
+    with store.search_engine.connect() as conn:
+        assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 0}
+    batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
+    late = [
+        batch[0].__class__(
+            **{
+                **batch[0].__dict__,
+                "title": f"Wombatgraph networks, part {n}",
+                "arxiv_id": f"2611.0000{n}",
+            }
+        )
+        for n in range(3)
+    ]
+    store.upsert(late, "samples", T0 + timedelta(days=1))
+    store.bump_generation()
+    with store.search_engine.connect() as conn:
+        assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 3}

@@ -16,11 +16,12 @@ import contextlib
 import hashlib
 import io
 import logging
-import os
 import socket
+import stat
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -293,28 +294,54 @@ class Fetcher:
         return replace(fetched, location=str(location))
 
     def _read_file(self, location: str, etag: str | None) -> Fetched:
-        """The file, opened once: what is hashed is what is parsed, even if it is replaced
-        meanwhile (a writer renaming a new version into place)."""
+        """A regular file, copied into a spool as it is hashed (at most max_bytes of it):
+        what is hashed is what is parsed, even if the file is rewritten meanwhile. A FIFO or
+        a device would block or never end: refused."""
         path = Path(location.removeprefix("file://"))
         try:
-            body = path.open("rb")
+            found = path.stat()
+            if not stat.S_ISREG(found.st_mode):
+                raise FetchError(f"{path}: not a regular file")
+            if found.st_size > self.max_bytes:
+                raise FetchError(
+                    f"{path}: {found.st_size} bytes is over the {self.max_bytes}-byte cap"
+                )
+            with path.open("rb") as source:  # the copy is capped too: it may grow meanwhile
+                body, digest = self._spooled(str(path), iter(lambda: source.read(1 << 16), b""))
         except OSError as error:
             raise FetchError(f"{path}: {error.strerror or error}") from None
-        try:
-            size = os.fstat(body.fileno()).st_size
-            if size > self.max_bytes:
-                raise FetchError(f"{path}: {size} bytes is over the {self.max_bytes}-byte cap")
-            digest = hashlib.file_digest(body, "sha256").hexdigest()
-        except OSError as error:
-            body.close()
-            raise FetchError(f"{path}: {error.strerror or error}") from None
-        except BaseException:
-            body.close()
-            raise
+        except ValueError as error:  # a path with a NUL byte
+            raise FetchError(f"{path!r}: {error}") from None
         if etag == digest:
             body.close()
             return Fetched(location, digest=digest, not_modified=True, etag=digest, status=304)
         return Fetched(location, spool=body, digest=digest, etag=digest)
+
+    def _spooled(
+        self, shown: str, chunks: Iterator[bytes], deadline: Deadline | None = None
+    ) -> tuple[BinaryIO, str]:
+        """chunks written to a spool (in memory up to SPOOL_BYTES, then a temporary file) and
+        hashed, stopping at the size cap and at the deadline. Returns the spool and the
+        digest of what it holds."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (Fetched owns it)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(
+                        f"{shown}: body cut off at the {self.max_bytes}-byte cap "
+                        "(compressed or not)"
+                    )
+                if deadline is not None and deadline.remaining() <= 0:
+                    break
+                spool.write(chunk)
+                digest.update(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        return spool, digest.hexdigest()  # type: ignore[return-value]
 
     def _pace_arxiv(self, host: str) -> None:
         """arXiv asks API users for no more than one request every 3 seconds."""
@@ -397,31 +424,16 @@ class Fetcher:
         """Read the (decompressed) body into a spool, stopping at the size cap and the
         deadline (whose timer shuts the socket down, ending a read that a trickling body
         holds). Returns the spool and the body's digest."""
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (Fetched owns it)
-        digest = hashlib.sha256()
-        size = 0
         try:
-            try:
-                for chunk in response.iter_content(chunk_size=64 * 1024):
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise FetchError(
-                            f"{url}: body cut off at the {self.max_bytes}-byte cap "
-                            "(compressed or not)"
-                        )
-                    if deadline.remaining() <= 0:
-                        break
-                    spool.write(chunk)
-                    digest.update(chunk)
-            except requests.RequestException as error:
-                if deadline.remaining() > 0:
-                    raise FetchError(f"{url}: {_reason(error)}") from None
-            if deadline.remaining() <= 0:
-                raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
-        except BaseException:
-            spool.close()
-            raise
-        return spool, digest.hexdigest()  # type: ignore[return-value]
+            body, digest = self._spooled(url, response.iter_content(chunk_size=64 * 1024), deadline)
+        except requests.RequestException as error:
+            if deadline.remaining() > 0:
+                raise FetchError(f"{url}: {_reason(error)}") from None
+            raise FetchError(f"{url}: took longer than {deadline.seconds:g} s") from None
+        if deadline.remaining() <= 0:
+            body.close()
+            raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
+        return body, digest
 
 
 def _reason(error: Exception) -> str:

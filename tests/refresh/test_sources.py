@@ -4,6 +4,8 @@ failures that keep the last good feed, and one item per paper across every sourc
 from __future__ import annotations
 
 import gzip
+import hashlib
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -250,6 +252,18 @@ def test_local_paths_and_only_http_urls_are_read(tmp_path: Path) -> None:
             fetcher.fetch(bad)
     with pytest.raises(FetchError):
         fetcher.fetch(str(tmp_path / "missing.txt"))
+    with fetcher.fetch(str(target)) as read:
+        target.write_text("rewritten in place, longer than before")
+        assert read.body == b"hello"  # what was hashed is what is parsed
+        assert read.digest == hashlib.sha256(b"hello").hexdigest()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    with pytest.raises(FetchError, match="not a regular file"):
+        fetcher.fetch(str(fifo))
+    with pytest.raises(FetchError, match="not a regular file"):
+        fetcher.fetch("/dev/zero")  # would never end
+    with pytest.raises(FetchError, match="null byte"):
+        fetcher.fetch(str(tmp_path / "a\x00b.xml"))
 
 
 def test_requests_to_arxiv_hosts_are_spaced_out() -> None:

@@ -585,6 +585,8 @@ def _source(
     secret_url = _url_from_environment(where, url_env, environ) if url_env else None
     oai_set, prefix, categories = _oai_keys(where, kind, raw, path)
     if path:
+        if not isinstance(path, str) or "\x00" in path:
+            raise ConfigError(f"{where}: path must be a file path (text without NUL bytes)")
         path = str((base / path).resolve()) if not os.path.isabs(path) else path
     return SourceConfig(
         name=name,

@@ -183,6 +183,13 @@ def test_a_busy_port_fails_before_saying_serving(tmp_path, write_config) -> None
             ),
             "kind 'rss' is not one of",
         ),
+        (
+            lambda folder: _write(
+                folder / "nul.toml",
+                '[[sources]]\nname = "x"\nkind = "feed"\npath = "a\\u0000b.xml"\n',
+            ),
+            "path must be a file path",
+        ),
     ],
 )
 def test_config_mistakes_are_one_line_and_exit_2(paperfeed, tmp_path, make, says) -> None:

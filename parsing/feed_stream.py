@@ -125,7 +125,7 @@ def _check_prolog(stream: BinaryIO) -> None:
 
 # The end of a whole feed: its root's end tag (rss, rdf:RDF, feed), then only space/comments.
 _ENDS_WHOLE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|RDF|feed)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
-_TAIL_BYTES = 4096
+_TAIL_BYTES = 1 << 16  # trailing space or comments after the root end tag fit in it
 
 
 def _contains(stream: BinaryIO, needle: bytes, chunk: int = 1 << 16) -> bool:

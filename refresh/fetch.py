@@ -21,6 +21,7 @@ import stat
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -424,9 +426,14 @@ class Fetcher:
         """Read the (decompressed) body into a spool, stopping at the size cap and the
         deadline (whose timer shuts the socket down, ending a read that a trickling body
         holds). Returns the spool and the body's digest."""
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in _DECODED_HERE:
+            chunks = _decoded(response.raw.stream(64 * 1024, decode_content=False), encoding, url)
+        else:
+            chunks = response.iter_content(chunk_size=64 * 1024)
         try:
-            body, digest = self._spooled(url, response.iter_content(chunk_size=64 * 1024), deadline)
-        except requests.RequestException as error:
+            body, digest = self._spooled(url, chunks, deadline)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             if deadline.remaining() > 0:
                 raise FetchError(f"{url}: {_reason(error)}") from None
             raise FetchError(f"{url}: took longer than {deadline.seconds:g} s") from None
@@ -434,6 +441,40 @@ class Fetcher:
             body.close()
             raise FetchError(f"{url}: took longer than {deadline.seconds:g} s")
         return body, digest
+
+
+# Content codings decoded here rather than by urllib3, which never checks that a compressed
+# stream ended: a gzip body cut off mid-transfer and followed by other bytes decoded into
+# junk that was stored as papers.
+_DECODED_HERE = {"gzip": 31, "x-gzip": 31, "deflate": 15}  # zlib wbits
+
+
+def _decoded(raw: Iterator[bytes], encoding: str, shown: str) -> Iterator[bytes]:
+    """The decoded body of raw (gzip, or deflate: zlib-wrapped as RFC 9110 says, or bare as
+    some servers send it); a corrupt stream, or one that stops before its end, is a
+    FetchError. Bytes after a complete stream are ignored, as browsers and urllib3 do."""
+    wbits = _DECODED_HERE[encoding]
+    decoder, started = zlib.decompressobj(wbits), False
+    for chunk in raw:
+        while chunk and not decoder.eof:
+            try:
+                out = decoder.decompress(chunk)
+            except zlib.error as error:
+                if wbits == 15 and not started:  # deflate without its zlib wrapper
+                    wbits, decoder = -15, zlib.decompressobj(-15)
+                    continue
+                raise FetchError(f"{shown}: the {encoding} body is corrupt ({error})") from None
+            started = True
+            if out:
+                yield out
+            chunk = b""
+            if decoder.eof and decoder.unused_data and wbits == 31:
+                rest = decoder.unused_data  # another gzip member may follow
+                if rest[:2] != b"\x1f\x8b":
+                    break  # trailing bytes after the stream: ignored
+                decoder, chunk = zlib.decompressobj(31), rest
+    if not decoder.eof:
+        raise FetchError(f"{shown}: the {encoding} body ends before its stream does (cut off)")
 
 
 def _reason(error: Exception) -> str:

@@ -8,6 +8,7 @@ import hashlib
 import os
 import threading
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -107,6 +108,45 @@ def test_an_oversized_body_is_cut_off_and_reported(httpserver, app_with, encodin
     assert "10000-byte cap" in (report.sources[0].error or "")
     status = app.test_client().get("/status").get_json()["sources"]["big"]
     assert status["failing"] and "cap" in status["last_error"]
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(wbits=wbits)
+    return packer.compress(data) + packer.flush()
+
+
+FEED = synthetic_rss(40).encode()
+WHOLE = gzip.compress(FEED)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sent", "says"),
+    [
+        ("gzip", WHOLE, None),
+        ("gzip", WHOLE + b"trailing junk after the stream", None),  # ignored, as browsers do
+        ("gzip", gzip.compress(FEED[:999]) + gzip.compress(FEED[999:]), None),  # two members
+        ("deflate", _deflate(FEED, 15), None),  # zlib-wrapped (RFC 9110)
+        ("deflate", _deflate(FEED, -15), None),  # bare, as some servers send it
+        ("gzip", WHOLE[: len(WHOLE) * 2 // 3], "ends before its stream does"),
+        ("gzip", WHOLE[: len(WHOLE) * 2 // 3] + b"\x00garbage" * 1000, "the gzip body"),
+        ("gzip", b"\x1f\x8bnot gzip at all", "the gzip body is corrupt"),
+    ],
+)
+def test_compressed_bodies_are_decoded_whole_or_refused(
+    httpserver, app_with, encoding: str, sent: bytes, says: str | None
+) -> None:
+    """A gzip body cut off mid-transfer and followed by other bytes decoded (by urllib3)
+    into junk that was stored as papers; now a stream must end where it says it does."""
+    response = Response(sent, headers={"Content-Encoding": encoding})
+    httpserver.expect_request("/feed").respond_with_response(response)
+    app = app_with({"name": "z", "kind": "feed", "url": httpserver.url_for("/feed")})
+    outcome = refresh(app).sources[0]
+    store = app.extensions["paperfeed"].store
+    if says is None:
+        assert (outcome.status, outcome.new) == ("ok", 40), outcome.error
+    else:
+        assert outcome.status == "error" and says in (outcome.error or ""), outcome.error
+        assert store.count_papers() == 0
 
 
 def test_a_dead_upstream_leaves_the_last_good_feed_served(httpserver, app_with) -> None:

@@ -52,8 +52,8 @@ class FetchError(Exception):
 class Fetched:
     """What one fetch gave: a body, or not_modified when the validators still hold.
 
-    The body is a file, never wholly in memory once it is big (a temporary file past
-    SPOOL_BYTES, or the local file itself, opened once), so that a listing of a year of papers
+    The body is a spool, never wholly in memory once it is big (a temporary file past
+    SPOOL_BYTES; a local file is copied into one too), so that a listing of a year of papers
     is streamed from disk to the store (parsing.read); body reads it whole, for small pages.
     close() (or a with block) lets it go."""
 

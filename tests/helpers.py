@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import random
 import re
 import shutil
 import socket
@@ -134,6 +135,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_run(count: int) -> int:
+    """The first of count consecutive free ports (honcho gives web.N the port base + N - 1).
+    Below Linux's ephemeral range (32768 up), where the machine's own outgoing connections
+    take their local ports: base + 1 next to a port the kernel handed out was once taken."""
+    chance = random.Random()
+    for _ in range(200):
+        base = chance.randrange(20_000, 32_000)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

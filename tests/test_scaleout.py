@@ -24,7 +24,15 @@ from sqlalchemy.engine import make_url
 from migrations import upgrade
 from refresh.pipeline import WRITE_BATCH
 from store import Store, engine_url
-from tests.helpers import LISTINGS, ROOT, free_port, start_gunicorn, toml_sources, wait_for
+from tests.helpers import (
+    LISTINGS,
+    ROOT,
+    free_port,
+    free_port_run,
+    start_gunicorn,
+    toml_sources,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -57,7 +65,7 @@ def test_two_web_processes_and_a_clock_refresh_once_per_interval(
     )
     store = Store(pg_url)
     upgrade(store.engine)
-    base = free_port()
+    base = free_port_run(2)
     procfile = tmp_path / "Procfile"
     procfile.write_text((ROOT / "Procfile").read_text())
     log = (tmp_path / "honcho.log").open("wb")

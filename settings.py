@@ -12,7 +12,7 @@ import glob
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -571,12 +571,7 @@ def _source(
             f"{where}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}"
             f"{_did_you_mean(str(kind), KINDS)}"
         )
-    unknown = set(raw) - _SOURCE_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown keys {', '.join(sorted(unknown))} "
-            f"{_hints(unknown, _SOURCE_KEYS)}(known: {', '.join(sorted(_SOURCE_KEYS))})"
-        )
+    _refuse_unknown_keys(where, raw, _SOURCE_KEYS)
     url, url_env, path = raw.get("url"), raw.get("url_env"), raw.get("path")
     if [bool(url), bool(url_env), bool(path)].count(True) != 1:
         raise ConfigError(f"{where}: give exactly one of url, url_env or path")
@@ -603,6 +598,16 @@ def _source(
         metadata_prefix=prefix,
         categories=categories,
     )
+
+
+def _refuse_unknown_keys(where: str, raw: Mapping[str, Any], known: Collection[str]) -> None:
+    """A table's keys it does not know are a ConfigError naming them, with near misses."""
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown keys {', '.join(sorted(unknown))} "
+            f"{_hints(unknown, known)}(known: {', '.join(sorted(known))})"
+        )
 
 
 def _hints(unknown: Iterable[str], known: Iterable[str]) -> str:
@@ -711,12 +716,7 @@ def _topic(config_path: Path, name: str, raw: Any) -> TopicConfig:
         isinstance(raw.get("query"), str) or isinstance(raw.get("like"), list)
     ):
         raise ConfigError(f"{where}: needs query = '...' (or like = [paper ids])")
-    unknown = set(raw) - _TOPIC_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown keys {', '.join(sorted(unknown))} "
-            f"{_hints(unknown, _TOPIC_KEYS)}(known: {', '.join(sorted(_TOPIC_KEYS))})"
-        )
+    _refuse_unknown_keys(where, raw, _TOPIC_KEYS)
     like, unlike = _ids(where, raw, "like"), _ids(where, raw, "unlike")
     order = raw.get("order", "newest")
     if order not in ("newest", "relevance"):
@@ -775,12 +775,7 @@ def _email(
     where = f"{config_path}: [email]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table")
-    unknown = set(raw) - _EMAIL_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown keys {', '.join(sorted(unknown))} "
-            f"{_hints(unknown, _EMAIL_KEYS)}(known: {', '.join(sorted(_EMAIL_KEYS))})"
-        )
+    _refuse_unknown_keys(where, raw, _EMAIL_KEYS)
     if not _enabled(where, raw.get("enabled", True)):
         return None
     problems = []

@@ -443,20 +443,14 @@ class Refresher:
         outcome.seconds = time.monotonic() - started
         # Not the whole second: a due check against it would come up to a second early.
         values: dict[str, object] = {"last_attempt": started_at}
-        if errors:
-            # Stored and shown on / and /status: no credentials or query strings of URLs.
-            outcome.status, outcome.error = "error", redact_text("; ".join(errors))[:2000]
-            values.update(last_error=outcome.error, last_error_at=now)
-        else:
-            outcome.status = "ok" if fetched_any else "not_modified"
-            values.update(last_success=now)
         if fetched_any:
             values.update(papers_seen=outcome.papers, skipped=outcome.skipped)
-        if bodies or not errors:  # a source failing throughout says nothing of its listing
-            self._judge_health(source, bodies, now, outcome, values)
-        self.store.save_source(source.name, fresh, **values)
-        self.progress(_summary(outcome))
-        self.on_outcome(outcome)
+        outcome.status = "ok" if fetched_any else "not_modified"
+        # Stored and shown on / and /status: no credentials or query strings of URLs.
+        failed = redact_text("; ".join(errors))[:2000] if errors else None
+        # A source failing throughout says nothing of its listing: its health stays.
+        judged = bodies if bodies or not errors else None
+        self._conclude(source, outcome, values, now, failed, judged, fresh)
         return outcome, upserted
 
     def harvest_source(
@@ -506,30 +500,36 @@ class Refresher:
         outcome.seconds = time.monotonic() - started
         values: dict[str, object] = {"last_attempt": now, "papers_seen": outcome.papers}
         values["skipped"] = outcome.skipped
+        bodies = [parsing.ParseResult(suspect=suspect)]
+        self._conclude(source, outcome, values, now, error, bodies, None)
+        return outcome, totals
+
+    def _conclude(
+        self,
+        source: SourceConfig,
+        outcome: SourceOutcome,
+        values: dict[str, Any],
+        now: datetime,
+        error: str | None,
+        bodies: list[parsing.ParseResult] | None,
+        fresh: dict[str, tuple[str | None, str | None]] | None,
+    ) -> None:
+        """What the end of a source's read records, for a listing or a harvest alike: its
+        error or its success, its health judged on the bodies read (None: not judged), all
+        saved with the validators of the fresh locations, then reported."""
         if error:
             outcome.status, outcome.error = "error", error
             values.update(last_error=error, last_error_at=now)
         else:
             values.update(last_success=now)
-        self._judge_health(source, [parsing.ParseResult(suspect=suspect)], now, outcome, values)
-        self.store.save_source(source.name, None, **values)
+        if bodies is not None:
+            every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
+            health = judge(source, bodies, self.store.source_state(source.name), now, every)
+            outcome.health, outcome.health_reason = health.state, health.reason
+            values.update(health.values())
+        self.store.save_source(source.name, fresh, **values)
         self.progress(_summary(outcome))
         self.on_outcome(outcome)
-        return outcome, totals
-
-    def _judge_health(
-        self,
-        source: SourceConfig,
-        bodies: list[parsing.ParseResult],
-        now: datetime,
-        outcome: SourceOutcome,
-        values: dict[str, Any],
-    ) -> None:
-        """Whether the source looks suspect or stale now, on its outcome and its saved state."""
-        every = timedelta(minutes=source.every_minutes or self.config.refresh_minutes)
-        health = judge(source, bodies, self.store.source_state(source.name), now, every)
-        outcome.health, outcome.health_reason = health.state, health.reason
-        values.update(health.values())
 
     def store_location(
         self,

@@ -3,6 +3,7 @@ the log of refresh runs, and the refresh lease (one refresher at a time, across 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,6 @@ def utcnow() -> datetime:
 def _mail_key(key: str) -> str:
     """The state row of a mailed digest; state keys hold 100 characters, so a long one
     is named by its hash."""
-    import hashlib
-
     full = f"mailed:{key}"
     return full if len(full) <= 100 else "mailed:" + hashlib.sha256(key.encode()).hexdigest()
 

@@ -78,24 +78,13 @@ def field_stems(text: FieldText) -> list[str]:
 
 
 def _counts(doc: Document) -> tuple[dict[str, float], float]:
-    """Weighted term counts of title + abstract, and the weighted length."""
-    title, abstract, length = _field_counts(doc)
-    counts: dict[str, float] = dict(abstract)
-    for stem, n in title.items():
+    """Weighted term counts of title + abstract, and the weighted length (a seed's, or a
+    paper of a counted corpus: scoring a candidate reads _field_words alone)."""
+    title, abstract, length = _field_words(doc)
+    counts: dict[str, float] = dict(Counter(abstract))
+    for stem, n in Counter(title).items():
         counts[stem] = counts.get(stem, 0.0) + n * TITLE_WEIGHT
     return counts, length
-
-
-def _field_counts(doc: Document) -> tuple[Counter[str], Counter[str], float]:
-    """Title and abstract counts (Counter counts in C: scoring a candidate is mostly
-    this), and the weighted length; kept on the document, which every topic scores."""
-    found = doc.__dict__.get("_field_counts")
-    if found is None:
-        title = field_stems(doc.fields["title"])
-        abstract = field_stems(doc.fields["abstract"])
-        length = len(title) * TITLE_WEIGHT + len(abstract)
-        found = doc.__dict__["_field_counts"] = (Counter(title), Counter(abstract), length)
-    return found  # type: ignore[no-any-return]
 
 
 def _field_words(doc: Document) -> tuple[list[str], list[str], float]:

@@ -65,11 +65,11 @@ class _Counts:
             missing = [s for s in stems if s not in self.frequencies]
         held = self.sample.holding(missing)
         found = {
-            stem: round(held[stem] * scale)
-            if held[stem] >= _SAMPLED_ENOUGH
-            else len(index.candidates(conn, Term(stem[:MAX_TOKEN], _FIELDS), None, cap, False))
-            for stem in missing
+            stem: round(held[stem] * scale) for stem in missing if held[stem] >= _SAMPLED_ENOUGH
         }
+        rare = [stem for stem in missing if stem not in found]
+        lookups = [Term(stem[:MAX_TOKEN], _FIELDS) for stem in rare]
+        found.update(zip(rare, index.counts(conn, lookups, cap), strict=True))
         with self.lock:
             self.frequencies.update(found)
             return {s: self.frequencies.get(s, 0) for s in stems}

@@ -46,6 +46,7 @@ __all__ = [
     "build",
     "candidates",
     "clear",
+    "counts",
     "day_lexemes",
     "field_tokens",
     "insert_rows",
@@ -87,6 +88,8 @@ class Dialect(Protocol):
     def read(
         self, conn: Connection, statement: Any, params: Mapping[str, Any], stems: bool
     ) -> Sequence[Any]: ...
+
+    def counts(self, conn: Connection, plans: Sequence[Lookup], cap: int) -> list[int]: ...
 
 
 def _dialect(conn: Connection) -> Dialect:
@@ -196,6 +199,12 @@ def candidates(
     query = _candidates_query if before is not None else _newest_candidates
     statement, fixed = query(name, plan, before, stems, today)
     return _dialect(conn).read(conn, statement, {**fixed, "count": count}, stems)
+
+
+def counts(conn: Connection, plans: Sequence[Lookup], cap: int) -> list[int]:
+    """How many papers each plan may match (as many as candidates() would give), each
+    counted to cap at most, by the database."""
+    return _dialect(conn).counts(conn, plans, cap) if plans else []
 
 
 def _candidates_query(

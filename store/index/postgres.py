@@ -230,6 +230,17 @@ def read(conn: Connection, statement: Any, params: Mapping[str, Any], stems: boo
     return [Candidate(key, id_, seen.replace(tzinfo=UTC), *rest) for key, id_, seen, *rest in rows]
 
 
+def counts(conn: Connection, plans: Sequence[Lookup], cap: int) -> list[int]:
+    """How many papers each plan may match, each counted to cap at most: its candidates'
+    statement counted by the server (reading their keys out to count them cost more)."""
+    day, found = today(), []
+    for plan in plans:
+        statement, fixed = candidates_query(plan, None, False, day)
+        counted = f"SELECT count(*) FROM ({statement}) AS found"
+        found.append(int(conn.exec_driver_sql(counted, {**fixed, "count": cap}).scalar_one()))
+    return found
+
+
 def _postgres_query(
     plan: Lookup | None, before: int | None, today: int, params: dict[str, Any], columns: str
 ) -> str:

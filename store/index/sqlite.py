@@ -99,6 +99,25 @@ def read(conn: Connection, statement: Any, params: Mapping[str, Any], stems: boo
     return conn.execute(statement, params).all()
 
 
+_COUNTED_AT_ONCE = 500  # scalar subqueries a statement (SQLite allows 2,000 result columns)
+
+
+def counts(conn: Connection, plans: Sequence[Lookup], cap: int) -> list[int]:
+    """How many papers each plan may match, each counted to cap at most; FTS5 counts in C,
+    many plans a statement (reading the candidates' keys out to count them cost 7x more)."""
+    found: list[int] = []
+    for start in range(0, len(plans), _COUNTED_AT_ONCE):
+        chunk = plans[start : start + _COUNTED_AT_ONCE]
+        parts = ", ".join(
+            f"(SELECT count(*) FROM (SELECT 1 FROM paper_words WHERE paper_words MATCH ?{n + 2}"
+            " LIMIT ?1))"
+            for n in range(len(chunk))
+        )
+        params = (cap, *(fts5_query(plan) for plan in chunk))
+        found.extend(conn.exec_driver_sql(f"SELECT {parts}", params).one())
+    return found
+
+
 class _Fts5:
     """The plan in FTS5 query syntax: {title abstract} : "token token" *, AND, OR."""
 

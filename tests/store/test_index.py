@@ -22,6 +22,7 @@ from tests.conftest import postgres_test_url, reset_postgres
 from tests.helpers import LISTINGS, SEED_COUNTS, SEPARATORS, WORDS, combine, leaves
 from topics import search
 from topics.membership import Matches, Topics
+from topics.plan import Phrase, Term
 from topics.query import parse
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -288,6 +289,21 @@ def test_postgres_looks_phrases_up_by_pairs_and_long_fields_by_words(pg_url: str
 
 
 # ---- `*` and pure negatives -------------------------------------------------------------------
+
+
+def test_counts_are_as_many_papers_as_the_candidates_up_to_the_cap(seeded: Store) -> None:
+    """index.counts (a like:'s rare words counted by the database, many in one statement on
+    SQLite) gives what reading the candidates out gives, for words of every frequency, a
+    word in no paper, a phrase, and a cap below the count."""
+    fields = ("title", "abstract")
+    plans = [Term(word, fields) for word in ("model", "gaussian", "splat", "wombatgraph")]
+    plans.append(Phrase(("languag", "model"), fields))
+    with seeded.search_engine.connect() as conn:
+        for cap in (3, 10_000):
+            expected = [len(store_index.candidates(conn, p, None, cap, False)) for p in plans]
+            assert store_index.counts(conn, plans, cap) == expected
+        assert expected[0] > 3 and expected[3] == 0
+        assert store_index.counts(conn, [], 5) == []
 
 
 def test_star_and_pure_negatives_match_everything_they_should(seeded: Store) -> None:

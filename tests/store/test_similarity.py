@@ -140,6 +140,56 @@ def test_a_like_search_scored_from_vectors_in_memory_finds_what_the_index_finds(
         assert next(recent.slices(conn)) is not kept[0]  # read again for the new generation
 
 
+def test_a_new_generation_counts_only_the_papers_it_changed(store: Store) -> None:
+    """After a refresh the newest papers are read again, but a slice whose papers are all
+    as they were is kept whole, and an unchanged paper keeps its counts: only a paper
+    rewritten in place is counted again, and the search finds what the index alone finds."""
+    stored(store)
+    seeds = [guid(store, "PreF3R"), guid(store, "Self-Calibrating Gaussian Splatting")]
+    query = store.bind(parse(f'like:("{seeds[0]}" "{seeds[1]}")'))
+    recent = RecentPapers(size=50)
+    assert _like_hits(store, query, recent) == _like_hits(store, query, None)
+    with store.search_engine.connect() as conn:
+        before = list(recent.slices(conn))
+    assert len(before) > 2
+
+    store.bump_generation()  # a refresh that changed nothing
+    with store.search_engine.connect() as conn:
+        again = list(recent.slices(conn))
+    assert len(again) == len(before) and all(a is b for a, b in zip(again, before, strict=True))
+
+    (paper,) = store.find_papers_by_title("PreF3R")
+    batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
+    rewritten = batch[0].__class__(
+        **{
+            **batch[0].__dict__,
+            "title": paper.title,
+            "abstract": paper.abstract + " Splatting splatting gaussian pose-free splatting.",
+            "arxiv_id": paper.arxiv_id,
+            "doi": paper.doi,
+            "item_id": None,
+        }
+    )
+    store.upsert([rewritten], "samples", T0 + timedelta(days=2))
+    store.bump_generation()
+    with store.search_engine.connect() as conn:
+        after = list(recent.slices(conn))
+    was = {
+        row.key: (row.abstract, counts)
+        for v in before
+        for row, counts in zip(v.rows, v._counts, strict=True)
+    }
+    remade = [at for at, v in enumerate(after) if v is not before[at]]
+    assert len(after) == len(before) and len(remade) == 1  # the slice of the rewritten paper
+    vectors = after[remade[0]]
+    kept = [
+        was[row.key][1] is counts for row, counts in zip(vectors.rows, vectors._counts, strict=True)
+    ]
+    changed = [was[row.key][0] != row.abstract for row in vectors.rows]
+    assert sum(changed) == 1 and kept == [not c for c in changed]  # it alone counted again
+    assert _like_hits(store, query, recent) == _like_hits(store, query, None)
+
+
 def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store) -> None:
     """A seed's rare word counted once, then papers holding it stored (the store grew by
     far less than a new sample needs): the next profile must see the new count, or a word

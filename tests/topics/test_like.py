@@ -3,6 +3,7 @@ in-memory store (topics.similarity.CountedCorpus stands for the text index's cou
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from types import SimpleNamespace
 
@@ -248,6 +249,16 @@ def test_scores_from_term_vectors_are_the_full_computations(threshold: float) ->
             assert profile.contributions(doc) == {}
         assert (at in passing) == profile.passes(Document.of_stems(row)), at
     assert threshold > 1 or passing  # something passes below an impossible threshold
+
+
+def test_postings_made_together_are_those_made_one_word_at_a_time() -> None:
+    rows = [_indexed(key, doc) for key, doc in enumerate([*DOCS.values(), *FILLER])]
+    words = sorted({w for row in rows for w in row.title.split()})[:60] + ["nowhereword"]
+    together = Vectors(rows).postings(words)
+    alone = Vectors(rows)
+    assert together == {word: alone.posting(word) for word in words}
+    assert any(len(held) > 1 for held, _ in together.values())
+    assert together["nowhereword"] == (array("I"), array("d"))
 
 
 def test_a_query_tells_which_papers_of_vectors_it_may_match() -> None:

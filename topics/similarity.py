@@ -144,7 +144,7 @@ class Vectors:
             found = earlier.get(row.key)
             if found is not None:
                 old, at = found
-                if old.rows[at].title == row.title and old.rows[at].abstract == row.abstract:
+                if old.rows[at] == row:  # every column the same: its text too
                     self.lengths.append(old.lengths[at])
                     self._counts.append(old._counts[at])
                     continue
@@ -177,13 +177,13 @@ class Vectors:
 
     def postings(self, stems: Iterable[str]) -> dict[str, tuple[array[int], array[float]]]:
         """posting() of each of stems; those not made yet are made in one pass over the
-        papers, each paper's words intersected with them in C (a pass a word cost 4x more)."""
+        papers, each paper's words intersected with them (a pass a word cost 4x more)."""
         kept = self._postings
         missing = {stem for stem in stems if stem not in kept}
         if missing:
             made = {stem: (array("I"), array("d")) for stem in missing}
             for at, counts in enumerate(self._counts):
-                for stem in missing.intersection(counts):
+                for stem in counts.keys() & missing:  # in C, from the smaller of the two
                     held, counted = made[stem]
                     held.append(at)
                     counted.append(counts[stem])

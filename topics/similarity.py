@@ -175,7 +175,7 @@ class Vectors:
         found = self._postings.get(stem)
         return found if found is not None else self.postings([stem])[stem]
 
-    def postings(self, stems: Iterable[str]) -> dict[str, tuple[array[int], array[float]]]:
+    def postings(self, stems: Collection[str]) -> dict[str, tuple[array[int], array[float]]]:
         """posting() of each of stems; those not made yet are made in one pass over the
         papers, each paper's words intersected with them (a pass a word cost 4x more)."""
         kept = self._postings

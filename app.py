@@ -67,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from logs import setup_logging
     from web import feed_routes, feedback, ops, pages, paper_pages
-    from web.fastpath import FastFeeds
+    from web.fastpath import FastFeeds, RepeatAnswers
     from web.headers import add_response_headers
     from web.limits import BodyLimit
     from web.service import EXTENSION
@@ -78,8 +78,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
     svc = make_service(settings)
     # Behind a router (Heroku, Render, nginx) the scheme and host come from X-Forwarded-*.
-    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-        BodyLimit(FastFeeds(app.wsgi_app, svc)), x_for=1, x_proto=1, x_host=1
+    # A repeated request for a cached feed is answered ahead of it (web.fastpath).
+    fast = FastFeeds(app.wsgi_app, svc)
+    app.wsgi_app = RepeatAnswers(  # type: ignore[method-assign]
+        ProxyFix(BodyLimit(fast), x_for=1, x_proto=1, x_host=1), fast
     )
     if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
         _upgrade_or_log(svc.store.engine)

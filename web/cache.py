@@ -112,8 +112,9 @@ class FeedCache:
     def peek(self, key: Hashable) -> Any:
         """The cached entry for key (marked as recently used), or None."""
         with self._lock:
-            slot = self._entries.get(key)
-            if slot is None:
+            try:  # one lookup: LRUCache.get asks `key in` first, then looks it up again
+                slot = self._entries[key]
+            except KeyError:
                 return None
             self.hits += 1
             return slot[0]

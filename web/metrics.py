@@ -91,12 +91,16 @@ class Metrics:
         )
 
     def count_feed_request(self, fmt: str, status: int) -> None:
-        # Label children are cached: the lookup is part of the hot path.
+        self.feed_request_counter(fmt, status).inc()
+
+    def feed_request_counter(self, fmt: str, status: int) -> Any:
+        """The counter of feed requests in fmt answered status (what the fast path keeps for
+        an answer it repeats). Label children are cached: the lookup is on the hot path."""
         key = (fmt, status)
         child = self._feed_children.get(key)
         if child is None:
             child = self._feed_children[key] = self.feed_requests.labels(fmt, str(status))
-        child.inc()
+        return child
 
     def observe_refresh(self, outcome: SourceOutcome) -> None:
         self.refresh_seconds.labels(outcome.name).observe(outcome.seconds)

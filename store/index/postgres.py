@@ -231,14 +231,18 @@ def read(conn: Connection, statement: Any, params: Mapping[str, Any], stems: boo
 
 
 def counts(conn: Connection, plans: Sequence[Lookup], cap: int) -> list[int]:
-    """How many papers each plan may match, each counted to cap at most: its candidates'
-    statement counted by the server (reading their keys out to count them cost more)."""
-    day, found = today(), []
-    for plan in plans:
-        statement, fixed = candidates_query(plan, None, False, day)
-        counted = f"SELECT count(*) FROM ({statement}) AS found"
-        found.append(int(conn.exec_driver_sql(counted, {**fixed, "count": cap}).scalar_one()))
-    return found
+    """How many papers each plan may match, each counted to cap at most, all in one
+    statement: a count needs no order, so each is its GIN lookup alone (a tiered statement
+    of candidates a word, counted, made a like: with new seeds 64 ms at 20,000 papers
+    where this makes it 25)."""
+    params: dict[str, Any] = {"cap": cap}
+    parts = ", ".join(
+        f"(SELECT count(*) FROM (SELECT 1 FROM paper_index WHERE "
+        f"{postgres_condition(plan, params)} LIMIT :cap) AS found_{n})"
+        for n, plan in enumerate(plans)
+    )
+    found = conn.exec_driver_sql(re.sub(r":(\w+)", r"%(\1)s", f"SELECT {parts}"), params).one()
+    return [int(n) for n in found]
 
 
 def _postgres_query(

@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +59,10 @@ def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = 
 
 def build_app() -> Any:
     from app import create_app
-    from migrations import upgrade
-    from refresh.pipeline import Refresher
-    from settings import load_config
-    from store import Store
+    from bench.serve import SAMPLE_CONFIG, sample_store
 
-    work = Path(tempfile.mkdtemp(prefix="paperfeed-fastpath-"))
-    db = f"sqlite:///{work / 'bench.db'}"
-    config = ROOT / "samples" / "paperfeed.toml"
-    settings = load_config(config, overrides={"database_url": db})
-    settings = replace(settings, sources=tuple(s for s in settings.sources if s.path))  # offline
-    store = Store(db)
-    upgrade(store.engine)
-    Refresher(settings, store).run(force=True)
-    store.dispose()
-    return create_app({"config_path": str(config), "database_url": db, "scheduler": "off"})
+    _, db = sample_store("paperfeed-fastpath-")
+    return create_app({"config_path": str(SAMPLE_CONFIG), "database_url": db, "scheduler": "off"})
 
 
 def kinds(app: Any) -> dict[str, dict[str, Any]]:

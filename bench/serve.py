@@ -119,6 +119,28 @@ def worker_peak_rss_kib(master: int) -> list[int]:
     return peaks
 
 
+SAMPLE_CONFIG = ROOT / "samples" / "paperfeed.toml"
+
+
+def sample_store(prefix: str) -> tuple[Path, str]:
+    """A new working folder and the URL of a SQLite store in it, refreshed from the sample
+    config's bundled listings (offline: its live sources left out)."""
+    from migrations import upgrade
+    from refresh.pipeline import Refresher
+    from settings import load_config
+    from store import Store
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    db = f"sqlite:///{work / 'bench.db'}"
+    settings = load_config(SAMPLE_CONFIG, overrides={"database_url": db})
+    settings = replace(settings, sources=tuple(s for s in settings.sources if s.path))  # offline
+    store = Store(db)
+    upgrade(store.engine)
+    Refresher(settings, store).run(force=True)
+    store.dispose()
+    return work, db
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -138,19 +160,8 @@ def main() -> None:
     if args.pin:
         PINNED[0][:], PINNED[1][:] = pinning(os.cpu_count() or 1)
 
-    from migrations import upgrade
-    from refresh.pipeline import Refresher
-    from settings import load_config
-    from store import Store
-
-    work = Path(tempfile.mkdtemp(prefix="paperfeed-bench-"))
-    db = f"sqlite:///{work / 'bench.db'}"
-    config = ROOT / "samples" / "paperfeed.toml"
-    settings = load_config(config, overrides={"database_url": db})
-    settings = replace(settings, sources=tuple(s for s in settings.sources if s.path))  # offline
-    store = Store(db)
-    upgrade(store.engine)
-    Refresher(settings, store).run(force=True)
+    work, db = sample_store("paperfeed-bench-")
+    config = SAMPLE_CONFIG
 
     print(
         f"wrk -t2 -c{args.connections}, {args.rounds} rounds x {args.seconds} s per request "

@@ -3,8 +3,8 @@
 A query's like: nodes get their profile (topics.similarity) here, once per topic per
 refresh (or per search): the seeds looked up by arXiv id, DOI or GUID (an unknown one is a
 QueryError naming it), the document frequencies of their words counted in the text index
-(cached: they drift slowly as the store grows), and, for `rule OR like:(...)`, the rule's
-papers most similar to the seeds as more examples.
+(cached: they drift slowly as the store grows), and, for `rule OR like:(...)` (not `rule
+AND like:`), the rule's papers most similar to the seeds as more examples.
 """
 
 from __future__ import annotations
@@ -107,12 +107,13 @@ class SimilarityStore:
         if not likes:
             return query
         rest = query.without_similarity()
+        widened = query.widened_likes()  # `rule OR like:` only: see Query.widened_likes
         with self.search_engine.connect() as conn:
             unlike = [self._seed(conn, ref) for node in likes if node.negative for ref in node.ids]
             corpus = _BoundCorpus(self._corpus(conn), conn)
-            rule_papers = self._rule_papers(conn, rest) if rest is not None else []
+            rule_papers = self._rule_papers(conn, rest) if rest is not None and widened else []
             profiles = {
-                node: self._profile(node, corpus, unlike, rule_papers)
+                node: self._profile(node, corpus, unlike, rule_papers if node in widened else [])
                 for node in likes
                 if not node.negative
             }

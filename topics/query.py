@@ -810,6 +810,14 @@ def _likes(node: Node) -> Iterator[Like]:
         yield from _likes(child)
 
 
+def _alternatives(node: Node) -> Iterator[Like]:
+    """The positive like: nodes that are children of an Or beside a clause that is not one."""
+    if isinstance(node, Or) and any(not isinstance(c, Like) for c in node.children):
+        yield from (c for c in node.children if isinstance(c, Like) and not c.negative)
+    for child in _children(node):
+        yield from _alternatives(child)
+
+
 def _bound(node: Node, profiles: dict[Like, Profile]) -> Node:
     if isinstance(node, Like):
         return replace(node, profile=profiles.get(node, node.profile))
@@ -885,6 +893,13 @@ class Query:
     def bind(self, profiles: dict[Like, Profile]) -> Query:
         """The query with each like: node given its profile (built from the store)."""
         return replace(self, root=_bound(self.root, profiles))
+
+    def widened_likes(self) -> set[Like]:
+        """The like: nodes beside the rule in an OR (`rule OR like:`): the rule's papers
+        widen their profiles (Profile.widened). A like: the rule's papers must pass (`rule
+        AND like:`) is not widened: a profile learned from those papers lets every one of
+        them through, whatever the examples."""
+        return set(_alternatives(self.root))
 
     def without_similarity(self) -> Query | None:
         """The rule without its like: and unlike: clauses (None when nothing is left): the

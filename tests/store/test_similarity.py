@@ -3,11 +3,14 @@ the text index's counts, a score per membership, and topics ordered by it."""
 
 from __future__ import annotations
 
+import random
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import parsing
+from parsing.model import Paper, make_paper
 from store import SearchReader, Store
 from store.recent import RecentPapers
 from tests.helpers import LISTINGS, SEED_COUNTS
@@ -213,3 +216,59 @@ def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store)
     store.bump_generation()
     with store.search_engine.connect() as conn:
         assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 3}
+
+
+def _ids(store: Store, text: str) -> frozenset[int]:
+    query = store.bind(parse(text))  # as the web's /search: bind, then find
+    with store.searching() as index:
+        return frozenset(hit.paper_id for hit in find(index, query))
+
+
+def _unrelated(count: int, first: int) -> list[Paper]:
+    """Papers holding "diffusion" and otherwise only made-up words: like no stored paper."""
+    rng = random.Random(first)
+    words = ["zq" + "".join(rng.choices("bcdfghjklmnpqrstvwxz", k=6)) for _ in range(400)]
+    return [
+        make_paper(
+            title=" ".join(rng.choices(words, k=8)) + f" {n}",
+            abstract=" ".join([*rng.choices(words, k=90), "diffusion"]),
+            arxiv_id=f"2612.{n:05d}",
+        )
+        for n in range(first, first + count)
+    ]
+
+
+def test_rule_and_like_keeps_the_rules_papers_like_the_seeds_while_a_refresh_writes(
+    store: Store,
+) -> None:
+    """`rule AND like:` is the rule's papers that are like the seeds, found by the seeds'
+    profile alone: widened by the rule's own newest papers (as `rule OR like:` is), it let
+    every paper of the rule through, and more of them each time a refresh stored some (a
+    search binding before a batch and reading after it got every new "diffusion" paper).
+    Searches in threads while another stores batches all get that answer."""
+    stored(store)
+    (seed,) = store.find_papers_by_title("Learning to Prompt for Open-Vocabulary Object")
+    query = f'diffusion AND like:"{seed.guid}"'
+    expected = _ids(store, "diffusion") & _ids(store, f'like:"{seed.guid}"')
+    assert len(expected) == 1 and len(_ids(store, "diffusion")) > 20
+    assert _ids(store, query) == expected
+
+    answers: list[frozenset[int]] = []
+    writing = threading.Event()
+    writing.set()
+
+    def search() -> None:
+        while writing.is_set():
+            answers.append(_ids(store, query))
+
+    searchers = [threading.Thread(target=search) for _ in range(4)]
+    for thread in searchers:
+        thread.start()
+    for batch in range(4):
+        store.upsert(_unrelated(150, 150 * batch), "refresh", T0 + timedelta(days=1, minutes=batch))
+    store.bump_generation()
+    writing.clear()
+    for thread in searchers:
+        thread.join()
+    assert len(answers) >= 4 and set(answers) == {expected}
+    assert _ids(store, query) == expected and len(_ids(store, "diffusion")) > 600

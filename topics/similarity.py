@@ -415,8 +415,12 @@ class Profile:
         rule_papers: Iterable[Document],
         unlike: Sequence[Seed] = (),
     ) -> Profile:
-        """This profile rebuilt with the rule's papers most similar to it as examples."""
-        ranked = sorted(rule_papers, key=self.raw_score, reverse=True)[:WIDEN_EXAMPLES]
+        """This profile rebuilt with the rule's papers most similar to it as examples; only
+        a paper like the seeds (its score passes the threshold) is an example of them (the
+        others are of the rule's topic, and would teach the profile its words)."""
+        scored = [(self.raw_score(doc), doc) for doc in rule_papers]
+        ranked = [doc for raw, doc in sorted(scored, key=lambda s: -s[0]) if self._reaches(raw)]
+        ranked = ranked[:WIDEN_EXAMPLES]
         if not ranked:
             return self
         return Profile.build(seeds, corpus, unlike, self.threshold, examples=ranked)

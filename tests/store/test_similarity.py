@@ -218,6 +218,27 @@ def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store)
         assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 3}
 
 
+def test_rule_or_like_learns_only_from_the_rules_papers_that_are_like_the_seeds(
+    store: Store,
+) -> None:
+    """`rule OR like:` takes the rule's papers most like the seeds as more examples; when
+    the seeds are of another topic than the rule, none of its papers is like them, and the
+    like: finds what it finds alone. (Taking the rule's 20 best-scoring papers whatever
+    their score taught the profile the rule's words: every "diffusion OR like:X" below
+    added 154-319 papers outside the rule, where like:X alone finds one or two.)"""
+    stored(store)
+    rule = _ids(store, "diffusion")
+    others = [
+        p.guid
+        for p in sorted(store.iter_papers(), key=lambda p: p.guid)
+        if "diffusion" not in f"{p.title} {p.abstract}".lower()
+    ][:3]
+    for seed in others:
+        alone = _ids(store, f'like:"{seed}"')
+        assert _ids(store, f'diffusion OR like:"{seed}"') == rule | alone, seed
+        assert len(alone) <= 3
+
+
 def _ids(store: Store, text: str) -> frozenset[int]:
     query = store.bind(parse(text))  # as the web's /search: bind, then find
     with store.searching() as index:

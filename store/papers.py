@@ -171,8 +171,9 @@ _SET_HASH = (
 )
 # Ids and keys a query looks up at once (SQLite allows 32,766 parameters a statement).
 _CHUNK = 1000
-# What a lookup reads of each record: its keys, and the hash that spares reading the rest.
-_KEY_NAMES = (*KEYS, "first_seen", "id", "content_hash")
+# What a lookup reads of each record: its keys, and the hash and date that spare reading
+# the rest (store.merge.adds_nothing).
+_KEY_NAMES = (*KEYS, "first_seen", "id", "content_hash", "published")
 _KEY_COLUMNS = [papers.c[name] for name in _KEY_NAMES]
 
 
@@ -182,15 +183,14 @@ def _matched(
     """The batch merged into the records its papers describe (store.batch), in order."""
     matched = Batch(_keys_found(conn, listed))
     incoming = [sighting(paper, source, now) for paper in listed]
-    hashes = [record.content_hash for record in incoming]
-    _read_records(conn, matched, listed, hashes)
-    for paper, record, digest in zip(listed, incoming, hashes, strict=True):
+    _read_records(conn, matched, listed, incoming)
+    for paper, record in zip(listed, incoming, strict=True):
         try:
-            outcome = matched.add(paper, record, digest)
+            outcome = matched.add(paper, record)
         except Unread as unread:  # an earlier paper of the batch changed what this one finds
             for found in papers_by_ids(conn, unread.ids):
                 matched.slot(found.id).describe(found)  # type: ignore[arg-type]
-            outcome = matched.add(paper, record, digest)
+            outcome = matched.add(paper, record)
         result.unchanged += outcome.unchanged
     return matched
 
@@ -207,12 +207,14 @@ def _keys_found(conn: Connection, listed: list[Paper]) -> Iterator[dict[str, Any
                 yield dict(zip(_KEY_NAMES, row, strict=True))  # cheaper than row._mapping
 
 
-def _read_records(conn: Connection, matched: Batch, listed: list[Paper], hashes: list[str]) -> None:
+def _read_records(
+    conn: Connection, matched: Batch, listed: list[Paper], incoming: list[StoredPaper]
+) -> None:
     """Read the whole rows of the records these papers need merged (one query)."""
     wanted = {
         slot.keys["id"]: slot
-        for paper, digest in zip(listed, hashes, strict=True)
-        for slot in matched.needs_records(paper, digest)
+        for paper, record in zip(listed, incoming, strict=True)
+        for slot in matched.needs_records(paper, record)
     }
     for record in papers_by_ids(conn, list(wanted)):
         wanted[record.id].describe(record)  # type: ignore[index]

@@ -3,6 +3,7 @@ the text index's counts, a score per membership, and topics ordered by it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,11 +62,7 @@ def test_papers_stored_later_are_scored_on_the_way_in(store: Store) -> None:
     query = store.bind(parse(f'"gaussian splatting" OR like:"{seed}"'))
     topics = Topics({"splat": query})
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
-    late = [
-        batch[0].__class__(
-            **{**batch[0].__dict__, "title": "Gaussian Splatting Again", "arxiv_id": "2611.00001"}
-        )
-    ]
+    late = [replace(batch[0], title="Gaussian Splatting Again", arxiv_id="2611.00001")]
     store.upsert(late, "samples", T0 + timedelta(days=1), topics)
     (paper,) = store.topic_items("splat", 50)[:1]
     assert paper.title == "Gaussian Splatting Again"
@@ -123,13 +120,8 @@ def test_a_like_search_scored_from_vectors_in_memory_finds_what_the_index_finds(
 
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
     (paper,) = store.find_papers_by_title("PreF3R")
-    late = batch[0].__class__(
-        **{
-            **batch[0].__dict__,
-            "title": paper.title + " Again",
-            "abstract": paper.abstract,
-            "arxiv_id": "2611.00002",
-        }
+    late = replace(
+        batch[0], title=paper.title + " Again", abstract=paper.abstract, arxiv_id="2611.00002"
     )
     store.upsert([late], "samples", T0 + timedelta(days=2))
     store.bump_generation()
@@ -150,13 +142,7 @@ def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store)
         assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 0}
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
     late = [
-        batch[0].__class__(
-            **{
-                **batch[0].__dict__,
-                "title": f"Wombatgraph networks, part {n}",
-                "arxiv_id": f"2611.0000{n}",
-            }
-        )
+        replace(batch[0], title=f"Wombatgraph networks, part {n}", arxiv_id=f"2611.0000{n}")
         for n in range(3)
     ]
     store.upsert(late, "samples", T0 + timedelta(days=1))

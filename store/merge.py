@@ -55,10 +55,12 @@ def adds_nothing(
     one). False when unsure: the record is then read and merged."""
     if stored_hash is None:
         return False
-    if other.content_hash == stored_hash:
-        return True
-    if _v1_date(stored_published, other.published, other.arxiv_id) != stored_published:
+    published = other.published
+    if published != stored_published and (
+        _v1_date(stored_published, published, other.arxiv_id) != stored_published
+    ):
         return False  # the merge would take other's date
+    # One hash either way (other's own is worked out only for a record to be written).
     return hash_with_date(other, stored_published) == stored_hash
 
 

@@ -171,6 +171,8 @@ _SET_HASH = (
 )
 # Ids and keys a query looks up at once (SQLite allows 32,766 parameters a statement).
 _CHUNK = 1000
+# Records found that a lookup leaves out by id, at most (more: it reads them and skips them).
+_FOUND_LEFT_OUT = 20 * _CHUNK
 # What a lookup reads of each record: its keys, and the hash and date that spare reading
 # the rest (store.merge.adds_nothing).
 _KEY_NAMES = (*KEYS, "first_seen", "id", "content_hash", "published")
@@ -196,15 +198,23 @@ def _matched(
 
 
 def _keys_found(conn: Connection, listed: list[Paper]) -> Iterator[dict[str, Any]]:
-    """The keys of every stored record that shares a key with a paper of the batch: one
-    query per key kind (a batch's papers mostly have an arXiv id or none at all)."""
+    """The keys of every stored record that shares a key with a paper of the batch, each
+    once: one query per key kind (a batch's papers mostly have an arXiv id or none at all),
+    leaving out the records an earlier kind found (a paper listed again finds its record
+    by every key it has: reading it once a kind was most of a re-read's lookups)."""
+    found: set[int] = set()
     for key in KEYS:
         values = sorted({value for paper in listed if (value := getattr(paper, key))})
         for start in range(0, len(values), _CHUNK):
             chunk = values[start : start + _CHUNK]
             query = sa.select(*_KEY_COLUMNS).where(papers.c[key].in_(chunk))
+            if 0 < len(found) <= _FOUND_LEFT_OUT:
+                query = query.where(papers.c.id.not_in(sorted(found)))
             for row in conn.execute(query):
-                yield dict(zip(_KEY_NAMES, row, strict=True))  # cheaper than row._mapping
+                keys = dict(zip(_KEY_NAMES, row, strict=True))  # cheaper than row._mapping
+                if keys["id"] not in found:
+                    found.add(keys["id"])
+                    yield keys
 
 
 def _read_records(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +67,7 @@ class PaperStore(Transactions):
             if new:
                 ids = _insert(conn, [_record(slot) for slot in new])
                 for slot, paper_id in zip(new, ids, strict=True):
-                    slot.describe(replace(_record(slot), id=paper_id))
+                    slot.describe(_record(slot).with_id(paper_id))
             _fill_hashes(conn, matched)
             result.new = [slot.keys["id"] for slot in new]
             result.changed = [slot.keys["id"] for slot in changed]

@@ -38,6 +38,15 @@ class StoredPaper(Paper):
         """An item's date: when the paper entered the feed's topic, else when first seen."""
         return self.entered or self.first_seen
 
+    def with_id(self, paper_id: int) -> StoredPaper:
+        """This record as inserted under paper_id: its attributes copied, its cached hash
+        and title key with them (dataclasses.replace would check and set each of its
+        fields again, and work the hash and key out again: a new paper's largest cost
+        after its insert and analysis)."""
+        stored = object.__new__(type(self))
+        stored.__dict__.update(self.__dict__, id=paper_id)
+        return stored
+
     @cached_property  # asked when a sighting is compared, and again when it is written
     def content_hash(self) -> str:
         """A digest of what the record says of its paper (every field a listing gives, none

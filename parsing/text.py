@@ -40,7 +40,9 @@ def clean_text(value: str | None, *, max_length: int = 20_000) -> str:
     """Return value as one line of printable text: no XML-invalid characters, spaces folded."""
     if not value:
         return ""
-    if "  " not in value and _UNCLEAN.search(value) is None:
+    # Every character _UNCLEAN finds is unprintable: isprintable() (one C loop) mostly
+    # answers for it (tests/parsing/test_edge_cases.py checks every code point).
+    if "  " not in value and (value.isprintable() or _UNCLEAN.search(value) is None):
         return value.strip()[:max_length]
     text = _SPACES.sub(" ", strip_invalid(value)).strip()
     return text[:max_length]

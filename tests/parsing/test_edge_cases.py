@@ -15,6 +15,7 @@ import parsing
 from parsing.model import MAX_COUNT, make_paper
 from parsing.text import (
     _SPACES,
+    _UNCLEAN,
     OTHER_SPACES,
     clean_text,
     plain_text,
@@ -217,6 +218,8 @@ def test_a_stray_nul_in_a_text_listing_costs_nothing() -> None:
 def test_other_spaces_are_every_space_but_the_plain_one() -> None:
     everything = "".join(map(chr, range(sys.maxunicode + 1)))
     assert re.findall(f"[{OTHER_SPACES}]", everything) == re.findall(r"[^\S ]", everything)
+    # clean_text takes printable text as having none of what it removes or folds.
+    assert not [char for char in _UNCLEAN.findall(everything) if char.isprintable()]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ read with feedparser where it needs leniency; arXiv ids are picked out of ids an
 from __future__ import annotations
 
 import calendar
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -141,7 +142,8 @@ def entry_doi(entry: Any) -> str | None:
     candidates += [entry.get("id"), entry.get("link")]
     for candidate in candidates:
         # arxiv:doi may list several DOIs, space separated; the first one names the paper.
-        if isinstance(candidate, str) and candidate.strip():
+        # Every DOI holds "10." (most ids and links do not: no need to look further).
+        if isinstance(candidate, str) and "10." in candidate and candidate.strip():
             found = doi_from(_INFO_DOI.sub("", candidate.split()[0]))
             if found:
                 return found
@@ -221,6 +223,11 @@ def entry_time(entry: Any) -> datetime | None:
     parsed = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not parsed:
         return None
+    return _utc(tuple(parsed))  # a 9-tuple, whatever feedparser's handler gave
+
+
+@functools.lru_cache(maxsize=4096)  # a listing's items share a handful of dates
+def _utc(parsed: tuple[int, ...]) -> datetime | None:
     try:
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (OverflowError, OSError, ValueError):  # a year feedparser reads but time cannot hold

@@ -205,14 +205,7 @@ class _Entry:
         self.has_content = False
 
     def read(self, element: Any) -> None:
-        tag = element.tag
-        if tag[0] == "{":
-            namespace, _, name = tag[1:].partition("}")
-            namespace, name = namespace.lower(), name.lower()
-        elif ":" in tag:
-            raise NeedsLeniency(f"undeclared namespace prefix in <{tag}>")
-        else:
-            namespace, name = "", tag.lower()
+        namespace, name = _names(element.tag)
         if namespace in _CORE:
             self.core(name, element)
         elif namespace == DC:
@@ -372,6 +365,17 @@ class _Entry:
                 if _EMAIL.search(name):
                     raise NeedsLeniency("an author with an e-mail address")
                 self.entry["authors"][-1]["name"] = name
+
+
+@functools.lru_cache(maxsize=1024)  # a listing's items use a handful of tags
+def _names(tag: str) -> tuple[str, str]:
+    """A tag's namespace and local name, lower-cased, as feedparser matches them."""
+    if tag[0] == "{":
+        namespace, _, name = tag[1:].partition("}")
+        return namespace.lower(), name.lower()
+    if ":" in tag:
+        raise NeedsLeniency(f"undeclared namespace prefix in <{tag}>")
+    return "", tag.lower()
 
 
 def _attrs(element: Any) -> dict[str, str]:

@@ -197,7 +197,8 @@ def make_paper(
     """
     notes = dropped if dropped is not None else []
     clean_title = tex_accents_to_letters(_text(title, MAX_TITLE, "title", notes))
-    if not clean_title or not title_key(clean_title):
+    key = title_key(clean_title) if clean_title else ""
+    if not key:
         raise ValueError("record has no title")
     clean_authors = tuple(
         a
@@ -211,7 +212,7 @@ def make_paper(
     )
     if len(clean_categories) > MAX_CATEGORIES:
         notes.append(f"{len(clean_categories) - MAX_CATEGORIES} categories past {MAX_CATEGORIES}")
-    return Paper(
+    paper = Paper(
         title=clean_title,
         abstract=tex_accents_to_letters(_text(abstract, MAX_ABSTRACT, "abstract", notes)),
         arxiv_id=_arxiv_id(arxiv_id, notes),
@@ -238,6 +239,8 @@ def make_paper(
         or None,
         author_comments=_text(author_comments, MAX_NOTE, "comments line", notes) or None,
     )
+    paper.__dict__["title_key"] = key  # its cached_property's value, worked out above
+    return paper
 
 
 def _text(value: object, limit: int, name: str, notes: list[str]) -> str:

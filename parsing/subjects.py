@@ -9,8 +9,6 @@ Web of Science category (which proves it a list of them); elsewhere the string s
 
 from __future__ import annotations
 
-import re
-
 # Web of Science categories whose names hold a comma (the complete list of such names is
 # longer; these are the science and engineering ones a paper feed carries).
 # fmt: off
@@ -60,7 +58,7 @@ def split_subjects(subject: str) -> list[str]:
 
 def _wos_list(text: str) -> list[str] | None:
     """text read as Web of Science categories, longest name first; None if it names none."""
-    pieces = [piece.strip() for piece in re.split(r",", text)]
+    pieces = [piece.strip() for piece in text.split(",")]
     names, start, joined = [], 0, False
     while start < len(pieces):
         for size in range(min(_LONGEST, len(pieces) - start), 0, -1):

@@ -20,6 +20,15 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\ud
 # Bidirectional overrides can make a title display as something it is not.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _SPACES = re.compile(r"\s+")
+# Every character that \s matches but " " (str.isspace: tests/parsing/test_edge_cases.py
+# checks the list against every code point).
+OTHER_SPACES = "\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# What clean_text changes inside a text besides two spaces in a row: an invalid or bidi
+# character, a space other than " ". Most text has none: one scan of one class tells.
+_UNCLEAN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff"
+    f"\u202a-\u202e\u2066-\u2069\u200e\u200f{OTHER_SPACES}]"
+)
 
 
 def strip_invalid(text: str) -> str:
@@ -31,6 +40,10 @@ def clean_text(value: str | None, *, max_length: int = 20_000) -> str:
     """Return value as one line of printable text: no XML-invalid characters, spaces folded."""
     if not value:
         return ""
+    # Every character _UNCLEAN finds is unprintable: isprintable() (one C loop) mostly
+    # answers for it (tests/parsing/test_edge_cases.py checks every code point).
+    if "  " not in value and (value.isprintable() or _UNCLEAN.search(value) is None):
+        return value.strip()[:max_length]
     text = _SPACES.sub(" ", strip_invalid(value)).strip()
     return text[:max_length]
 
@@ -118,9 +131,13 @@ def safe_link(url: str | None) -> str | None:
     if not url:
         return None
     url = clean_text(url, max_length=2000)
-    if re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE) and not re.search(r"[\s<>\"]", url):
+    if _HTTP.match(url) and not _NOT_IN_LINK.search(url):
         return url
     return None
+
+
+_HTTP = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
+_NOT_IN_LINK = re.compile(r"[\s<>\"]")
 
 
 # ---- title keys -------------------------------------------------------------------------

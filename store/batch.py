@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from parsing.model import Paper
-from store.merge import merge
+from store.merge import adds_nothing, merge
 from store.records import StoredPaper
 
 # The identity keys, strongest first (parsing.model.Paper.identity).
@@ -31,7 +31,7 @@ class Slot:
     """One record as the batch sees it: stored (keys read, the whole record once a paper
     needs it) or new in this batch; with what storing the batch does to it."""
 
-    keys: dict[str, Any]  # KEYS, first_seen, id, content_hash
+    keys: dict[str, Any]  # KEYS, first_seen, id, content_hash, published
     record: StoredPaper | None = None  # None: only the keys were read
     new: bool = False
     gone: bool = False  # merged into another record
@@ -52,6 +52,7 @@ class Slot:
             "first_seen": record.first_seen,
             "id": record.id,
             "content_hash": self.keys.get("content_hash"),
+            "published": record.published,
         }
 
 
@@ -110,24 +111,24 @@ class Batch:
                 found.append(best)
         return found
 
-    def needs_records(self, paper: Paper, incoming_hash: str) -> list[Slot]:
-        """The stored records whose whole rows paper needs read (none when it is stored as
-        it is): asked of every paper first, so the rows are read in one query."""
+    def needs_records(self, paper: Paper, incoming: StoredPaper) -> list[Slot]:
+        """The stored records whose whole rows paper needs read (none when its record would
+        stay as it is): asked of every paper first, so the rows are read in one query."""
         found = self.records_of(paper)
-        if len(found) == 1 and found[0].keys["content_hash"] == incoming_hash:
+        if len(found) == 1 and _adds_nothing(found[0], incoming):
             return []
         return [slot for slot in found if slot.record is None]
 
-    def add(self, paper: Paper, incoming: StoredPaper, incoming_hash: str) -> Outcome:
+    def add(self, paper: Paper, incoming: StoredPaper) -> Outcome:
         """Merge paper (as the record incoming) into the batch's records."""
         found = self.records_of(paper)
         if not found:
-            slot = Slot(keys={"content_hash": incoming_hash}, new=True, dirty=True)
+            slot = Slot(keys={"content_hash": incoming.content_hash}, new=True, dirty=True)
             slot.describe(incoming)
             self._add(slot)
             return Outcome()
         existing, *duplicates = found
-        if not duplicates and existing.keys["content_hash"] == incoming_hash:
+        if not duplicates and _adds_nothing(existing, incoming):
             return Outcome(unchanged=True)
         unread = [slot.keys["id"] for slot in found if slot.record is None]
         if unread:  # before anything changes: the caller reads them and asks again
@@ -177,6 +178,12 @@ def _record(slot: Slot) -> StoredPaper:
     if slot.record is None:
         raise LookupError(f"record {slot.keys['id']} was not read")
     return slot.record
+
+
+def _adds_nothing(slot: Slot, incoming: StoredPaper) -> bool:
+    """Does incoming leave slot's record as it is (store.merge.adds_nothing: from its
+    keys, unread)?"""
+    return adds_nothing(slot.keys["content_hash"], slot.keys["published"], incoming)
 
 
 def _other_paper(slot: Slot, paper: Paper) -> bool:

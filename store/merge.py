@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from parsing.model import ANNOUNCE_TYPES, Paper, arxiv_id_month, column_fields, new_guid
-from store.records import StoredPaper, ordered_links
+from store.records import StoredPaper, hash_with_date, ordered_links
 
 _KEPT = column_fields(Paper)  # what a record keeps of a listing's Paper
 # The fields whose source the record remembers: a newer value of that source corrects them.
@@ -40,7 +40,28 @@ def sighting(paper: Paper, source: str, now: datetime) -> StoredPaper:
             (name, source) for name in ORIGIN_FIELDS if getattr(paper, name) not in (None, "", ())
         ),
     )
-    return StoredPaper(**values, id=None, guid=new_guid(paper), first_seen=now, updated=now)
+    record = StoredPaper(**values, id=None, guid=new_guid(paper), first_seen=now, updated=now)
+    record.__dict__["title_key"] = paper.title_key  # the same title: its cached key
+    return record
+
+
+def adds_nothing(
+    stored_hash: str | None, stored_published: datetime | None, other: StoredPaper
+) -> bool:
+    """Would merging other into the stored record with this content hash and date leave
+    the record as it is? Decided without the record's row: other says what the record
+    says (the same hash), or says it but for a date that the merge does not take (a
+    listing's date on each item, as arXiv's RSS gives: a re-read's items all carry a new
+    one). False when unsure: the record is then read and merged."""
+    if stored_hash is None:
+        return False
+    published = other.published
+    if published != stored_published and (
+        _v1_date(stored_published, published, other.arxiv_id) != stored_published
+    ):
+        return False  # the merge would take other's date
+    # One hash either way (other's own is worked out only for a record to be written).
+    return hash_with_date(other, stored_published) == stored_hash
 
 
 @dataclass(frozen=True)
@@ -211,8 +232,13 @@ def _origins(meeting: _Meeting, values: dict[str, Any]) -> tuple[tuple[str, str]
 
 
 def _published(meeting: _Meeting, name: str) -> Any:
-    dates = [d for d in (meeting.kept.published, meeting.other.published) if d is not None]
-    month = arxiv_id_month(meeting.kept.arxiv_id or meeting.other.arxiv_id)
+    arxiv_id = meeting.kept.arxiv_id or meeting.other.arxiv_id
+    return _v1_date(meeting.kept.published, meeting.other.published, arxiv_id)
+
+
+def _v1_date(kept: datetime | None, other: datetime | None, arxiv_id: str | None) -> Any:
+    dates = [d for d in (kept, other) if d is not None]
+    month = arxiv_id_month(arxiv_id)
     if month is not None:
         within = [d for d in dates if month < d < month + _V1_WINDOW]
         if within:

@@ -38,16 +38,44 @@ class StoredPaper(Paper):
         """An item's date: when the paper entered the feed's topic, else when first seen."""
         return self.entered or self.first_seen
 
+    def with_id(self, paper_id: int) -> StoredPaper:
+        """This record as inserted under paper_id: its attributes copied, its cached hash
+        and title key with them (dataclasses.replace would check and set each of its
+        fields again, and work the hash and key out again: a new paper's largest cost
+        after its insert and analysis)."""
+        stored = object.__new__(type(self))
+        stored.__dict__.update(self.__dict__, id=paper_id)
+        return stored
+
     @cached_property  # asked when a sighting is compared, and again when it is written
     def content_hash(self) -> str:
         """A digest of what the record says of its paper (every field a listing gives, none
         of the record's own): a listing's sighting with the digest of the stored record
         would merge into it as a no-op (store.merge), so a re-read skips it unread."""
-        said = repr(tuple(getattr(self, name) for name in _DESCRIBED))
-        return hashlib.blake2b(said.encode("utf-8"), digest_size=16).hexdigest()
+        return _digest([getattr(self, name) for name in _DESCRIBED])
 
 
 _DESCRIBED = column_fields(Paper)
+_PUBLISHED = _DESCRIBED.index("published")
+
+
+def hash_with_date(record: Paper, published: datetime | None) -> str:
+    """The content hash record would have with this date instead of its own. A sighting
+    that differs from a stored record only in a date the merge does not take has, so
+    dated, the stored record's hash (store.merge.adds_nothing). Kept on record for the
+    last date asked: a batch asks it of each sighting twice (store.batch)."""
+    last = record.__dict__.get("_hash_with_date")
+    if last is not None and last[0] == published:
+        return last[1]  # type: ignore[no-any-return]
+    said = [getattr(record, name) for name in _DESCRIBED]
+    said[_PUBLISHED] = published
+    digest = _digest(said)
+    record.__dict__["_hash_with_date"] = (published, digest)
+    return digest
+
+
+def _digest(said: list[object]) -> str:
+    return hashlib.blake2b(repr(tuple(said)).encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ connection's cursor, in its transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -37,7 +38,8 @@ def insert(
     """Insert rows (tuples of values for the columns names, in that order) into table."""
     sql, converters = _statement(conn.dialect, table, tuple(names))
     if converters:
-        rows = (_converted(row, converters) for row in rows)
+        memo: dict[tuple[int, datetime], Any] = {}
+        rows = (_converted(row, converters, memo) for row in rows)
     executemany(conn, sql, rows)
 
 
@@ -71,8 +73,18 @@ def _processor(kind: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     return kind.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
 
 
-def _converted(row: Sequence[Any], converters: Converters) -> tuple[Any, ...]:
+def _converted(
+    row: Sequence[Any], converters: Converters, memo: dict[tuple[int, datetime], Any]
+) -> tuple[Any, ...]:
     values = list(row)
     for position, process in converters:
-        values[position] = process(values[position])
+        value = values[position]
+        if type(value) is datetime:  # a batch's rows share a few times: each converted once
+            key = (position, value)
+            converted = memo.get(key)
+            if converted is None:
+                converted = memo[key] = process(value)
+            values[position] = converted
+        else:
+            values[position] = process(value)
     return tuple(values)

@@ -5,13 +5,23 @@ inline markup, error answers, values out of range, control characters."""
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 import parsing
 from parsing.model import MAX_COUNT, make_paper
-from parsing.text import plain_text, tex_accents_to_letters
+from parsing.text import (
+    _SPACES,
+    _UNCLEAN,
+    OTHER_SPACES,
+    clean_text,
+    plain_text,
+    strip_invalid,
+    tex_accents_to_letters,
+)
 
 
 def arxiv_rss(title: str, description: str, creator: str) -> bytes:
@@ -203,3 +213,29 @@ def test_a_stray_nul_in_a_text_listing_costs_nothing() -> None:
     body = f"Daily Papers\n\nA Good\x00 Title\n\n{abstract}\n".encode()
     (paper,) = parsing.parse("hf-text", body).papers
     assert paper.title == "A Good Title" and paper.abstract == abstract.strip()
+
+
+def test_other_spaces_are_every_space_but_the_plain_one() -> None:
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert re.findall(f"[{OTHER_SPACES}]", everything) == re.findall(r"[^\S ]", everything)
+    # clean_text takes printable text as having none of what it removes or folds.
+    assert not [char for char in _UNCLEAN.findall(everything) if char.isprintable()]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a  b",
+        " a\tb ",
+        "a\u2009b",
+        "a\u200fb\x00",
+        "a \u3000 b",
+        "plain text, one space",
+        "  ",
+        "é è",
+    ],
+)
+def test_clean_text_with_nothing_to_fold_gives_what_folding_gives(text: str) -> None:
+    folded = _SPACES.sub(" ", strip_invalid(text)).strip()
+    assert clean_text(text) == folded
+    assert clean_text(text, max_length=3) == folded[:3]

@@ -4,6 +4,7 @@ costs no write; a search after a one-refresh import stops at its limit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from migrations import upgrade
 from parsing.model import Paper, make_paper
 from store import Store, StoredPaper
+from store import papers as store_papers
 from store.schema import papers
 from topics import search
 from topics.membership import Topics
@@ -120,3 +122,28 @@ def test_a_search_after_a_one_refresh_import_stops_at_its_limit(store: Store) ->
         hits = search.find(index, parse("diffusion"), limit=10)
     assert [hit.paper_id for hit in hits] == list(range(300, 290, -1))  # the newest ten
     assert sum(read) < 100, read  # one slice, not the whole second
+
+
+def test_papers_read_again_with_a_later_date_are_decided_unread(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing's date on each item (arXiv's RSS): read again a day later, the merge keeps
+    the first date, so the records are left as they are without reading their rows; a date
+    the merge does take (the v1 date, in the arXiv id's month) is still merged in."""
+    listed = [
+        paper(f"Dated paper {n}", arxiv_id=f"2611.{n:05d}", published=T0 + timedelta(days=40))
+        for n in range(1, 6)
+    ]
+    store.upsert(listed, "src", T0)
+    read: list[int] = []
+    original = store_papers.papers_by_ids
+    monkeypatch.setattr(
+        store_papers, "papers_by_ids", lambda conn, ids: read.extend(ids) or original(conn, ids)
+    )
+    later = [replace(p, published=T0 + timedelta(days=41)) for p in listed]
+    again = store.upsert(later, "src", T1)
+    assert (again.new, again.changed, again.unchanged, read) == ([], [], len(listed), [])
+    v1 = [replace(p, published=datetime(2026, 11, 2, tzinfo=UTC)) for p in listed[:2]]
+    assert len(store.upsert(v1, "src", T1).changed) == 2
+    assert len(read) == 2
+    assert {p.published for p in store.papers_by_ids(range(1, 3))} == {v1[0].published}

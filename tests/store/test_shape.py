@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from dataclasses import MISSING, fields, make_dataclass
+from dataclasses import MISSING, fields, make_dataclass, replace
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
@@ -110,3 +110,12 @@ def test_every_field_comes_back_as_it_was_stored(store: Store) -> None:
     # Read back, the record is what a merge compares: the same sighting changes nothing.
     again = store.upsert([paper], source, T0)
     assert (again.new, again.changed, again.unchanged) == ([], [], 1)
+
+
+def test_a_record_given_its_id_is_the_record_replace_gives() -> None:
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    record = StoredPaper(title="Quokka Nets", guid="g", first_seen=when, updated=when)
+    assert record.content_hash and record.title_key  # cached: copied with the record
+    given = record.with_id(7)
+    assert (given, given.id, record.id) == (replace(record, id=7), 7, None)
+    assert given.content_hash == replace(record, id=7).content_hash

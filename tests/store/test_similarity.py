@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,11 +65,7 @@ def test_papers_stored_later_are_scored_on_the_way_in(store: Store) -> None:
     query = store.bind(parse(f'"gaussian splatting" OR like:"{seed}"'))
     topics = Topics({"splat": query})
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
-    late = [
-        batch[0].__class__(
-            **{**batch[0].__dict__, "title": "Gaussian Splatting Again", "arxiv_id": "2611.00001"}
-        )
-    ]
+    late = [replace(batch[0], title="Gaussian Splatting Again", arxiv_id="2611.00001")]
     store.upsert(late, "samples", T0 + timedelta(days=1), topics)
     (paper,) = store.topic_items("splat", 50)[:1]
     assert paper.title == "Gaussian Splatting Again"
@@ -126,13 +123,8 @@ def test_a_like_search_scored_from_vectors_in_memory_finds_what_the_index_finds(
 
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
     (paper,) = store.find_papers_by_title("PreF3R")
-    late = batch[0].__class__(
-        **{
-            **batch[0].__dict__,
-            "title": paper.title + " Again",
-            "abstract": paper.abstract,
-            "arxiv_id": "2611.00002",
-        }
+    late = replace(
+        batch[0], title=paper.title + " Again", abstract=paper.abstract, arxiv_id="2611.00002"
     )
     store.upsert([late], "samples", T0 + timedelta(days=2))
     store.bump_generation()
@@ -163,15 +155,13 @@ def test_a_new_generation_counts_only_the_papers_it_changed(store: Store) -> Non
 
     (paper,) = store.find_papers_by_title("PreF3R")
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
-    rewritten = batch[0].__class__(
-        **{
-            **batch[0].__dict__,
-            "title": paper.title,
-            "abstract": paper.abstract + " Splatting splatting gaussian pose-free splatting.",
-            "arxiv_id": paper.arxiv_id,
-            "doi": paper.doi,
-            "item_id": None,
-        }
+    rewritten = replace(
+        batch[0],
+        title=paper.title,
+        abstract=paper.abstract + " Splatting splatting gaussian pose-free splatting.",
+        arxiv_id=paper.arxiv_id,
+        doi=paper.doi,
+        item_id=None,
     )
     store.upsert([rewritten], "samples", T0 + timedelta(days=2))
     store.bump_generation()
@@ -203,13 +193,7 @@ def test_a_word_counted_before_a_refresh_is_counted_again_after_it(store: Store)
         assert store._corpus(conn).doc_freq_on(conn, [word]) == {word: 0}
     batch = parsing.parse("hf-text", (LISTINGS / sorted(SEED_COUNTS)[0]).read_bytes()).papers
     late = [
-        batch[0].__class__(
-            **{
-                **batch[0].__dict__,
-                "title": f"Wombatgraph networks, part {n}",
-                "arxiv_id": f"2611.0000{n}",
-            }
-        )
+        replace(batch[0], title=f"Wombatgraph networks, part {n}", arxiv_id=f"2611.0000{n}")
         for n in range(3)
     ]
     store.upsert(late, "samples", T0 + timedelta(days=1))

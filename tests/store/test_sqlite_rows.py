@@ -4,7 +4,7 @@ inserted by SQLAlchemy does; its id is the one SQLite would have given it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,6 +60,24 @@ def test_a_paper_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
         store.dispose()
     assert _raw_rows(ours) == _raw_rows(theirs)
     assert [row[0] for row in _raw_rows(ours)] == [1, 2]
+
+
+def test_a_batch_whose_rows_share_times_is_stored_as_sqlalchemy_stores_it(tmp_path: Path) -> None:
+    """One batch: its times converted once each, the same instant in another zone too."""
+    in_paris = datetime(2026, 11, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    batch = [PAPER, make_paper(title="A second paper", arxiv_id="2611.00043", published=in_paris)]
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    for path in (ours, theirs):
+        store = Store(f"sqlite:///{path}")
+        upgrade(store.engine)
+        if path == ours:
+            store.upsert(batch, "arxiv", NOW)
+        else:
+            with store.engine.begin() as conn:
+                for paper in batch:
+                    conn.execute(sa.insert(papers), [row_values(sighting(paper, "arxiv", NOW))])
+        store.dispose()
+    assert _raw_rows(ours) == _raw_rows(theirs)
 
 
 def test_a_batch_gets_the_ids_sqlite_gives_in_its_order(tmp_path: Path) -> None:

@@ -184,7 +184,9 @@ def empty_store(url: str) -> Store:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
     else:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):  # all of it: a new store
+            Path(path + suffix).unlink(missing_ok=True)
     store = Store(url)
     upgrade(store.engine)
     return store

@@ -203,7 +203,7 @@ def _args(environ: dict[str, Any]) -> Callable[[str], str | None]:
     """A query parameter by its name, its first value, as Flask's request.args.get reads it:
     the raw bytes as UTF-8, an invalid escape left as it is (parse_qsl on the WSGI string
     read raw UTF-8 as Latin-1 and an invalid escape as U+FFFD: `?q=vit%FF` found the feed
-    cached for `vit\ufffd`). None: a query Flask cannot decode either (it answers)."""
+    cached for `vit\ufffd`). Raises UnicodeDecodeError where Flask cannot read it either."""
     query = environ.get("QUERY_STRING")
     if not query:
         return _no_args

@@ -109,7 +109,7 @@ class FastFeeds:
         svc = self.svc
         try:
             asked = read_feed_request(name, fmt, _args(environ), svc.config, parse=False)
-        except (NoSuchFeed, BadFeedRequest):
+        except (NoSuchFeed, BadFeedRequest, UnicodeDecodeError):
             return None  # the route says what is wrong
         key = svc.feed_key(asked, environ)
         cached = svc.cache.peek(key)
@@ -200,12 +200,17 @@ def _send(answer: Answer, environ: dict[str, Any], start_response: Callable[...,
 
 
 def _args(environ: dict[str, Any]) -> Callable[[str], str | None]:
-    """A query parameter by its name, its first value, as Flask's request.args.get reads it."""
+    """A query parameter by its name, its first value, as Flask's request.args.get reads it:
+    the raw bytes as UTF-8, an invalid escape left as it is (parse_qsl on the WSGI string
+    read raw UTF-8 as Latin-1 and an invalid escape as U+FFFD: `?q=vit%FF` found the feed
+    cached for `vit\ufffd`). Raises UnicodeDecodeError where Flask cannot read it either."""
     query = environ.get("QUERY_STRING")
     if not query:
         return _no_args
+    if not query.isascii():
+        query = query.encode("latin-1").decode()  # UnicodeDecodeError: Flask's to answer
     first: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"):
         first.setdefault(name, value)
     return first.get
 

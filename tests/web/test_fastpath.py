@@ -214,3 +214,23 @@ def test_known_answers_are_bounded(pair: Pair) -> None:
         assert len(pair.fast.known) <= KNOWN_ANSWERS
     call(pair.ours.wsgi_app, "/feeds/vit.rss?n=" + "x" * 5000)  # too long to keep
     assert not any(len(shape[1] or "") > 5000 for shape in pair.fast.known)
+
+
+def test_a_query_string_is_read_as_the_route_reads_it(loaded, app) -> None:  # type: ignore[no-untyped-def]
+    """An invalid escape stays as it is and raw bytes are UTF-8, as Flask's request.args
+    reads them: the fast path read `?q=vit%FF` as `vit\\ufffd` and raw `é` as `Ã©`, and
+    answered (then repeated) the feed cached for another search."""
+    route = app.wsgi_app.feeds.app  # Flask alone, no fast path
+
+    def ask(wsgi: Any, query: str) -> Reply:
+        environ = EnvironBuilder(path="/feeds/search.rss").get_environ()
+        environ["QUERY_STRING"] = query  # as a server gives it: the raw bytes as Latin-1
+        return call_environ(wsgi, environ)
+
+    for other, query in (("q=vit%EF%BF%BD", "q=vit%FF"), ("q=vit%C3%83%C2%A9", "q=vit\xc3\xa9")):
+        ask(app.wsgi_app, other)  # cached
+        ask(app.wsgi_app, other)  # kept as a known answer
+        for _ in range(2):  # answered, then repeated
+            assert ask(app.wsgi_app, query)[2] == ask(route, query)[2], query
+    raw = ask(route, "q=vit\xff")  # not UTF-8: the route's answer, whatever it is
+    assert ask(app.wsgi_app, "q=vit\xff")[0] == raw[0]

@@ -69,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import feed_routes, feedback, ops, pages, paper_pages
     from web.fastpath import FastFeeds, RepeatAnswers
     from web.headers import add_response_headers
-    from web.limits import BodyLimit
+    from web.limits import RequestLimits
     from web.service import EXTENSION
 
     settings = load_config(overrides=config)
@@ -81,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # A repeated request for a cached feed is answered ahead of it (web.fastpath).
     fast = FastFeeds(app.wsgi_app, svc)
     app.wsgi_app = RepeatAnswers(  # type: ignore[method-assign]
-        ProxyFix(BodyLimit(fast), x_for=1, x_proto=1, x_host=1), fast
+        ProxyFix(RequestLimits(fast), x_for=1, x_proto=1, x_host=1), fast
     )
     if settings.auto_migrate and not os.environ.get("PAPERFEED_MASTER_MIGRATES"):
         _upgrade_or_log(svc.store.engine)

@@ -27,7 +27,7 @@ _svc = service(app)
 _topic = os.environ.get("BENCH_TOPIC", "residual")
 _constant: list[bytes] = []
 
-# The twin: create_app wraps Flask in RepeatAnswers(ProxyFix(BodyLimit(FastFeeds(...))));
+# The twin: create_app wraps Flask in RepeatAnswers(ProxyFix(RequestLimits(FastFeeds(...))));
 # keep ProxyFix, drop the fast path.
 _twin = create_app()
 _twin.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -442,3 +442,13 @@ def texts(draw) -> str:  # type: ignore[no-untyped-def]
     for _ in range(count):
         out += draw(st.sampled_from(WORDS)) + draw(st.sampled_from(SEPARATORS))
     return out
+
+
+WsgiReply = tuple[str, list[tuple[str, str]], bytes]
+
+
+def call_environ(wsgi: Any, environ: dict[str, Any]) -> WsgiReply:
+    """A WSGI app's status, headers and body for this environ, called as a server calls it."""
+    replied: list[Any] = []
+    body = b"".join(wsgi(environ, lambda status, head, exc=None: replied.extend([status, head])))
+    return replied[0], list(replied[1]), body

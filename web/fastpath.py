@@ -165,7 +165,7 @@ class FastFeeds:
 
 
 class RepeatAnswers:
-    """WSGI middleware ahead of ProxyFix and BodyLimit: a GET or HEAD of a feed shaped like
+    """WSGI middleware ahead of ProxyFix and RequestLimits: a GET or HEAD of a feed shaped like
     one FastFeeds answered from a cached body gets that answer again (FastFeeds.repeat).
     Everything else goes on to app, its shape left in the environ for FastFeeds to keep."""
 
@@ -178,7 +178,7 @@ class RepeatAnswers:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
-        length = environ.get("CONTENT_LENGTH")  # any body at all: BodyLimit decides
+        length = environ.get("CONTENT_LENGTH")  # any body at all: RequestLimits decides
         if (
             (method == "GET" or method == "HEAD")
             and (not length or length == "0")

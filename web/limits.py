@@ -1,8 +1,11 @@
-"""The largest request body any route takes, refused before the app sees the request.
+"""What a request must be before the app sees it: a body no larger than any route takes,
+and a query string in UTF-8.
 
 No route reads more than a few bytes of a body (POST /admin/refresh reads none), so a
 larger declared body is answered 413 at once, whichever server runs the app; the servers
-bound the request head themselves (server.py, gunicorn's defaults)."""
+bound the request head themselves (server.py, gunicorn's defaults). A query string's raw
+bytes that are not UTF-8 (`%FF` is fine: percent-encoded, werkzeug decodes it) made
+werkzeug's request.args raise, a 500: they are answered 400."""
 
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ from web.errors import json_error
 MAX_BODY_BYTES = 64 * 1024
 
 
-class BodyLimit:
-    """WSGI middleware: a Content-Length over MAX_BODY_BYTES (or not a number) gets 413."""
+class RequestLimits:
+    """WSGI middleware: a Content-Length over MAX_BODY_BYTES (or not a number) gets 413, a
+    query string that is not UTF-8 gets 400."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
@@ -25,4 +29,17 @@ class BodyLimit:
         if length and not (length.isdigit() and int(length) <= MAX_BODY_BYTES):
             answer = json_error(413, f"a request body is at most {MAX_BODY_BYTES} bytes")
             return answer(environ, start_response)
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii() and not _utf8(query):
+            answer = json_error(400, "the query string is not UTF-8: percent-encode its bytes")
+            return answer(environ, start_response)
         return self.app(environ, start_response)
+
+
+def _utf8(text: str) -> bool:
+    """Are a WSGI string's bytes (PEP 3333: one character a byte) UTF-8?"""
+    try:
+        text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True

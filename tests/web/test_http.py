@@ -11,9 +11,10 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import feedparser
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from parsing.model import make_paper
-from tests.helpers import refresh, serve_file, toml_sources
+from tests.helpers import call_environ, refresh, serve_file, toml_sources
 
 
 @pytest.mark.parametrize(
@@ -121,6 +122,21 @@ def test_limit_takes_ascii_digits_only(loaded) -> None:
         # Pages are paged with ?page=, read by the same parser.
         for path in ("/topics/vit?", "/search?q=vit&"):
             assert loaded.get(f"{path}page={limit}").status_code == 400, (path, limit)
+
+
+@pytest.mark.parametrize("path", ["/search", "/feeds/search.rss", "/feeds/vit.rss", "/"])
+def test_a_query_string_whose_bytes_are_not_utf8_is_400(app, loaded, path) -> None:
+    """Raw bytes that are not UTF-8 (a client that does not percent-encode) made werkzeug's
+    request.args raise: a 500. Percent-encoded, the same byte is read as werkzeug reads it."""
+    environ = EnvironBuilder(path=path).get_environ()
+    environ["QUERY_STRING"] = "q=vit\xff"  # a WSGI string: one character a byte
+    status, _, body = call_environ(app.wsgi_app, environ)
+    assert status == "400 BAD REQUEST"
+    assert "not UTF-8" in json.loads(body)["error"]
+    assert loaded.get(f"{path}?q=vit%FF").status_code in (200, 302)
+    utf8 = EnvironBuilder(path=path).get_environ()
+    utf8["QUERY_STRING"] = "q=vit\u00c3\u00a9"  # "vité" as its UTF-8 bytes
+    assert call_environ(app.wsgi_app, utf8)[0] in ("200 OK", "302 FOUND")
 
 
 def test_unknown_methods_are_405(loaded) -> None:

@@ -84,21 +84,26 @@ def feed_info(svc: Service, asked: FeedRequest, page: str) -> FeedInfo:
             title=f"{text} — paperfeed search",
             description=f"Papers matching {text}",
             self_url=f"{page}/feeds/search.{fmt}?{urlencode({'q': text, 'limit': limit})}"
-            + (f"&digest={asked.digest}" if asked.digest else ""),
-            page_url=f"{page}/search?{urlencode({'q': text})}",
+            + (f"&digest={asked.digest}" if asked.digest else "")
+            + ("&order=relevance" if asked.order == "relevance" else ""),
+            page_url=f"{page}/search?{urlencode({'q': text})}"
+            + ("&order=relevance" if asked.order == "relevance" else ""),
             ttl_minutes=ttl,
             papers_url=f"{page}/papers/",
         )
     name = asked.name
+    default = svc.config.topics[name].order
     return digests.topic_info(
-        svc.config, name, page, f"{page}/feeds/{name}.{fmt}" + _self_query(asked)
+        svc.config, name, page, f"{page}/feeds/{name}.{fmt}" + _self_query(asked, default)
     )
 
 
-def _self_query(asked: FeedRequest) -> str:
-    """A topic feed's own query string: ?limit= when given, ?digest= when asked."""
+def _self_query(asked: FeedRequest, default: str) -> str:
+    """A topic feed's own query string: ?limit= when given, ?digest= when asked, ?order=
+    when not the topic's own (a reader that follows the self link keeps the order)."""
     query = {"limit": str(asked.limit)} if asked.explicit_limit else {}
     query |= {"digest": asked.digest} if asked.digest else {}
+    query |= {"order": asked.order} if asked.order != default else {}
     return f"?{urlencode(query)}" if query else ""
 
 

@@ -64,8 +64,15 @@ def rendered(view: Callable[..., T]) -> Callable[..., T]:
     return in_a_slot
 
 
-def _feed_links(name: str) -> dict[str, str]:
-    return {fmt: absolute("feeds.feed", name=name, fmt=fmt) for fmt in render.FORMATS}
+def _feed_links(name: str, order: str = "", default: str = "newest") -> dict[str, str]:
+    """A topic's feed URLs; order: its page's, so that the page's Subscribe links give the
+    order the reader is looking at (upvotes: no feed has that order)."""
+    order = "newest" if order == "date" else order
+    asked = {"order": order} if order in ("newest", "relevance") and order != default else {}
+    return {
+        fmt: absolute("feeds.feed", name=name, fmt=fmt) + (f"?{urlencode(asked)}" if asked else "")
+        for fmt in render.FORMATS
+    }
 
 
 # ---- the index ----------------------------------------------------------------------------
@@ -355,7 +362,7 @@ def topic_page(name: str) -> str:
             paper_card(p, marker, url_for("pages.why", topic=name, paper=p.guid)) for p in items
         ],
         paging=paging,
-        links=_feed_links(name),
+        links=_feed_links(name, order, topic.order),
         description=topic.query.describe(),
         hints=hints(topic.query),
         trained=trained,
@@ -399,8 +406,9 @@ def search_page() -> Response | str:
     args = {"q": text, **({"sort": order} if order != "date" else {})}
     paging = _paging(number, total, len(window), has_more, **args)
     marker = Highlighter(query)
+    ordered = {"order": "relevance"} if order == "relevance" else {}
     links = {
-        fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text})
+        fmt: absolute("feeds.feed", name="search", fmt=fmt) + "?" + urlencode({"q": text} | ordered)
         for fmt in render.FORMATS
     }
     cards = [

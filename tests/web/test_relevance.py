@@ -3,7 +3,9 @@ relevance, like: searches, and ?order= mistakes."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 from tests.helpers import DEFAULT_TOPICS, refresh
 
@@ -49,3 +51,31 @@ def test_a_like_search_and_its_mistakes(loaded) -> None:  # type: ignore[no-unty
     assert unknown.status_code == 400 and b"2401.99999" in unknown.data
     assert loaded.get("/feeds/residual.rss?order=best").status_code == 400
     assert loaded.get("/topics/residual?order=best").status_code == 400
+
+
+def test_feeds_and_subscribe_links_keep_the_order_asked(loaded) -> None:  # type: ignore[no-untyped-def]
+    """A page sorted by relevance subscribes to the feed in that order, and a feed asked by
+    relevance names itself so: a reader following either keeps the order it was shown."""
+    for page in ("/search?q=imagenet&order=relevance", "/topics/residual?order=relevance"):
+        links = re.findall(
+            r'class="subscribe" data-format="\w+" href="([^"]+)"', page_of(loaded, page)
+        )
+        assert len(links) == 3 and all("order=relevance" in link for link in links), links
+    for page in ("/search?q=imagenet", "/topics/residual", "/topics/residual?sort=upvotes"):
+        links = re.findall(
+            r'class="subscribe" data-format="\w+" href="([^"]+)"', page_of(loaded, page)
+        )
+        assert links and not any("order=" in link for link in links), links
+    for feed in (
+        "/feeds/search.json?q=imagenet&order=relevance",
+        "/feeds/residual.json?order=relevance",
+    ):
+        body = json.loads(loaded.get(feed).data)
+        assert "order=relevance" in body["feed_url"], body["feed_url"]
+    assert "order=" not in json.loads(loaded.get("/feeds/residual.json").data)["feed_url"]
+
+
+def page_of(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    answer = client.get(url)
+    assert answer.status_code == 200, url
+    return html.unescape(answer.get_data(as_text=True))

@@ -4,12 +4,17 @@ reference managers import, and the paper as BibTeX (.bib) and RIS (.ris); and th
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Iterable
+
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from feeds.cite import bibtex, citation_meta, ris
 from feeds.items import LINK_LABELS, item_link, paper_links
 from feeds.math import readable
+from feeds.render import FORMATS
 from topics.query import format_matches
 from web.errors import Unknown, unknown
 from web.feed_routes import absolute
@@ -91,6 +96,27 @@ def not_found(error: NotFound) -> tuple[str, int]:
         "not_found.html",
         what=what or f"Nothing is at {request.path}.",
         offers=offers,
+        meant=_meant(request.path, svc.config.topics),
         topics=topics,
     )
     return page, 404
+
+
+def _meant(path: str, names: Iterable[str]) -> str | None:
+    """The topic page or feed a mistyped URL most likely meant (a letter or two off, another
+    case, a trailing slash, no or an upper-case format): what the CLI's 'did you mean' says."""
+    found = re.fullmatch(r"/(topics|feeds)/([^/.]+)(?:\.(\w+))?/?", path)
+    if not found:
+        return None
+    kind, name, fmt = found.groups()
+    by_folded = {known.lower(): known for known in names}
+    close = difflib.get_close_matches(name.lower(), list(by_folded), n=1, cutoff=0.75)
+    if not close:
+        return None
+    topic = by_folded[close[0]]
+    if kind == "topics":
+        meant = url_for("pages.topic_page", name=topic)
+    else:
+        fmt = (fmt or "rss").lower()
+        meant = url_for("feeds.feed", name=topic, fmt=fmt if fmt in FORMATS else "rss")
+    return meant if meant != path else None

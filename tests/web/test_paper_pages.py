@@ -184,3 +184,23 @@ def test_chromium_reads_the_citation_meta_and_the_page_passes_axe(paper_app, bro
             browser, base, {"paper": "/papers/1512.03385", "not-found": "/topics/nope"}
         )
     assert not problems, "\n".join(problems)
+
+
+def test_a_mistyped_topic_or_feed_url_is_offered_the_one_it_meant(site) -> None:
+    """A letter off, another case, a trailing slash or a feed without its format: the 404
+    says which page or feed was meant; a URL close to no topic, and a topic's own page past
+    its last page, offer none."""
+    cases = {
+        "/topics/residal": "/topics/residual",
+        "/topics/Residual": "/topics/residual",
+        "/topics/residual/": "/topics/residual",
+        "/feeds/residal.atom": "/feeds/residual.atom",
+        "/feeds/residual": "/feeds/residual.rss",
+        "/feeds/Residual.RSS": "/feeds/residual.rss",
+    }
+    for url, meant in cases.items():
+        page = site.get(url)
+        assert page.status_code == 404, url
+        assert f'Did you mean <a href="{meant}">' in page.get_data(as_text=True), url
+    for url in ("/topics/zzzz", "/topics/residual?page=9", "/nowhere"):
+        assert "Did you mean" not in site.get(url).get_data(as_text=True), url

@@ -1022,10 +1022,31 @@ def _check_nesting(text: str) -> None:
             depth -= 1
 
 
+def _open_bracket(text: str) -> str:
+    """The bracket a query leaves open last, outside phrases: '(' a group, '[' or '{' a
+    range; "(" when none is open (the message for a group is the general one)."""
+    opened: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "([{":
+            opened.append(char)
+        elif not quoted and char in ")]}" and opened:
+            opened.pop()
+    return opened[-1] if opened else "("
+
+
 def _translate(text: str, error: Exception) -> QueryError:
     message = str(error)
     at_position = re.search(r"at position (\d+)", message)
     if "end of expression" in message or "at the end" in message:
+        if _open_bracket(text) in "[{":  # not a group: say what a range needs
+            return QueryError(
+                "the query ends too early: a range needs 'TO' and a closing ']' or '}' "
+                "(upvotes:[20 TO *], comments:{0 TO 10])",
+                len(text) + 1,
+            )
         return QueryError(
             "the query ends too early: expected a term, a \"phrase\" or a closing ')'",
             len(text) + 1,

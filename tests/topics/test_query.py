@@ -125,7 +125,10 @@ def test_matching_semantics(query: str, title: str, expected: bool) -> None:
     ("query", "column", "words"),
     [
         ("resnet AND", 11, "ends too early"),
-        ("(resnet OR vit", 15, "ends too early"),
+        ("(resnet OR vit", 15, "closing ')'"),
+        ("upvotes:[20 TO 30", 18, "closing ']'"),
+        ("upvotes:[20", 12, "range needs 'TO'"),
+        ('(vit OR upvotes:{1 TO 5} OR "a [b"', 35, "closing ')'"),
         ("resnet AND AND vit", 12, "unexpected 'AND'"),
         (")", 1, "unexpected ')'"),
         ('"unclosed phrase', 1, "closing '\"'"),

@@ -223,6 +223,8 @@ def main(loader: Any = load_worker_app) -> None:
     from granian.http import HTTP1Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Importing the app (PRELOAD) registers alembic's plugins, each an INFO line: noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     host = os.environ.get("HOST", "0.0.0.0")
     port = int(os.environ.get("PORT", "8000"))
     binds = [bind_of(host, port)]

@@ -104,9 +104,15 @@ def reload_config(binds: list[str], logger: Any) -> None:
     """SIGHUP: workers start on the new config only if it loads; the schema follows the code."""
     mistake = adopt_checked_config(binds)
     if mistake:
-        logger.error("paperfeed: %s; the workers keep the last good config", mistake)
+        logger.error("paperfeed: %s; the workers keep the last good config", one_line(mistake))
     else:
         migrate(logger)
+
+
+def one_line(mistake: str) -> str:
+    """A config mistake as one log line: file, topic, column and what, each of several
+    mistakes in turn; the rule and the caret under it (lines indented 4) stay out."""
+    return "; ".join(line.strip() for line in mistake.splitlines() if not line.startswith("    "))
 
 
 def _child_env() -> dict[str, str]:

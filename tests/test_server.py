@@ -68,3 +68,21 @@ def test_the_procfile_web_process_stops_in_one_line_without_base_url(
         "127.0.0.1 (HOST=127.0.0.1)"
     ]
     assert not (tmp_path / "p.db").exists()  # stopped before any worker opened the store
+
+
+def test_a_reload_logs_a_broken_config_in_one_line(tmp_path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The master's SIGHUP check of a file with two broken rules: one log line naming the
+    file, each topic and column (the rules' echo and carets, which ended the line with
+    '^; the workers keep...', stay out)."""
+    broken = (ROOT / "samples" / "paperfeed.toml").read_text()
+    broken = broken.replace("query = 'upvotes:[20 TO *]'", "query = 'upvotes:[20 TO'")
+    broken = broken.replace("query = 'diffusion AND", "query = 'diffusion AND AND")
+    path = tmp_path / "paperfeed.toml"
+    path.write_text(broken.replace('path = "listings/', f'path = "{ROOT}/samples/listings/'))
+    monkeypatch.setenv("PAPERFEED_CONFIG", str(path))
+    with caplog.at_level(logging.ERROR):
+        server.reload_config([], logging.getLogger("test.reload"))
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line and "^" not in line, line
+    assert "topic 'hf-hot', column 15" in line and "topic 'diffusion'" in line, line
+    assert line.endswith("the workers keep the last good config"), line

@@ -2,6 +2,7 @@
 
 Lucene operators are upper case: `diffusion and not medical` searches for the words "and"
 and "not" and finds nothing. The query is still valid, so this is a hint, not an error.
+A like: that finds only its own examples says how to find more.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from topics.query import Query
+from topics.similarity import DEFAULT_THRESHOLD
 
 _OPERATOR_WORDS = {"and": "AND", "or": "OR", "not": "NOT"}
 # A lower-case operator word outside "quotes" (a phrase may say "and" on purpose).
@@ -40,3 +42,23 @@ def hints(query: Query) -> list[Hint]:
             )
         )
     return found
+
+
+def few_similar(query: Query, found: int) -> list[Hint]:
+    """When a search with like: found no more papers than its examples (most often the
+    examples themselves: one example's words are its own, and few papers share enough of
+    them), how to widen it."""
+    likes = [node for node in query.likes() if not node.negative]
+    examples = sum(len(node.ids) for node in likes)
+    if not likes or found > examples:
+        return []
+    threshold = likes[0].threshold if likes[0].threshold is not None else DEFAULT_THRESHOLD
+    return [
+        Hint(
+            f"like: found {found} paper{'s' * (found != 1)}: others are less similar than "
+            f"the threshold ({threshold:g}) asks; give more examples, like:(ID ID ID), or a "
+            'rule beside it, "some words" OR like:(ID)',
+            query.text.find("like:") + 1,
+            "",
+        )
+    ]

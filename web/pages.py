@@ -31,7 +31,7 @@ from refresh.redact import redact_text
 from store import StoredPaper, TopicSummary
 from topics import searchbox
 from topics.analysis import Document
-from topics.hints import hints
+from topics.hints import few_similar, hints
 from topics.query import Query, QueryError, format_matches
 from topics.search import QueryTooExpensive
 from topics.why import exclusions
@@ -398,6 +398,8 @@ def search_page() -> Response | str:
             status=422,
         )
     total = len(counted) if len(counted) <= SEARCH_COUNT_LIMIT else None
+    if total is not None:
+        notes += few_similar(query, total)
     shown = counted[:SEARCH_COUNT_LIMIT]  # the one past it only says "more than"
     if order == "upvotes":  # the papers it shows, most upvoted first (stable: newest next)
         shown = sorted(shown, key=lambda p: (p.upvotes is None, -(p.upvotes or 0)))

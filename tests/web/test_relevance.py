@@ -79,3 +79,25 @@ def page_of(client, url: str) -> str:  # type: ignore[no-untyped-def]
     answer = client.get(url)
     assert answer.status_code == 200, url
     return html.unescape(answer.get_data(as_text=True))
+
+
+def test_a_like_search_that_finds_only_its_examples_says_how_to_find_more(loaded) -> None:  # type: ignore[no-untyped-def]
+    """One example's words are mostly its own: a like: of one paper often finds the paper
+    itself and nothing else. The page says why and what to do; a like: finding more says
+    nothing."""
+    papers = json.loads(loaded.get("/feeds/search.json?q=model&limit=50").data)["items"]
+    lonely = [
+        urn
+        for urn in (item["_paperfeed"]["urn"] for item in papers)
+        if len(json.loads(loaded.get(f'/feeds/search.json?q=like:"{urn}"').data)["items"]) == 1
+    ]
+    assert lonely
+    alone = loaded.get(f'/search?q=like:"{lonely[0]}"')
+    text = html.unescape(alone.data.decode())
+    assert alone.status_code == 200
+    assert "like: found 1 paper: others are less similar than the threshold (0.3)" in text
+    assert "give more examples" in text
+    ours = json.loads(loaded.get("/feeds/search.json?q=splatting").data)
+    seeds = " ".join(f'"{item["_paperfeed"]["urn"]}"' for item in ours["items"][:3])
+    wider = loaded.get(f"/search?q=splatting OR like:({seeds})")
+    assert wider.status_code == 200 and b"give more examples" not in wider.data

@@ -75,7 +75,12 @@ class ReaderStore:
     def searching(self) -> Iterator[SearchReader]:
         """What a search reads, on one connection held for the block; a like: search scores
         the newest papers from this process's vectors of them (store.recent)."""
+        recent = self.recent_papers()
+        with self.search_engine.connect() as conn:
+            yield SearchReader(conn.execution_options(isolation_level="AUTOCOMMIT"), recent)
+
+    def recent_papers(self) -> RecentPapers:
+        """This process's newest papers' vectors (store.recent), made on first use."""
         if self._recent is None:
             self._recent = RecentPapers()
-        with self.search_engine.connect() as conn:
-            yield SearchReader(conn.execution_options(isolation_level="AUTOCOMMIT"), self._recent)
+        return self._recent

@@ -101,19 +101,32 @@ def _field_words(doc: Document) -> tuple[list[str], list[str], float]:
 
 
 class SampleCounts:
-    """Some papers of a store (spaced title and abstract stems), standing for it: their mean
-    weighted length, and how many of them hold each word, counted once for all their words
-    (in C: 100 ms for 5,000 papers; counting the words a profile asks took 70 ms a profile)."""
+    """Some papers of a store standing for it: their mean weighted length, and how many of
+    them hold each word, counted once for all their words (in C; counting the words a
+    profile asks took 70 ms a profile)."""
 
-    def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
-        self.papers = len(fields)
-        self._held = Counter(chain.from_iterable({*t.split(), *a.split()} for t, a in fields))
+    def __init__(self, papers: int, held: Counter[str], total_length: float) -> None:
+        self.papers = papers
+        self._held = held
+        self.average_length = total_length / papers if papers else 1.0
+
+    @classmethod
+    def of_fields(cls, fields: Sequence[tuple[str, str]]) -> SampleCounts:
+        """Papers as spaced title and abstract stems (95 ms for 4,000 papers)."""
+        held = Counter(chain.from_iterable({*t.split(), *a.split()} for t, a in fields))
         # The index joins stems with one space: a field's words are its spaces plus one.
         total = sum(
             (title.count(" ") + bool(title)) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
             for title, abstract in fields
         )
-        self.average_length = total / self.papers if self.papers else 1.0
+        return cls(len(fields), held, total)
+
+    @classmethod
+    def of_vectors(cls, slices: Sequence[Vectors]) -> SampleCounts:
+        """The papers of Vectors, whose words are counted already (19 ms for 4,000)."""
+        held = Counter(chain.from_iterable(counts for v in slices for counts in v._counts))
+        total = sum(sum(v.lengths) for v in slices)
+        return cls(sum(len(v.rows) for v in slices), held, total)
 
     def holding(self, stems: Collection[str]) -> Counter[str]:
         """How many of the papers hold each of stems (in title or abstract)."""

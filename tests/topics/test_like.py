@@ -17,6 +17,7 @@ from topics.similarity import (
     B,
     CountedCorpus,
     Profile,
+    SampleCounts,
     Seed,
     Vectors,
     field_stems,
@@ -259,6 +260,19 @@ def test_postings_made_together_are_those_made_one_word_at_a_time() -> None:
     assert together == {word: alone.posting(word) for word in words}
     assert any(len(held) > 1 for held, _ in together.values())
     assert together["nowhereword"] == (array("I"), array("d"))
+
+
+def test_a_sample_counted_from_vectors_is_the_one_counted_from_text() -> None:
+    """The store's sample of its newest papers comes from the vectors a like: search holds
+    (store.similarity._newest): the same papers counted from their text agree."""
+    rows = [_indexed(key, doc) for key, doc in enumerate([*DOCS.values(), *FILLER])]
+    half = len(rows) // 2
+    held = SampleCounts.of_vectors([Vectors(rows[:half]), Vectors(rows[half:])])
+    text = SampleCounts.of_fields([(row.title, row.abstract) for row in rows])
+    words = {w for row in rows for w in f"{row.title} {row.abstract}".split()}
+    assert held.papers == text.papers == len(rows)
+    assert held.average_length == pytest.approx(text.average_length)
+    assert held.holding(words) == text.holding(words) and len(held.holding(words)) > 50
 
 
 def test_a_query_tells_which_papers_of_vectors_it_may_match() -> None:

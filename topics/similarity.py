@@ -111,17 +111,6 @@ class SampleCounts:
         self.average_length = total_length / papers if papers else 1.0
 
     @classmethod
-    def of_fields(cls, fields: Sequence[tuple[str, str]]) -> SampleCounts:
-        """Papers as spaced title and abstract stems (95 ms for 4,000 papers)."""
-        held = Counter(chain.from_iterable({*t.split(), *a.split()} for t, a in fields))
-        # The index joins stems with one space: a field's words are its spaces plus one.
-        total = sum(
-            (title.count(" ") + bool(title)) * TITLE_WEIGHT + abstract.count(" ") + bool(abstract)
-            for title, abstract in fields
-        )
-        return cls(len(fields), held, total)
-
-    @classmethod
     def of_vectors(cls, slices: Sequence[Vectors]) -> SampleCounts:
         """The papers of Vectors, whose words are counted already (19 ms for 4,000)."""
         held = Counter(chain.from_iterable(counts for v in slices for counts in v._counts))
@@ -183,14 +172,10 @@ class Vectors:
         """Bytes held, roughly: the rows, their counts and the postings made."""
         return self._size + sum(12 * len(at) + 250 for at, _ in self._postings.values())
 
-    def posting(self, stem: str) -> tuple[array[int], array[float]]:
-        """The papers holding stem (positions in rows) and its weighted count in each."""
-        found = self._postings.get(stem)
-        return found if found is not None else self.postings([stem])[stem]
-
     def postings(self, stems: Collection[str]) -> dict[str, tuple[array[int], array[float]]]:
-        """posting() of each of stems; those not made yet are made in one pass over the
-        papers, each paper's words intersected with them (a pass a word cost 4x more)."""
+        """Each stem's papers (positions in rows) and its weighted count in each; those not
+        made yet are made in one pass over the papers, each paper's words intersected with
+        them (a pass a word cost 4x more)."""
         kept = self._postings
         missing = {stem for stem in stems if stem not in kept}
         if missing:
